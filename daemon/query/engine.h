@@ -1,0 +1,52 @@
+// The answer engine: (query bytes, store read view) -> response bytes.
+// No sockets, no threads, no locks; noexcept.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace raftdns::store {
+class ReadTxn;
+}
+
+namespace raftdns::query {
+
+enum class Transport : uint8_t { udp, tcp };
+
+struct EngineConfig {
+  // CHAOS TXT id.server / hostname.bind; empty = refuse (REFUSED).
+  std::string identity;
+  // CHAOS TXT version.bind / version.server; empty = refuse.
+  std::string version;
+  // Largest UDP response we send even when the client offers more.
+  uint16_t max_udp_size = 1232;
+};
+
+struct EngineCounters {
+  uint64_t queries = 0;
+  uint64_t nxdomain = 0;
+  uint64_t refused = 0;
+  uint64_t formerr = 0;
+  uint64_t truncated = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig cfg);
+
+  // Answers one query. `out` must hold at least 65535 bytes. Returns the
+  // response length, or 0 when the packet must be dropped (e.g. it is a
+  // response, or too short to carry an ID).
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
+                const store::ReadTxn& view) noexcept;
+
+  const EngineCounters& counters() const noexcept { return counters_; }
+
+ private:
+  EngineConfig cfg_;
+  EngineCounters counters_;
+};
+
+}  // namespace raftdns::query

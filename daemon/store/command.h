@@ -1,0 +1,63 @@
+// Command: the typed, versioned unit of change. Every write to the store is
+// one Command, encoded in a binary format whose first byte is the version.
+//
+// Applying a command is deterministic: the same store and the same command
+// give the same bytes on every node (no clocks, randomness or local config).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/wire/rr.h"
+
+namespace raftdns::store {
+
+inline constexpr uint8_t kCommandVersion = 1;
+
+// Adds RRs; each goes into the closest enclosing zone held by the store.
+// The RRset TTL becomes the TTL of the newest record (RFC 2181 §5.2).
+struct AddRecords {
+  std::vector<wire::Record> records;
+};
+// Removes RRs matching owner, type and RDATA exactly (TTL ignored).
+struct RemoveRecords {
+  std::vector<wire::Record> records;
+};
+// Removes a whole RRset (owner, type).
+struct RemoveRRset {
+  wire::Name owner;
+  uint16_t type = 0;
+};
+// Creates or replaces a whole zone (import). `records` includes the SOA.
+struct PutZone {
+  wire::Name zone;
+  std::vector<wire::Record> records;
+};
+struct RemoveZone {
+  wire::Name zone;
+};
+// Raft membership as the store records it in `meta` (opaque to the store).
+struct SetMembership {
+  std::vector<uint8_t> encoded;
+};
+struct Batch;  // atomic: all or nothing
+
+using Command = std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone,
+                             SetMembership, Batch>;
+
+struct Batch {
+  std::vector<Command> commands;
+};
+
+std::vector<uint8_t> encode_command(const Command& c);
+// Fails on an unknown version, unknown tag, truncation or trailing bytes.
+Result<Command> decode_command(std::span<const uint8_t> bytes);
+
+// A one-line human description ("add 2 records", "put zone example.com.").
+std::string describe(const Command& c);
+
+}  // namespace raftdns::store

@@ -1,0 +1,98 @@
+// Store: the LMDB-backed record store (schema, RAII handles, apply, lookups).
+//
+// Tables (named LMDB databases):
+//   meta   — schema version, applied index and term, membership
+//   zones  — zone canonical key -> zone metadata
+//   rrsets — zone key, owner canonical key, type -> TTL + RDATA set
+// Keys sort so that walking a zone (closest encloser, wildcards, export) is a
+// cursor scan in RFC 4034 canonical order.
+//
+// Thread model: one writer (the driver, on the main loop); any number of
+// readers on worker threads, each with its own ReadTxn (MDB_NOTLS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/store/command.h"
+#include "daemon/wire/rr.h"
+
+namespace raftdns::store {
+
+inline constexpr uint32_t kSchemaVersion = 1;
+
+struct StoreOptions {
+  size_t map_size = size_t{4} << 30;  // LMDB map size (virtual; grows the file lazily)
+  unsigned max_readers = 256;
+};
+
+struct ZoneInfo {
+  wire::Name name;
+  uint32_t serial = 0;
+  uint64_t records = 0;
+};
+
+struct StoreStats {
+  uint64_t zones = 0;
+  uint64_t records = 0;
+  uint64_t applied_index = 0;
+  uint64_t applied_term = 0;
+};
+
+// One entry to apply: its Raft position and the encoded Command.
+struct ApplyItem {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  std::span<const uint8_t> command;
+};
+
+class ReadTxn;  // defined in store/read_txn.h (used by the answer engine)
+
+class Store {
+ public:
+  // Opens or creates the store in `dir` (created if missing). Fails with a
+  // message naming the directory on an LMDB error or a schema mismatch.
+  static Result<std::unique_ptr<Store>> open(const std::string& dir, StoreOptions opts = {});
+  virtual ~Store() = default;
+
+  // Applies a run of entries in ONE write transaction that also records the
+  // applied index and term. A command that is invalid against the current
+  // state (no enclosing zone, CNAME clash, ...) is rejected deterministically:
+  // it changes nothing, its outcome carries the reason, and the applied index
+  // still advances. A non-ok return is an I/O failure of the store itself.
+  virtual Status apply(std::span<const ApplyItem> items, std::vector<Status>* outcomes) = 0;
+
+  // Checks a command against the current state without applying it (the
+  // same rules apply() enforces), so a bad write is refused before it is
+  // proposed.
+  virtual Status check(const Command& c) const = 0;
+
+  virtual std::unique_ptr<ReadTxn> begin_read() const = 0;
+
+  virtual StoreStats stats() const = 0;
+  virtual std::vector<ZoneInfo> zones() const = 0;
+  // All records of a zone in canonical order (SOA first), for export.
+  virtual Result<std::vector<wire::Record>> zone_records(const wire::Name& zone) const = 0;
+  // Records at `owner` (all types when type == 0).
+  virtual std::vector<wire::Record> get(const wire::Name& owner, uint16_t type) const = 0;
+
+  // SHA-256-free, deterministic digest of all zone data and the applied
+  // index (hex string), identical on nodes with identical state.
+  virtual std::string digest() const = 0;
+
+  // Forces the data to disk (mdb_env_sync(force)); called before the WAL is
+  // compacted past the applied index.
+  virtual Status sync() = 0;
+
+  // Writes a consistent copy of the store to `path` (mdb_env_copy2 with
+  // compaction), for snapshots.
+  virtual Status copy_to(const std::string& path) const = 0;
+  virtual std::string directory() const = 0;
+};
+
+}  // namespace raftdns::store
