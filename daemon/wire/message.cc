@@ -1,0 +1,1 @@
+// DNS message reader (full and allocation-free query parse) and the compressing writer.

@@ -1,0 +1,1 @@
+// Domain names: presentation and wire parsing, canonical ordering and keys.

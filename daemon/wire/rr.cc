@@ -1,0 +1,1 @@
+// Resource record RDATA codecs: validation, presentation form, and field access.

@@ -1,0 +1,1 @@
+// DNS code points and their mnemonics.
