@@ -24,14 +24,14 @@ inline constexpr uint16_t kMinUdpSize = 512;
 
 enum class WireError : uint8_t {
   ok = 0,
-  truncated,        // a read ran past the end of the message
-  bad_label,        // label length > 63 or a reserved label type
-  name_too_long,    // > 255 octets after decompression
-  bad_pointer,      // forward or self pointer, or too many pointers
-  bad_rdata,        // RDATA malformed for its type or RDLENGTH mismatch
-  trailing_data,    // bytes after the last record
-  bad_opt,          // OPT not in additional, at non-root, or twice
-  no_space,         // writer: the output buffer is full
+  truncated,      // a read ran past the end of the message
+  bad_label,      // label length > 63 or a reserved label type
+  name_too_long,  // > 255 octets after decompression
+  bad_pointer,    // forward or self pointer, or too many pointers
+  bad_rdata,      // RDATA malformed for its type or RDLENGTH mismatch
+  trailing_data,  // bytes after the last record
+  bad_opt,        // OPT not in additional, at non-root, or twice
+  no_space,       // writer: the output buffer is full
 };
 const char* wire_error_text(WireError e) noexcept;
 
@@ -80,6 +80,12 @@ struct QueryView {
   uint8_t edns_version = 0;
   bool edns_do = false;
 };
+// On an error, `out.header` is still filled when the packet holds at least
+// the 12-octet header, so the caller can answer FORMERR with the same ID.
+// Question and ANSWER/AUTHORITY records (NOTIFY, UPDATE) are read and
+// checked; an OPT outside the additional section, at a non-root owner,
+// repeated, or with a malformed option list is bad_opt. EDNS versions above
+// 0 parse fine (edns_version tells the caller to answer BADVERS).
 WireError parse_query(std::span<const uint8_t> packet, QueryView& out) noexcept;
 
 enum class Section : uint8_t { answer, authority, additional };
@@ -105,7 +111,9 @@ class MessageWriter {
     return add_record(s, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata);
   }
   // Writes the OPT record (if reserved), the header counts, and returns the
-  // message length.
+  // message length. An rcode above 15 may be set in header().rcode (e.g.
+  // BADVERS): its low 4 bits go in the header and the rest in the OPT TTL;
+  // otherwise the OPT carries Edns::extended_rcode. The OPT is written once.
   size_t finish() noexcept;
 
   size_t size() const noexcept { return pos_; }
@@ -121,6 +129,7 @@ class MessageWriter {
   // Compression targets: offsets of names already written (suffix matches).
   static constexpr size_t kMaxTargets = 96;
   uint16_t targets_[kMaxTargets]{};
+  uint8_t target_labels_[kMaxTargets]{};  // labels in the name at targets_[i]
   size_t ntargets_ = 0;
 };
 

@@ -19,7 +19,7 @@
 
 namespace raftdns::wire {
 
-inline constexpr size_t kMaxNameLength = 255;   // wire octets, including the root label
+inline constexpr size_t kMaxNameLength = 255;  // wire octets, including the root label
 inline constexpr size_t kMaxLabelLength = 63;
 inline constexpr size_t kMaxLabels = 128;
 
@@ -36,6 +36,10 @@ class Name {
   // Takes an uncompressed wire-form name. Fails on bad label lengths, a
   // missing root label, trailing bytes or a name longer than 255 octets.
   static Result<Name> from_wire(std::span<const uint8_t> wire);
+  // The same checks without building an error: on success replaces this name
+  // and returns true; on failure returns false and leaves it unchanged. For
+  // the allocation-free query path.
+  bool assign_from_wire(std::span<const uint8_t> wire) noexcept;
 
   // Presentation form with a trailing dot; non-printable and special octets
   // escaped as \DDD or \X.

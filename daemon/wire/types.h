@@ -27,7 +27,7 @@ namespace rcode {
 // Values above 15 need EDNS: the high 8 bits go in the OPT TTL.
 inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
                           REFUSED = 5, YXDOMAIN = 6, BADVERS = 16;
-}
+}  // namespace rcode
 
 // "A", "AAAA", ... or "TYPE12345" (RFC 3597 §5) for types without a mnemonic.
 std::string type_to_text(uint16_t type);

@@ -1,0 +1,329 @@
+// Unit tests for zone import, validation, single-record parsing and export.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "daemon/zone/zone.h"
+
+namespace raftdns::zone {
+namespace {
+
+using wire::Name;
+using wire::Record;
+namespace rrtype = wire::rrtype;
+
+Name N(std::string_view text) { return *Name::from_text(text); }
+
+const Name kOrigin = N("example.com.");
+
+std::vector<std::string> texts(const std::vector<Record>& records) {
+  std::vector<std::string> out;
+  for (const auto& rr : records) out.push_back(wire::record_to_text(rr));
+  return out;
+}
+
+std::vector<std::string> sorted_texts(const std::vector<Record>& records) {
+  auto out = texts(records);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A scratch directory removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "zone_test.XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::string p = (path_ / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+const char* kSoa = "@ 3600 IN SOA ns1 hostmaster 2024010101 7200 3600 1209600 300\n";
+
+TEST(Import, OriginTtlRelativeNamesParenthesesAndEscapes) {
+  std::string text = std::string("$TTL 600\n") +
+                     "@ IN SOA ns1 hostmaster ( 1 ; serial\n"
+                     "        7200 3600\n"
+                     "        1209600 300 )\n"
+                     "  NS ns1\n"
+                     "ns1 A 192.0.2.1\n"
+                     "www 300 A 192.0.2.2\n"
+                     "a\\.b\\065 TXT \"x\\\"y\" \"\\255\"\n"
+                     "$ORIGIN sub.example.com.\n"
+                     "host AAAA 2001:db8::1\n"
+                     "@ MX 10 mail.example.com.\n";
+  auto z = load_zone_text(text, kOrigin);
+  ASSERT_TRUE(z.ok()) << z.error();
+  EXPECT_EQ(z->origin, kOrigin);
+  std::vector<std::string> expected = {
+      "example.com. 600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300",
+      "example.com. 600 IN NS ns1.example.com.",
+      "ns1.example.com. 600 IN A 192.0.2.1",
+      "www.example.com. 300 IN A 192.0.2.2",
+      "a\\.bA.example.com. 600 IN TXT \"x\\\"y\" \"\\255\"",
+      "host.sub.example.com. 600 IN AAAA 2001:db8::1",
+      "sub.example.com. 600 IN MX 10 mail.example.com.",
+  };
+  EXPECT_EQ(texts(z->records), expected);
+}
+
+TEST(Import, DefaultTtlAppliesWithoutTtlDirective) {
+  auto z = load_zone_text(std::string("@ SOA ns1 h 1 2 3 4 5\nwww A 192.0.2.1\n"), kOrigin,
+                          "<input>", 900);
+  ASSERT_TRUE(z.ok()) << z.error();
+  EXPECT_EQ(z->records[1].ttl, 900u);
+}
+
+TEST(Import, IncludeReadsAnotherFileWithItsOwnOrigin) {
+  TempDir dir;
+  dir.write("hosts.inc", "h1 A 192.0.2.11\nh2 A 192.0.2.12\n");
+  std::string main = dir.write("example.com.zone", std::string(kSoa) +
+                                                       "@ NS ns1\nns1 A 192.0.2.1\n"
+                                                       "$INCLUDE hosts.inc hosts.example.com.\n"
+                                                       "after A 192.0.2.99\n");
+  auto z = load_zone_file(main, kOrigin);
+  ASSERT_TRUE(z.ok()) << z.error();
+  auto t = texts(z->records);
+  EXPECT_NE(std::find(t.begin(), t.end(), "h1.hosts.example.com. 3600 IN A 192.0.2.11"), t.end());
+  EXPECT_NE(std::find(t.begin(), t.end(), "h2.hosts.example.com. 3600 IN A 192.0.2.12"), t.end());
+  // The origin is restored after the include.
+  EXPECT_NE(std::find(t.begin(), t.end(), "after.example.com. 3600 IN A 192.0.2.99"), t.end());
+  EXPECT_EQ(z->records.size(), 6u);
+}
+
+TEST(Import, SyntaxErrorNamesFileAndLine) {
+  auto z = load_zone_text(std::string(kSoa) + "www A 192.0.2.1\nbad A 192.0.2\n", kOrigin,
+                          "example.com.zone");
+  ASSERT_FALSE(z.ok());
+  EXPECT_EQ(z.error().rfind("example.com.zone:3: ", 0), 0u) << z.error();
+  EXPECT_NE(z.error().find("IPv4"), std::string::npos) << z.error();
+}
+
+TEST(Import, ErrorInsideAnIncludeNamesTheIncludedFile) {
+  TempDir dir;
+  std::string inc = dir.write("broken.inc", "ok A 192.0.2.1\n\nbad AAAA zzz\n");
+  std::string main =
+      dir.write("main.zone", std::string(kSoa) + "$INCLUDE " + inc + "\nx A 192.0.2.5\n");
+  auto z = load_zone_file(main, kOrigin);
+  ASSERT_FALSE(z.ok());
+  EXPECT_EQ(z.error().rfind(inc + ":3: ", 0), 0u) << z.error();
+}
+
+TEST(Import, MissingIncludeFileIsAnError) {
+  TempDir dir;
+  std::string main =
+      dir.write("main.zone", std::string(kSoa) + "\n$INCLUDE /nonexistent/nothing.inc\n");
+  auto z = load_zone_file(main, kOrigin);
+  ASSERT_FALSE(z.ok());
+  EXPECT_EQ(z.error().rfind(main + ":3: ", 0), 0u) << z.error();
+}
+
+TEST(Import, IncludeOnTheLastLineWithoutNewlineIsNotIgnored) {
+  TempDir dir;
+  dir.write("last.inc", "last A 192.0.2.50\n");
+  std::string main = dir.write("main.zone", std::string(kSoa) + "$INCLUDE last.inc");
+  auto z = load_zone_file(main, kOrigin);
+  ASSERT_TRUE(z.ok()) << z.error();
+  EXPECT_EQ(z->records.size(), 2u);
+  auto missing = load_zone_text(std::string(kSoa) + "$INCLUDE /nonexistent/x.inc", kOrigin);
+  EXPECT_FALSE(missing.ok());
+}
+
+TEST(Import, MissingFileIsAnError) {
+  auto z = load_zone_file("/nonexistent/zone.file", kOrigin);
+  ASSERT_FALSE(z.ok());
+  EXPECT_NE(z.error().find("/nonexistent/zone.file"), std::string::npos) << z.error();
+}
+
+TEST(Import, ExactDuplicatesAreDropped) {
+  auto z = load_zone_text(std::string(kSoa) + "www A 192.0.2.1\nWWW A 192.0.2.1\n", kOrigin);
+  ASSERT_TRUE(z.ok()) << z.error();
+  EXPECT_EQ(z->records.size(), 2u);
+}
+
+// Each validation rule: the first failing record and its line are named.
+struct ValidationCase {
+  const char* name;
+  std::string text;
+  const char* line;
+  const char* reason;
+};
+
+TEST(Validation, EveryRuleReportsFileLineAndRecord) {
+  const std::string soa = kSoa;  // line 1
+  const ValidationCase cases[] = {
+      {"no SOA", "www A 192.0.2.1\n", nullptr, "no SOA record"},
+      {"two SOAs", soa + "www A 192.0.2.1\n@ SOA ns2 h 2 2 3 4 5\n",
+       "z.zone:3: ", "more than one SOA"},
+      {"SOA below apex", soa + "sub SOA ns1 h 1 2 3 4 5\n", "z.zone:2: ", "not at the apex"},
+      {"out of zone", soa + "www.example.org. A 192.0.2.1\n", "z.zone:2: ", "outside the zone"},
+      {"CNAME and A", soa + "www CNAME x\nwww A 192.0.2.1\n", "z.zone:2: ", "CNAME and other data"},
+      {"CNAME at apex", "@ CNAME x\n" + soa, "z.zone:1: ", "CNAME and other data"},
+      {"two CNAMEs", soa + "www CNAME x\nwww CNAME y\n", "z.zone:2: ", "more than one CNAME"},
+      {"data below cut", soa + "sub NS ns.sub\nns.sub A 192.0.2.1\nwww.sub MX 1 x\n",
+       "z.zone:4: ", "below the zone cut at sub.example.com."},
+      {"data at cut", soa + "sub NS ns.sub\nsub TXT \"x\"\n", "z.zone:3: ", "delegation point"},
+      {"data below DNAME", soa + "d DNAME example.net.\nx.d A 192.0.2.1\n",
+       "z.zone:3: ", "below the DNAME at d.example.com."},
+      {"two DNAMEs", soa + "d DNAME a.\nd DNAME b.\n", "z.zone:2: ", "more than one DNAME"},
+  };
+  for (const auto& c : cases) {
+    auto z = load_zone_text(c.text, kOrigin, "z.zone");
+    ASSERT_FALSE(z.ok()) << c.name;
+    if (c.line) {
+      EXPECT_EQ(z.error().rfind(c.line, 0), 0u) << c.name << ": " << z.error();
+    }
+    EXPECT_NE(z.error().find(c.reason), std::string::npos) << c.name << ": " << z.error();
+  }
+}
+
+TEST(Validation, NamesTheOffendingRecord) {
+  auto z = load_zone_text(std::string(kSoa) + "www CNAME x\nwww A 192.0.2.1\n", kOrigin, "z.zone");
+  ASSERT_FALSE(z.ok());
+  EXPECT_NE(z.error().find("www.example.com. 3600 IN CNAME x.example.com."), std::string::npos)
+      << z.error();
+}
+
+TEST(Validation, AcceptsGlueDnssecMetaAndApexData) {
+  std::string text =
+      std::string(kSoa) +
+      "@ NS ns1\n@ MX 10 mail\n@ TXT \"v=spf1 -all\"\nns1 A 192.0.2.1\n"
+      "sub NS ns.sub\nsub DS 1 8 2 abcd\nns.sub A 192.0.2.2\nns.sub AAAA 2001:db8::2\n"
+      "www CNAME web\nwww TYPE46 \\# 1 00\nweb A 192.0.2.3\n"
+      "d DNAME example.net.\nd A 192.0.2.4\n"
+      "*.w A 192.0.2.5\n";
+  auto z = load_zone_text(text, kOrigin);
+  EXPECT_TRUE(z.ok()) << z.error();
+}
+
+TEST(Validation, WorksOnRecordsWithoutLocations) {
+  std::vector<Record> records;
+  records.push_back(*parse_record("example.com. 60 IN SOA a. b. 1 2 3 4 5"));
+  records.push_back(*parse_record("www.example.com. 60 IN CNAME a."));
+  EXPECT_TRUE(validate_zone(kOrigin, records).ok());
+  records.push_back(*parse_record("www.example.com. 60 IN TXT \"x\""));
+  auto st = validate_zone(kOrigin, records);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().rfind("www.example.com. 60 IN CNAME a.: CNAME and other data", 0), 0u)
+      << st.error();
+  records.pop_back();
+  // Zone data is class IN.
+  records.push_back(Record{N("c.example.com."), rrtype::A, wire::rrclass::CH, 60, {1, 2, 3, 4}});
+  auto cls = validate_zone(kOrigin, records);
+  ASSERT_FALSE(cls.ok());
+  EXPECT_NE(cls.error().find("class CH"), std::string::npos) << cls.error();
+  // Malformed RDATA handed in directly is caught too.
+  records.pop_back();
+  records.push_back(Record{N("a.example.com."), rrtype::A, wire::rrclass::IN, 60, {1, 2, 3}});
+  EXPECT_FALSE(validate_zone(kOrigin, records).ok());
+}
+
+TEST(ParseRecord, EveryKnownTypeAndTheUnknownForm) {
+  const Name origin = kOrigin;
+  struct Case {
+    const char* line;
+    const char* text;
+  };
+  const Case cases[] = {
+      {"www 300 A 192.0.2.10", "www.example.com. 300 IN A 192.0.2.10"},
+      {"www 300 IN AAAA 2001:DB8::10", "www.example.com. 300 IN AAAA 2001:db8::10"},
+      {"@ NS ns1", "example.com. 3600 IN NS ns1.example.com."},
+      {"alias CNAME www", "alias.example.com. 3600 IN CNAME www.example.com."},
+      {"@ SOA ns1 h 1 1h 30m 2w 5m",
+       "example.com. 3600 IN SOA ns1.example.com. h.example.com. 1 3600 1800 1209600 300"},
+      {"@ MX 10 mail.example.net.", "example.com. 3600 IN MX 10 mail.example.net."},
+      {"t TXT \"hello world\" two", "t.example.com. 3600 IN TXT \"hello world\" \"two\""},
+      {"1.2 PTR host.", "1.2.example.com. 3600 IN PTR host."},
+      {"_sip._tcp SRV 10 20 5060 sip",
+       "_sip._tcp.example.com. 3600 IN SRV 10 20 5060 sip.example.com."},
+      {"@ CAA 0 issue \"ca.example.net\"", "example.com. 3600 IN CAA 0 issue \"ca.example.net\""},
+      {"d DNAME example.net.", "d.example.com. 3600 IN DNAME example.net."},
+      {"n NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp",
+       "n.example.com. 3600 IN NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.com."},
+      {"h SSHFP 4 2 0123456789abcdef", "h.example.com. 3600 IN SSHFP 4 2 0123456789ABCDEF"},
+      {"_443._tcp TLSA 3 1 1 ABCDEF", "_443._tcp.example.com. 3600 IN TLSA 3 1 1 ABCDEF"},
+      {"s SVCB 1 svc port=8443", "s.example.com. 3600 IN SVCB 1 svc.example.com. port=8443"},
+      {"@ HTTPS 1 . alpn=h3,h2 ipv4hint=192.0.2.1",
+       "example.com. 3600 IN HTTPS 1 . alpn=\"h3,h2\" ipv4hint=192.0.2.1"},
+      {"x TYPE65280 \\# 4 0a0b0c0d", "x.example.com. 3600 IN TYPE65280 \\# 4 0A0B0C0D"},
+      {"x TYPE1 \\# 4 c0000201", "x.example.com. 3600 IN A 192.0.2.1"},
+  };
+  for (const auto& c : cases) {
+    auto rr = parse_record(c.line, &origin);
+    ASSERT_TRUE(rr.ok()) << c.line << ": " << rr.error();
+    EXPECT_EQ(wire::record_to_text(*rr), c.text) << c.line;
+    // Presentation text parses back to the same record.
+    auto again = parse_record(wire::record_to_text(*rr));
+    ASSERT_TRUE(again.ok()) << c.text << ": " << again.error();
+    EXPECT_EQ(*again, *rr) << c.text;
+  }
+}
+
+TEST(ParseRecord, WithoutOriginNamesAreAbsolute) {
+  auto rr = parse_record("www.example.org 60 A 192.0.2.1");
+  ASSERT_TRUE(rr.ok()) << rr.error();
+  EXPECT_EQ(rr->owner.to_text(), "www.example.org.");
+  EXPECT_EQ(rr->ttl, 60u);
+  auto def = parse_record("www.example.org A 192.0.2.1", nullptr, 42);
+  ASSERT_TRUE(def.ok());
+  EXPECT_EQ(def->ttl, 42u);
+}
+
+TEST(ParseRecord, ErrorsQuoteTheRecordAndReason) {
+  auto bad = parse_record("www A 300.1.1.1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().rfind("bad record 'www A 300.1.1.1': ", 0), 0u) << bad.error();
+  EXPECT_FALSE(parse_record("").ok());
+  EXPECT_FALSE(parse_record("www A 192.0.2.1 192.0.2.2").ok());
+  EXPECT_FALSE(parse_record("www BOGUS 1").ok());
+  EXPECT_FALSE(parse_record("www MX 10").ok());
+  // Directives would let a client read server files; they are refused.
+  auto inc = parse_record("$INCLUDE /etc/passwd");
+  ASSERT_FALSE(inc.ok());
+  EXPECT_NE(inc.error().find("directive"), std::string::npos);
+  EXPECT_FALSE(parse_record("www A 192.0.2.1\nx A 192.0.2.2").ok());
+}
+
+TEST(Export, ImportsBackToTheSameRecords) {
+  std::string text = std::string("$TTL 300\n") + kSoa +
+                     "@ NS ns1\n@ MX 10 mail\nns1 A 192.0.2.1\nmail AAAA 2001:db8::25\n"
+                     "t TXT \"quote\\\" and ; semicolon\" \"\\000\\255\"\n"
+                     "weird\\ name\\.x\\@\\$ A 192.0.2.7\n"
+                     "@ CAA 0 iodef \"mailto:a@example.com\"\n"
+                     "_sip._tcp SRV 1 2 3 sip\nn NAPTR 1 2 \"u\" \"E2U+x\" \"!.*!x!\" .\n"
+                     "h SSHFP 1 1 00ff\n_25._tcp TLSA 3 0 1 abcd\n"
+                     "s SVCB 2 . alpn=\"x\\\\,y\" no-default-alpn port=53 ech=AQID "
+                     "ipv6hint=2001:db8::1 key65000=\"v\"\n"
+                     "@ HTTPS 1 . mandatory=alpn alpn=h2\n"
+                     "d DNAME example.net.\np PTR host.example.net.\n"
+                     "u TYPE65280 \\# 2 abcd\nsub NS ns.sub\nsub DS 1 8 2 abcd\n"
+                     "ns.sub A 192.0.2.9\nwww CNAME @\n";
+  auto z = load_zone_text(text, kOrigin);
+  ASSERT_TRUE(z.ok()) << z.error();
+  std::string exported = export_zone(kOrigin, z->records);
+  EXPECT_EQ(exported.rfind("$ORIGIN example.com.\nexample.com. 3600 IN SOA ", 0), 0u) << exported;
+  auto back = load_zone_text(exported, kOrigin);
+  ASSERT_TRUE(back.ok()) << back.error() << "\n" << exported;
+  EXPECT_EQ(sorted_texts(back->records), sorted_texts(z->records));
+  auto by_bytes = [](const Record& a, const Record& b) {
+    return wire::record_to_text(a) < wire::record_to_text(b);
+  };
+  auto x = z->records, y = back->records;
+  std::sort(x.begin(), x.end(), by_bytes);
+  std::sort(y.begin(), y.end(), by_bytes);
+  EXPECT_EQ(x, y);
+}
+
+}  // namespace
+}  // namespace raftdns::zone
