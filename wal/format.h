@@ -1,0 +1,70 @@
+// On-disk layout of WAL segments and the meta log: constants and little-endian codecs (see log.h).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "wal/crc32c.h"
+
+namespace raftdns::wal::format {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the codecs below store host integers as little-endian");
+
+inline constexpr char kSegmentMagic[8] = {'R', 'D', 'N', 'S', 'W', 'A', 'L', '\0'};
+inline constexpr char kMetaMagic[8] = {'R', 'D', 'N', 'S', 'M', 'E', 'T', 'A'};
+inline constexpr uint32_t kVersion = 1;
+
+inline constexpr uint64_t kFileHeaderSize = 64;  // both file kinds
+inline constexpr uint64_t kFileHeaderCrcAt = 60;
+inline constexpr uint32_t kFlagChainStart = 1;
+
+inline constexpr uint64_t kRecordHeaderSize = 32;
+inline constexpr uint64_t kRecordHeaderCrcAt = 24;  // covers bytes 0-23 and 28-31
+inline constexpr uint64_t kRecordLagAt = 28;        // 24 bits
+inline constexpr uint8_t kRecordMarker = 0xA5;      // last byte of header and of record
+inline constexpr uint32_t kMaxPayload = 1u << 30;
+inline constexpr uint32_t kLagUnknown = 0xFFFFFFu;
+
+inline constexpr uint64_t kMetaRecordSize = 64;
+inline constexpr uint64_t kMetaCrcAt = 56;
+
+// The sector size a lost write is assumed to leave zeroed.
+inline constexpr uint64_t kSectorSize = 512;
+
+inline constexpr uint64_t record_size(uint64_t payload_len) {
+  return (kRecordHeaderSize + payload_len + 1 + 7) & ~uint64_t{7};
+}
+
+inline void put32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+inline void put64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+inline uint32_t get32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t get64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// CRC32C over a record header, skipping its own checksum field.
+inline uint32_t record_header_crc(const uint8_t* h) {
+  return crc32c_extend(crc32c(h, kRecordHeaderCrcAt), h + kRecordLagAt,
+                       kRecordHeaderSize - kRecordLagAt);
+}
+
+inline bool all_zero(const uint8_t* p, uint64_t n) {
+  while (n >= 8) {
+    if (get64(p) != 0) return false;
+    p += 8;
+    n -= 8;
+  }
+  while (n--) {
+    if (*p++ != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace raftdns::wal::format
