@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
+
+#include "daemon/wire/name.h"
 
 namespace raftdns::store {
 class ReadTxn;
@@ -47,6 +50,10 @@ class Engine {
  private:
   EngineConfig cfg_;
   EngineCounters counters_;
+  // CHAOS names and their TXT RDATA, prepared once (length-prefixed as the
+  // store packs RDATA: u16 length | rdata).
+  wire::Name id_server_, hostname_bind_, version_bind_, version_server_;
+  std::vector<uint8_t> identity_packed_, version_packed_;
 };
 
 }  // namespace raftdns::query

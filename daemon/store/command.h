@@ -46,8 +46,8 @@ struct SetMembership {
 };
 struct Batch;  // atomic: all or nothing
 
-using Command = std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone,
-                             SetMembership, Batch>;
+using Command =
+    std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone, SetMembership, Batch>;
 
 struct Batch {
   std::vector<Command> commands;

@@ -72,6 +72,8 @@ class Store {
   // proposed.
   virtual Status check(const Command& c) const = 0;
 
+  // A read view for one thread at a time (nullptr when LMDB refuses one,
+  // e.g. all reader slots are taken). Include daemon/store/read_txn.h to use it.
   virtual std::unique_ptr<ReadTxn> begin_read() const = 0;
 
   virtual StoreStats stats() const = 0;
@@ -93,6 +95,17 @@ class Store {
   // compaction), for snapshots.
   virtual Status copy_to(const std::string& path) const = 0;
   virtual std::string directory() const = 0;
+
+  // Swaps in a snapshot written by copy_to (received from the leader) in
+  // place of this store's data, atomically (rename with RENAME_EXCHANGE), and
+  // reopens it. `copy_dir` is consumed. ReadTxns begun before keep reading
+  // the old data until they end; their renew() then returns false.
+  virtual Status replace_with(const std::string& copy_dir) = 0;
+
+  // The applied index and the membership recorded by SetMembership (empty
+  // when none), as read at open and after each apply.
+  virtual uint64_t applied_index() const = 0;
+  virtual std::vector<uint8_t> membership() const = 0;
 };
 
 }  // namespace raftdns::store

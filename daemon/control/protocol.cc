@@ -1,0 +1,389 @@
+// Control protocol codec: JSON bodies, hex fields and length-prefixed frames.
+#include "daemon/control/protocol.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <limits>
+#include <string_view>
+
+namespace raftdns::control {
+namespace {
+
+using nlohmann::json;
+
+// Requests are shallow; refusing deep nesting up front keeps a hostile body
+// from costing the parser more than its size.
+constexpr int kMaxJsonDepth = 8;
+
+constexpr std::array<std::pair<Op, std::string_view>, 10> kOpNames{{
+    {Op::status, "status"},
+    {Op::zone_list, "zone_list"},
+    {Op::zone_export, "zone_export"},
+    {Op::zone_put, "zone_put"},
+    {Op::zone_remove, "zone_remove"},
+    {Op::add, "add"},
+    {Op::remove, "remove"},
+    {Op::remove_rrset, "remove_rrset"},
+    {Op::get, "get"},
+    {Op::batch, "batch"},
+}};
+
+bool nesting_within_limit(std::string_view text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+Result<json> parse_body(std::span<const uint8_t> body) {
+  std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
+  if (!nesting_within_limit(text)) return make_error("request nests deeper than allowed");
+  json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return make_error("body is not valid JSON");
+  if (!doc.is_object()) return make_error("body is not a JSON object");
+  auto v = doc.find("v");
+  if (v == doc.end() || !v->is_number_unsigned()) {
+    return make_error("body has no protocol version \"v\"");
+  }
+  if (v->get<uint64_t>() != kProtocolVersion) {
+    return make_error("protocol version " + std::to_string(v->get<uint64_t>()) +
+                      " is not supported (this side speaks " + std::to_string(kProtocolVersion) +
+                      ")");
+  }
+  return doc;
+}
+
+// Field readers: absent optional members keep the default; a present member
+// of the wrong type is an error naming it.
+template <class Int>
+Status read_uint(const json& obj, const char* key, Int& out, bool required = false) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) return make_error(std::string("missing member \"") + key + "\"");
+    return {};
+  }
+  if (!it->is_number_unsigned() || it->get<uint64_t>() > std::numeric_limits<Int>::max()) {
+    return make_error(std::string("member \"") + key + "\" is not an unsigned integer in range");
+  }
+  out = static_cast<Int>(it->get<uint64_t>());
+  return {};
+}
+
+Status read_string(const json& obj, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_string()) return make_error(std::string("member \"") + key + "\" is not a string");
+  out = it->get<std::string>();
+  return {};
+}
+
+Status read_hex(const json& obj, const char* key, std::vector<uint8_t>& out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_string()) return make_error(std::string("member \"") + key + "\" is not a string");
+  auto bytes = from_hex(it->get_ref<const std::string&>());
+  if (!bytes) return make_error(std::string("member \"") + key + "\" is not a hex string");
+  out = std::move(*bytes);
+  return {};
+}
+
+json record_to_json(const WireRecord& r) {
+  return json{{"owner", to_hex(r.owner)},
+              {"type", r.type},
+              {"class", r.rclass},
+              {"ttl", r.ttl},
+              {"rdata", to_hex(r.rdata)}};
+}
+
+Status read_records(const json& obj, std::vector<WireRecord>& out) {
+  auto it = obj.find("records");
+  if (it == obj.end()) return {};
+  if (!it->is_array()) return make_error("member \"records\" is not an array");
+  out.reserve(it->size());
+  for (const json& item : *it) {
+    if (!item.is_object()) return make_error("a record is not a JSON object");
+    WireRecord r;
+    if (auto s = read_hex(item, "owner", r.owner); !s) return s;
+    if (auto s = read_uint(item, "type", r.type, true); !s) return s;
+    if (auto s = read_uint(item, "class", r.rclass); !s) return s;
+    if (auto s = read_uint(item, "ttl", r.ttl); !s) return s;
+    if (auto s = read_hex(item, "rdata", r.rdata); !s) return s;
+    out.push_back(std::move(r));
+  }
+  return {};
+}
+
+json records_to_json(const std::vector<WireRecord>& records) {
+  json arr = json::array();
+  for (const auto& r : records) arr.push_back(record_to_json(r));
+  return arr;
+}
+
+Status read_op(const json& obj, Op& out) {
+  auto it = obj.find("op");
+  if (it == obj.end() || !it->is_string()) return make_error("missing member \"op\"");
+  auto op = op_from_name(it->get_ref<const std::string&>());
+  if (!op) return make_error("unknown operation \"" + it->get<std::string>() + "\"");
+  out = *op;
+  return {};
+}
+
+}  // namespace
+
+const char* op_name(Op op) noexcept {
+  for (const auto& [value, name] : kOpNames) {
+    if (value == op) return name.data();
+  }
+  return "unknown";
+}
+
+std::optional<Op> op_from_name(std::string_view name) noexcept {
+  for (const auto& [value, text] : kOpNames) {
+    if (text == name) return value;
+  }
+  return std::nullopt;
+}
+
+std::string to_hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+std::optional<std::vector<uint8_t>> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<uint8_t> out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
+std::string encode_request_body(const Request& r) {
+  json doc{{"v", kProtocolVersion}, {"op", op_name(r.op)}};
+  if (!r.zone.empty()) doc["zone"] = to_hex(r.zone);
+  if (!r.records.empty()) doc["records"] = records_to_json(r.records);
+  if (!r.owner.empty()) doc["owner"] = to_hex(r.owner);
+  if (r.type != 0) doc["type"] = r.type;
+  if (!r.changes.empty()) {
+    json changes = json::array();
+    for (const auto& c : r.changes) {
+      json item{{"op", op_name(c.op)}};
+      if (!c.records.empty()) item["records"] = records_to_json(c.records);
+      if (!c.owner.empty()) item["owner"] = to_hex(c.owner);
+      if (c.type != 0) item["type"] = c.type;
+      changes.push_back(std::move(item));
+    }
+    doc["changes"] = std::move(changes);
+  }
+  doc["wait"] = r.wait == Wait::all ? "all" : "local";
+  doc["timeout_ms"] = r.timeout_ms;
+  return doc.dump();
+}
+
+Result<Request> decode_request_body(std::span<const uint8_t> body) {
+  try {
+    auto parsed = parse_body(body);
+    if (!parsed) return std::move(parsed).take_error();
+    const json& doc = *parsed;
+    Request r;
+    if (auto s = read_op(doc, r.op); !s) return std::move(s).take_error();
+    if (auto s = read_hex(doc, "zone", r.zone); !s) return std::move(s).take_error();
+    if (auto s = read_records(doc, r.records); !s) return std::move(s).take_error();
+    if (auto s = read_hex(doc, "owner", r.owner); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "type", r.type); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "timeout_ms", r.timeout_ms); !s) return std::move(s).take_error();
+    std::string wait = "local";
+    if (auto s = read_string(doc, "wait", wait); !s) return std::move(s).take_error();
+    if (wait == "all") {
+      r.wait = Wait::all;
+    } else if (wait != "local") {
+      return make_error("member \"wait\" must be \"local\" or \"all\"");
+    }
+    if (auto it = doc.find("changes"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"changes\" is not an array");
+      for (const json& item : *it) {
+        if (!item.is_object()) return make_error("a batch change is not a JSON object");
+        Change c;
+        if (auto s = read_op(item, c.op); !s) return std::move(s).take_error();
+        if (c.op != Op::add && c.op != Op::remove && c.op != Op::remove_rrset) {
+          return make_error(std::string("operation \"") + op_name(c.op) +
+                            "\" cannot be part of a batch");
+        }
+        if (auto s = read_records(item, c.records); !s) return std::move(s).take_error();
+        if (auto s = read_hex(item, "owner", c.owner); !s) return std::move(s).take_error();
+        if (auto s = read_uint(item, "type", c.type); !s) return std::move(s).take_error();
+        r.changes.push_back(std::move(c));
+      }
+    }
+    return r;
+  } catch (const json::exception& e) {
+    // The readers check every type first; this only guards against a
+    // library corner case turning a bad request into a daemon crash.
+    return make_error(std::string("malformed request: ") + e.what());
+  }
+}
+
+std::string encode_response_body(const Response& r) {
+  json doc{{"v", kProtocolVersion}, {"ok", r.ok}};
+  if (!r.ok) doc["error"] = r.error;
+  if (r.index != 0) doc["index"] = r.index;
+  if (!r.zones.empty()) {
+    json zones = json::array();
+    for (const auto& z : r.zones) {
+      zones.push_back(json{{"name", z.name}, {"serial", z.serial}, {"records", z.records}});
+    }
+    doc["zones"] = std::move(zones);
+  }
+  if (!r.text.empty()) doc["text"] = r.text;
+  if (!r.lines.empty()) doc["lines"] = r.lines;
+  if (r.status) {
+    const StatusInfo& s = *r.status;
+    doc["status"] = json{{"version", s.version},
+                         {"node_id", s.node_id},
+                         {"uptime_seconds", s.uptime_seconds},
+                         {"zones", s.zones},
+                         {"records", s.records},
+                         {"queries", s.queries},
+                         {"applied_index", s.applied_index},
+                         {"applied_term", s.applied_term},
+                         {"role", s.role}};
+  }
+  // Replacement keeps a daemon-side message with stray bytes from failing
+  // the whole response.
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Response> decode_response_body(std::span<const uint8_t> body) {
+  try {
+    auto parsed = parse_body(body);
+    if (!parsed) return std::move(parsed).take_error();
+    const json& doc = *parsed;
+    Response r;
+    auto ok = doc.find("ok");
+    if (ok == doc.end() || !ok->is_boolean()) return make_error("response has no \"ok\" member");
+    r.ok = ok->get<bool>();
+    if (auto s = read_string(doc, "error", r.error); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "index", r.index); !s) return std::move(s).take_error();
+    if (auto s = read_string(doc, "text", r.text); !s) return std::move(s).take_error();
+    if (auto it = doc.find("zones"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"zones\" is not an array");
+      for (const json& item : *it) {
+        if (!item.is_object()) return make_error("a zone entry is not a JSON object");
+        ZoneSummary z;
+        if (auto s = read_string(item, "name", z.name); !s) return std::move(s).take_error();
+        if (auto s = read_uint(item, "serial", z.serial); !s) return std::move(s).take_error();
+        if (auto s = read_uint(item, "records", z.records); !s) return std::move(s).take_error();
+        r.zones.push_back(std::move(z));
+      }
+    }
+    if (auto it = doc.find("lines"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"lines\" is not an array");
+      for (const json& item : *it) {
+        if (!item.is_string()) return make_error("a line is not a string");
+        r.lines.push_back(item.get<std::string>());
+      }
+    }
+    if (auto it = doc.find("status"); it != doc.end()) {
+      if (!it->is_object()) return make_error("member \"status\" is not an object");
+      StatusInfo s;
+      const json& st = *it;
+      Status fields[] = {read_string(st, "version", s.version),
+                         read_string(st, "node_id", s.node_id),
+                         read_uint(st, "uptime_seconds", s.uptime_seconds),
+                         read_uint(st, "zones", s.zones),
+                         read_uint(st, "records", s.records),
+                         read_uint(st, "queries", s.queries),
+                         read_uint(st, "applied_index", s.applied_index),
+                         read_uint(st, "applied_term", s.applied_term),
+                         read_string(st, "role", s.role)};
+      for (auto& f : fields) {
+        if (!f) return std::move(f).take_error();
+      }
+      r.status = std::move(s);
+    }
+    return r;
+  } catch (const json::exception& e) {
+    return make_error(std::string("malformed response: ") + e.what());
+  }
+}
+
+std::string frame(std::string_view body) {
+  std::string out;
+  out.reserve(kFrameHeaderSize + body.size());
+  uint32_t n = static_cast<uint32_t>(body.size());
+  out.push_back(static_cast<char>(n >> 24));
+  out.push_back(static_cast<char>(n >> 16));
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out.append(body);
+  return out;
+}
+
+void FrameReader::feed(std::span<const uint8_t> bytes) {
+  if (oversized_) return;
+  // Drop what was consumed before growing, so a long-lived connection does
+  // not accumulate old frames.
+  if (consumed_ > 0 && consumed_ == buffer_.size()) {
+    buffer_.clear();
+    consumed_ = 0;
+  } else if (consumed_ > (size_t{1} << 16)) {
+    buffer_.erase(0, consumed_);
+    consumed_ = 0;
+  }
+  buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+std::optional<std::string> FrameReader::next() {
+  if (oversized_) return std::nullopt;
+  size_t available = buffer_.size() - consumed_;
+  if (available < kFrameHeaderSize) return std::nullopt;
+  const auto* p = reinterpret_cast<const uint8_t*>(buffer_.data() + consumed_);
+  size_t length = size_t{p[0]} << 24 | size_t{p[1]} << 16 | size_t{p[2]} << 8 | size_t{p[3]};
+  announced_ = length;
+  if (length > max_size_) {
+    oversized_ = true;
+    buffer_.clear();
+    consumed_ = 0;
+    return std::nullopt;
+  }
+  if (available - kFrameHeaderSize < length) return std::nullopt;
+  std::string body = buffer_.substr(consumed_ + kFrameHeaderSize, length);
+  consumed_ += kFrameHeaderSize + length;
+  return body;
+}
+
+}  // namespace raftdns::control

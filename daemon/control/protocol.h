@@ -1,0 +1,171 @@
+// Control-socket protocol shared by raftdnsd and dnsadm: typed requests and
+// responses, their JSON encoding, and the length-prefixed framing.
+//
+// A frame is a 4-byte big-endian body length followed by a JSON object whose
+// "v" member is kProtocolVersion. The daemon answers every frame with exactly
+// one response frame, in order. A request with another version, a body that
+// is not the expected JSON, or a length above kMaxFrameSize is refused with
+// an error response; only an oversized frame also ends the connection (its
+// body is never read).
+//
+// Names and RDATA travel in uncompressed wire form as lowercase hex, so the
+// protocol is exact for any octet and this library needs no DNS code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace raftdns::control {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr size_t kFrameHeaderSize = 4;
+// Large enough for a 300,000-record zone import in one request; a bigger
+// zone is imported in parts (zone add, then batches).
+inline constexpr size_t kMaxFrameSize = size_t{64} << 20;  // 64 MiB body
+inline constexpr const char* kDefaultSocketPath = "/run/raftdns/control.sock";
+
+// One resource record as it travels on the socket.
+struct WireRecord {
+  std::vector<uint8_t> owner;  // uncompressed wire-form name
+  uint16_t type = 0;
+  uint16_t rclass = 1;
+  uint32_t ttl = 0;
+  std::vector<uint8_t> rdata;
+
+  friend bool operator==(const WireRecord&, const WireRecord&) = default;
+};
+
+enum class Op : uint8_t {
+  status,        // -> StatusInfo
+  zone_list,     // -> zones
+  zone_export,   // zone -> text (master file)
+  zone_put,      // zone, records: create or replace a whole zone
+  zone_remove,   // zone
+  add,           // records
+  remove,        // records: exact RRs (TTL ignored)
+  remove_rrset,  // owner, type
+  get,           // owner, type (0 = all) -> lines
+  batch,         // changes, applied atomically
+};
+const char* op_name(Op op) noexcept;
+std::optional<Op> op_from_name(std::string_view name) noexcept;
+
+// One step of a batch: add, remove or remove_rrset with the same fields as
+// the single-change requests.
+struct Change {
+  Op op = Op::add;
+  std::vector<WireRecord> records;
+  std::vector<uint8_t> owner;
+  uint16_t type = 0;
+
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
+// How long a write may wait, and for whom. "local" returns once the change
+// is applied on the node that received it; "all" once every node of the
+// cluster has applied it (the same as "local" on a single node).
+enum class Wait : uint8_t { local, all };
+
+struct Request {
+  Op op = Op::status;
+  std::vector<uint8_t> zone;        // zone_export, zone_put, zone_remove
+  std::vector<WireRecord> records;  // zone_put, add, remove
+  std::vector<uint8_t> owner;       // remove_rrset, get
+  uint16_t type = 0;                // remove_rrset, get
+  std::vector<Change> changes;      // batch
+  Wait wait = Wait::local;
+  uint32_t timeout_ms = 5000;  // the client's deadline for writes
+
+  friend bool operator==(const Request&, const Request&) = default;
+};
+
+struct ZoneSummary {
+  std::string name;  // presentation form
+  uint32_t serial = 0;
+  uint64_t records = 0;
+
+  friend bool operator==(const ZoneSummary&, const ZoneSummary&) = default;
+};
+
+struct StatusInfo {
+  std::string version;
+  std::string node_id;
+  uint64_t uptime_seconds = 0;
+  uint64_t zones = 0;
+  uint64_t records = 0;
+  uint64_t queries = 0;
+  uint64_t applied_index = 0;
+  uint64_t applied_term = 0;
+  std::string role;  // "single" until the cluster exists
+
+  friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
+};
+
+struct Response {
+  bool ok = true;
+  std::string error;                 // one line, set when !ok
+  uint64_t index = 0;                // writes: the applied index of the change
+  std::vector<ZoneSummary> zones;    // zone_list
+  std::string text;                  // zone_export
+  std::vector<std::string> lines;    // get: one record per line
+  std::optional<StatusInfo> status;  // status
+
+  static Response failure(std::string message) {
+    Response r;
+    r.ok = false;
+    r.error = std::move(message);
+    return r;
+  }
+  friend bool operator==(const Response&, const Response&) = default;
+};
+
+// JSON bodies (without the frame header).
+std::string encode_request_body(const Request& r);
+std::string encode_response_body(const Response& r);
+// Both fail with a one-line reason on malformed JSON, a version other than
+// kProtocolVersion, a missing or mistyped member, or a bad hex string.
+Result<Request> decode_request_body(std::span<const uint8_t> body);
+Result<Response> decode_response_body(std::span<const uint8_t> body);
+
+// Prefixes `body` with its 4-byte big-endian length.
+std::string frame(std::string_view body);
+
+// Splits a byte stream into frame bodies. feed() appends bytes; next()
+// yields one complete body at a time. An announced length above `max_size`
+// puts the reader in a sticky error state (oversized() is true).
+class FrameReader {
+ public:
+  explicit FrameReader(size_t max_size = kMaxFrameSize) : max_size_(max_size) {}
+
+  void feed(std::span<const uint8_t> bytes);
+  // The next complete body, or nullopt if more bytes are needed or the
+  // stream is in error.
+  std::optional<std::string> next();
+  bool oversized() const noexcept { return oversized_; }
+  size_t announced_size() const noexcept { return announced_; }
+  size_t buffered() const noexcept { return buffer_.size() - consumed_; }
+
+ private:
+  size_t max_size_;
+  std::string buffer_;
+  size_t consumed_ = 0;
+  size_t announced_ = 0;
+  bool oversized_ = false;
+};
+
+// Blocking client: connects to the Unix socket at `socket_path`, sends one
+// request and waits for its response until `timeout_ms` has passed. Errors
+// are one line and name the socket ("cannot connect to /run/...: ...").
+Result<Response> call(const std::string& socket_path, const Request& request, uint32_t timeout_ms);
+
+// Hex helpers used by the codec and by tests.
+std::string to_hex(std::span<const uint8_t> bytes);
+std::optional<std::vector<uint8_t>> from_hex(std::string_view hex);
+
+}  // namespace raftdns::control

@@ -1,0 +1,216 @@
+// Engine::answer: request checks (QR, opcode, QDCOUNT, EDNS version, class,
+// transfers), CHAOS identity, the IN lookup, and the one place where the
+// collected sections are encoded with compression and truncation.
+#include "daemon/query/engine.h"
+
+#include <algorithm>
+
+#include "daemon/query/resolver.h"
+#include "daemon/query/response.h"
+#include "daemon/wire/message.h"
+
+namespace raftdns::query {
+namespace {
+
+namespace T = wire::rrtype;
+
+constexpr size_t kMaxTcpMessage = 65535;
+
+// TXT RDATA for `text` (character-strings of at most 255 octets), packed as
+// the store packs RDATA so it can be answered like a stored RRset.
+std::vector<uint8_t> packed_txt(const std::string& text) {
+  if (text.empty()) return {};
+  std::vector<uint8_t> rdata;
+  for (size_t i = 0; i < text.size(); i += 255) {
+    size_t n = std::min<size_t>(255, text.size() - i);
+    rdata.push_back(static_cast<uint8_t>(n));
+    rdata.insert(rdata.end(), text.begin() + static_cast<std::ptrdiff_t>(i),
+                 text.begin() + static_cast<std::ptrdiff_t>(i + n));
+  }
+  rdata.resize(std::min<size_t>(rdata.size(), 0xffff));
+  std::vector<uint8_t> packed(2);
+  store::store_u16(packed.data(), static_cast<uint16_t>(rdata.size()));
+  packed.insert(packed.end(), rdata.begin(), rdata.end());
+  return packed;
+}
+
+wire::Name name_of(const char* text) {
+  auto n = wire::Name::from_text(text);
+  return n ? *n : wire::Name();
+}
+
+template <size_t N>
+bool write_section(wire::MessageWriter& w, wire::Section s, const SectionList<N>& list) {
+  for (size_t i = 0; i < list.count; ++i) {
+    const OutRRset& rr = list[i];
+    for (auto rd : rr.rdatas)
+      if (!w.add_record(s, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Engine::Engine(EngineConfig cfg)
+    : cfg_(std::move(cfg)),
+      id_server_(name_of("id.server.")),
+      hostname_bind_(name_of("hostname.bind.")),
+      version_bind_(name_of("version.bind.")),
+      version_server_(name_of("version.server.")),
+      identity_packed_(packed_txt(cfg_.identity)),
+      version_packed_(packed_txt(cfg_.version)) {}
+
+namespace {
+
+struct Request {
+  const wire::QueryView& qv;
+  bool echo_question;
+  bool with_opt;
+  uint16_t udp_size;
+  size_t limit;
+};
+
+wire::Header reply_header(const wire::Header& q) {
+  wire::Header h;
+  h.id = q.id;
+  h.qr = true;
+  h.opcode = q.opcode;
+  h.rd = q.rd;
+  h.cd = q.cd;
+  return h;
+}
+
+void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, uint16_t rcode,
+           bool do_bit) {
+  w.set_header(h);
+  w.header().rcode = static_cast<uint8_t>(rcode);  // the writer moves bits 4-11 into the OPT
+  if (req.echo_question) (void)w.add_question(req.qv.question);
+  if (req.with_opt) {
+    wire::Edns opt;
+    opt.udp_size = req.udp_size;
+    opt.do_bit = do_bit;
+    w.reserve_opt(opt);
+  }
+}
+
+// Collected sections -> wire. The answer and authority sections must fit
+// whole, else the reply is cut to the question with TC (RFC 2181 §9); the
+// additional section keeps only the RRsets that fit entirely.
+size_t encode(const Request& req, const Response& r, std::span<uint8_t> out, bool& truncated) {
+  wire::Header h = reply_header(req.qv.header);
+  h.aa = r.aa;
+  size_t additional_limit = r.additional.count;
+  for (;;) {
+    wire::MessageWriter w(out, req.limit);
+    start(w, req, h, r.rcode, req.qv.edns_do);
+    if (!write_section(w, wire::Section::answer, r.answer) ||
+        !write_section(w, wire::Section::authority, r.authority)) {
+      wire::MessageWriter t(out, req.limit);
+      h.tc = true;
+      start(t, req, h, r.rcode, req.qv.edns_do);
+      truncated = true;
+      return t.finish();
+    }
+    size_t fitted = 0;
+    bool all = true;
+    for (; fitted < additional_limit; ++fitted) {
+      const OutRRset& rr = r.additional[fitted];
+      for (auto rd : rr.rdatas) {
+        if (!w.add_record(wire::Section::additional, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) {
+          all = false;
+          break;
+        }
+      }
+      if (!all) break;
+    }
+    if (all) return w.finish();
+    additional_limit = fitted;  // again, without the RRset that only partly fitted
+  }
+}
+
+}  // namespace
+
+size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
+                      const store::ReadTxn& view) noexcept {
+  // Too short to carry an ID, or a response (answering one invites loops).
+  if (query.size() < wire::kHeaderSize || out.size() < wire::kMinUdpSize) return 0;
+  if (query[2] & 0x80) return 0;
+  ++counters_.queries;
+
+  wire::QueryView qv;
+  const wire::WireError err = wire::parse_query(query, qv);
+  const uint16_t qdcount = static_cast<uint16_t>(query[4] << 8 | query[5]);
+
+  auto simple_reply = [&](uint16_t rcode, bool echo_question, bool with_opt) -> size_t {
+    if (rcode == wire::rcode::FORMERR) ++counters_.formerr;
+    if (rcode == wire::rcode::REFUSED) ++counters_.refused;
+    Request req{qv, echo_question, with_opt, std::max(cfg_.max_udp_size, wire::kMinUdpSize),
+                wire::kMinUdpSize};
+    wire::MessageWriter w(out, req.limit);
+    start(w, req, reply_header(qv.header), rcode, qv.edns_do);
+    return w.finish();
+  };
+
+  if (err != wire::WireError::ok) {
+    // Echo what the header says about the query; the rest is not trusted.
+    qv.header.id = static_cast<uint16_t>(query[0] << 8 | query[1]);
+    qv.header.opcode = (query[2] >> 3) & 0xf;
+    qv.header.rd = query[2] & 1;
+    qv.header.cd = query[3] & 0x10;
+    qv.edns_do = false;
+    return simple_reply(wire::rcode::FORMERR, false, false);
+  }
+  if (qdcount != 1 || !qv.has_question) return simple_reply(wire::rcode::FORMERR, false, false);
+  if (qv.header.opcode != wire::opcode::QUERY) {
+    return simple_reply(wire::rcode::NOTIMP, true, qv.has_edns);
+  }
+  // RFC 6891 §6.1.3: a version we do not speak gets BADVERS, with our OPT.
+  if (qv.has_edns && qv.edns_version > 0) return simple_reply(wire::rcode::BADVERS, true, true);
+
+  const uint16_t our_udp = std::max(cfg_.max_udp_size, wire::kMinUdpSize);
+  size_t limit = wire::kMinUdpSize;  // RFC 1035 §4.2.1 without EDNS
+  if (transport == Transport::tcp) {
+    limit = std::min(out.size(), kMaxTcpMessage);
+  } else if (qv.has_edns) {
+    limit = std::clamp<size_t>(qv.edns_udp_size, wire::kMinUdpSize, our_udp);
+  }
+  Request req{qv, true, qv.has_edns, our_udp, limit};
+
+  const uint16_t qtype = qv.question.qtype;
+  const uint16_t qclass = qv.question.qclass;
+  Response r;
+  if (qclass == wire::rrclass::CH) {
+    const wire::Name& n = qv.question.name;
+    const std::vector<uint8_t>* packed = nullptr;
+    if (n == id_server_ || n == hostname_bind_) packed = &identity_packed_;
+    if (n == version_bind_ || n == version_server_) packed = &version_packed_;
+    if (!packed || packed->empty()) {
+      r.rcode = wire::rcode::REFUSED;
+    } else {
+      r.aa = true;
+      if (qtype == T::TXT || qtype == T::ANY) {
+        store::RRsetView txt;
+        txt.type = T::TXT;
+        txt.rclass = wire::rrclass::CH;
+        txt.count = 1;
+        txt.packed = *packed;
+        r.answer.push(&qv.question.name, txt, 0);
+      }
+    }
+  } else if (qclass != wire::rrclass::IN && qclass != wire::rrclass::ANY) {
+    r.rcode = wire::rcode::REFUSED;
+  } else if (qtype == T::AXFR || qtype == T::IXFR) {
+    r.rcode = wire::rcode::REFUSED;  // no zone transfers (yet)
+  } else {
+    Resolver(view, r, qtype).resolve(qv.question.name);
+  }
+
+  if (r.rcode == wire::rcode::NXDOMAIN) ++counters_.nxdomain;
+  if (r.rcode == wire::rcode::REFUSED) ++counters_.refused;
+  bool truncated = false;
+  size_t n = encode(req, r, out, truncated);
+  if (truncated) ++counters_.truncated;
+  return n;
+}
+
+}  // namespace raftdns::query

@@ -1,0 +1,261 @@
+// The authoritative answer steps: zone selection, the descent through the
+// zone (delegations, DNAME), exact matches and CNAME chains, wildcards, and
+// negative answers, with additional-section address records.
+#include "daemon/query/resolver.h"
+
+#include "daemon/wire/rr.h"
+#include "daemon/wire/types.h"
+
+namespace raftdns::query {
+
+namespace T = wire::rrtype;
+using store::NameKey;
+using store::NodeView;
+using store::RRsetView;
+using store::ZoneRef;
+
+void Resolver::resolve(const wire::Name& qname) noexcept {
+  const wire::Name* visited[kMaxChain + 1];
+  size_t nvisited = 0;
+  const wire::Name* current = &qname;
+  visited[nvisited++] = current;
+  for (bool first = true;; first = false) {
+    if (lookup(*current, first) != Next::follow) break;
+    // RFC 1034 §3.6.2: chains are followed, but never round a loop and
+    // never beyond kMaxChain links.
+    if (nvisited > kMaxChain || next_ == nullptr) break;
+    bool seen = false;
+    for (size_t i = 0; i < nvisited; ++i) seen = seen || *visited[i] == *next_;
+    if (seen) break;
+    current = visited[nvisited++] = next_;
+  }
+  add_additional_addresses();
+}
+
+// RFC 1034 §4.3.2 steps 2-3: find the zone, then walk down from its apex
+// towards `name`, stopping at a zone cut (3b), a DNAME (RFC 6672 §3.2), or
+// the first name that does not exist (3c).
+Resolver::Next Resolver::lookup(const wire::Name& name, bool first) noexcept {
+  next_ = nullptr;
+  NameKey key(name);
+  ZoneRef z;
+  if (!view_.find_zone(key, z)) {
+    if (first) r_.rcode = wire::rcode::REFUSED;  // not ours (out-of-zone CNAME targets just end)
+    return Next::done;
+  }
+  // RFC 4035 §3.1.4.1: DS at a zone apex is answered from the parent side,
+  // when we also serve the parent and it delegates to this zone.
+  if (qtype_ == 43 /*DS*/ && z.apex_labels == key.labels() && key.labels() > 0) {
+    ZoneRef parent;
+    RRsetView ns;
+    if (view_.find_zone(key, parent, key.labels() - 1) &&
+        view_.get_rrset(parent, key.bytes(), T::NS, ns)) {
+      z = parent;
+    }
+  }
+  if (first) r_.aa = true;
+
+  // `name` is the question's name or a chain target kept in the response, so
+  // it outlives the lookup and can own answer RRsets directly.
+  const size_t labels = key.labels();
+  NodeView node;
+  // The descent from the apex only matters when something can interrupt
+  // it; most zones have no cuts or DNAMEs and go straight to the name.
+  if (z.has_cuts || z.has_dnames) {
+    for (size_t n = z.has_dnames ? z.apex_labels : z.apex_labels + 1; n < labels; ++n) {
+      view_.load_node(z, key.prefix(n), node);
+      if (!node.exists()) {
+        if (n == z.apex_labels) return damaged_zone();
+        return answer_name_error(z, key, &name, n - 1);
+      }
+      if (n > z.apex_labels && node.find(T::NS)) return answer_delegation(key, name, n, node);
+      if (node.find(T::DNAME)) return answer_dname(name, n, node);
+    }
+  }
+  view_.load_node(z, key.bytes(), node);
+  if (!node.exists()) {
+    if (labels == z.apex_labels) return damaged_zone();
+    size_t closest_encloser = labels - 1;
+    if (z.has_wildcards && !(z.has_cuts || z.has_dnames)) {
+      // Not walked down: find the deepest existing ancestor now.
+      NodeView up;
+      for (; closest_encloser > z.apex_labels; --closest_encloser) {
+        view_.load_node(z, key.prefix(closest_encloser), up);
+        if (up.exists()) break;
+      }
+    }
+    return answer_name_error(z, key, &name, closest_encloser);
+  }
+  // A delegation point answers with a referral for every type but DS.
+  if (labels > z.apex_labels && z.has_cuts && node.find(T::NS) && qtype_ != 43) {
+    return answer_delegation(key, name, labels, node);
+  }
+  return answer_node(z, key, key.bytes(), node, &name);
+}
+
+Resolver::Next Resolver::damaged_zone() noexcept {
+  r_.rcode = wire::rcode::SERVFAIL;  // a zone without its apex data
+  return Next::done;
+}
+
+// RFC 1034 §4.3.2 step 3a, RFC 8482 for ANY, RFC 2308 §2.2 for NODATA.
+Resolver::Next Resolver::answer_node(const ZoneRef& z, const NameKey& key,
+                                     std::span<const uint8_t> node_key, const NodeView& node,
+                                     const wire::Name* owner) noexcept {
+  RRsetView rrset;
+  if (qtype_ == T::ANY) {
+    // RFC 8482 §4.1: one RRset is enough; the first in type order.
+    if (node.count > 0) {
+      r_.answer.push(owner, node.rrsets[0], node.rrsets[0].ttl);
+      return Next::done;
+    }
+    answer_nodata(z, key, *owner);
+    return Next::done;
+  }
+  if (view_.find_type(z, node_key, node, qtype_, rrset)) {
+    r_.answer.push(owner, rrset, rrset.ttl);
+    return Next::done;
+  }
+  if (qtype_ != T::CNAME && view_.find_type(z, node_key, node, T::CNAME, rrset)) {
+    r_.answer.push(owner, rrset, rrset.ttl);
+    return follow_cname(rrset);
+  }
+  answer_nodata(z, key, *owner);
+  return Next::done;
+}
+
+Resolver::Next Resolver::follow_cname(const RRsetView& cname) noexcept {
+  auto it = cname.begin();
+  if (it == cname.end()) return Next::done;
+  auto target = wire::rdata_target(T::CNAME, *it);
+  if (!target) return Next::done;
+  next_ = r_.keep(*target);
+  return next_ ? Next::follow : Next::done;
+}
+
+// RFC 1034 §4.3.2 step 3c with RFC 4592 §3.3: the name does not exist; if
+// the closest encloser has a wildcard child, synthesize from it, else
+// NXDOMAIN. A name that exists (even as an empty non-terminal) never gets
+// here, so it is never matched by a wildcard.
+Resolver::Next Resolver::answer_name_error(const ZoneRef& z, const NameKey& key,
+                                           const wire::Name* name,
+                                           size_t closest_encloser) noexcept {
+  if (!z.has_wildcards) {
+    answer_nxdomain(z, key, *name);
+    return Next::done;
+  }
+  // Source of synthesis: "*" below the closest encloser.
+  store::KeyBuffer wildcard;
+  wildcard.append(key.prefix(closest_encloser));
+  wildcard.push('*');
+  wildcard.push(0);
+  NodeView node;
+  view_.load_node(z, wildcard.span(), node);
+  if (node.exists()) {
+    // RFC 4592 §3.3.1/§4: the answer's owner is the query name; a wildcard
+    // without the type (or an empty one) gives NODATA.
+    return answer_node(z, key, wildcard.span(), node, name);
+  }
+  answer_nxdomain(z, key, *name);
+  return Next::done;
+}
+
+// RFC 1034 §4.3.2 step 3b: a referral. NS in authority, glue in additional,
+// and not authoritative (AA clear) unless an earlier link of a chain was.
+Resolver::Next Resolver::answer_delegation(const NameKey& key, const wire::Name& name,
+                                           size_t cut_labels, const NodeView& node) noexcept {
+  (void)key;
+  const wire::Name* cut = r_.keep(name.strip_left(name.label_count() - cut_labels));
+  const RRsetView* ns = node.find(T::NS);
+  if (r_.answer.count == 0) r_.aa = false;
+  if (cut && ns) r_.authority.push(cut, *ns, ns->ttl);
+  return Next::done;
+}
+
+// RFC 6672 §2.2/§3.2: the DNAME, a CNAME synthesized from it with the
+// DNAME's TTL, then the lookup goes on at the new name. A substituted name
+// longer than 255 octets is YXDOMAIN.
+Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_labels,
+                                      const NodeView& node) noexcept {
+  const RRsetView* dname = node.find(T::DNAME);
+  const wire::Name* owner = r_.keep(name.strip_left(name.label_count() - owner_labels));
+  if (!dname || !owner) return Next::done;
+  r_.answer.push(owner, *dname, dname->ttl);
+  auto it = dname->begin();
+  if (it == dname->end()) return Next::done;
+  auto target = wire::rdata_target(T::DNAME, *it);
+  if (!target) return Next::done;
+  auto substituted = name.replace_suffix(*owner, *target);
+  if (!substituted) {
+    r_.rcode = wire::rcode::YXDOMAIN;
+    return Next::done;
+  }
+  const wire::Name* cname_owner = &name;
+  next_ = r_.keep(*substituted);
+  RRsetView cname;
+  if (!next_ || !r_.synthesize(T::CNAME, dname->rclass, dname->ttl, next_->wire(), cname)) {
+    return Next::done;
+  }
+  r_.answer.push(cname_owner, cname, dname->ttl);
+  return Next::follow;
+}
+
+// RFC 2308 §2.2: NODATA is NOERROR with the zone's SOA in authority.
+void Resolver::answer_nodata(const ZoneRef& z, const NameKey& key,
+                             const wire::Name& name) noexcept {
+  add_negative_soa(z, key, name);
+}
+
+// RFC 2308 §2.1 (and RFC 6604 for the end of a chain): NXDOMAIN with the SOA.
+void Resolver::answer_nxdomain(const ZoneRef& z, const NameKey& key,
+                               const wire::Name& name) noexcept {
+  r_.rcode = wire::rcode::NXDOMAIN;
+  add_negative_soa(z, key, name);
+}
+
+// RFC 2308 §3/§5: the SOA's TTL in a negative answer is min(TTL, MINIMUM).
+void Resolver::add_negative_soa(const ZoneRef& z, const NameKey& key,
+                                const wire::Name& name) noexcept {
+  (void)key;
+  const RRsetView& soa = z.soa;
+  auto it = soa.begin();
+  if (it == soa.end()) return;
+  uint32_t ttl = soa.ttl;
+  if (auto f = wire::soa_fields(*it); f && f->minimum < ttl) ttl = f->minimum;
+  const wire::Name* apex = r_.keep(name.strip_left(name.label_count() - z.apex_labels));
+  r_.authority.push(apex, soa, ttl);
+}
+
+// RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets
+// that live in our zones (glue included), in the additional section.
+void Resolver::add_additional_addresses() noexcept {
+  auto from = [&](const auto& section) {
+    for (size_t i = 0; i < section.count; ++i) {
+      const OutRRset& s = section[i];
+      if (s.type != T::NS && s.type != T::MX && s.type != T::SRV) continue;
+      for (auto rd : s.rdatas) {
+        auto target = wire::rdata_target(s.type, rd);
+        if (target && !target->is_root()) add_addresses_for(*target);
+      }
+    }
+  };
+  from(r_.answer);
+  from(r_.authority);
+}
+
+void Resolver::add_addresses_for(const wire::Name& target) noexcept {
+  for (size_t i = 0; i < r_.additional.count; ++i)
+    if (*r_.additional[i].owner == target) return;  // already added
+  NameKey key(target);
+  ZoneRef z;
+  if (!view_.find_zone(key, z)) return;
+  RRsetView a, aaaa;
+  bool has_a = view_.get_rrset(z, key.bytes(), T::A, a);
+  bool has_aaaa = view_.get_rrset(z, key.bytes(), T::AAAA, aaaa);
+  if (!has_a && !has_aaaa) return;
+  const wire::Name* owner = r_.keep(target);
+  if (has_a) r_.additional.push(owner, a, a.ttl);
+  if (has_aaaa) r_.additional.push(owner, aaaa, aaaa.ttl);
+}
+
+}  // namespace raftdns::query

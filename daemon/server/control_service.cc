@@ -1,0 +1,397 @@
+// Control requests: decoding records, reads from the store, writes through
+// the Proposer, and the Unix socket they arrive on.
+#include "daemon/server/control_service.h"
+
+#include <event2/buffer.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "daemon/server/log.h"
+#include "daemon/store/store.h"
+#include "daemon/wire/rr.h"
+#include "daemon/zone/zone.h"
+
+namespace raftdns::server {
+namespace {
+
+using control::Op;
+using control::Request;
+using control::Response;
+
+constexpr size_t kMaxControlConnections = 64;
+constexpr timeval kControlIdleTimeout{60, 0};
+
+Result<wire::Name> decode_name(const std::vector<uint8_t>& wire_form, const char* what) {
+  if (wire_form.empty()) return make_error(std::string("request has no ") + what);
+  auto name = wire::Name::from_wire(wire_form);
+  if (!name) return make_error(std::string("bad ") + what + ": " + name.error());
+  return name;
+}
+
+Result<std::vector<wire::Record>> decode_records(const std::vector<control::WireRecord>& in,
+                                                 bool need_some) {
+  if (need_some && in.empty()) return make_error("request carries no records");
+  std::vector<wire::Record> out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const control::WireRecord& r = in[i];
+    auto owner = wire::Name::from_wire(r.owner);
+    if (!owner) return make_error("record " + std::to_string(i + 1) + ": " + owner.error());
+    if (r.rclass != wire::rrclass::IN) {
+      return make_error("record " + std::to_string(i + 1) + " (" + owner->to_text() +
+                        "): only class IN is served");
+    }
+    if (Status s = wire::validate_rdata(r.type, r.rdata); !s) {
+      return make_error("record " + std::to_string(i + 1) + " (" + owner->to_text() + " " +
+                        wire::type_to_text(r.type) + "): " + s.error());
+    }
+    out.push_back(wire::Record{*owner, r.type, r.rclass, r.ttl, r.rdata});
+  }
+  return out;
+}
+
+// The command one change (or a batch step) stands for.
+Result<store::Command> change_command(Op op, const std::vector<control::WireRecord>& records,
+                                      const std::vector<uint8_t>& owner, uint16_t type) {
+  switch (op) {
+    case Op::add: {
+      auto rrs = decode_records(records, true);
+      if (!rrs) return std::move(rrs).take_error();
+      return store::Command{store::AddRecords{std::move(*rrs)}};
+    }
+    case Op::remove: {
+      auto rrs = decode_records(records, true);
+      if (!rrs) return std::move(rrs).take_error();
+      return store::Command{store::RemoveRecords{std::move(*rrs)}};
+    }
+    case Op::remove_rrset: {
+      auto name = decode_name(owner, "owner name");
+      if (!name) return std::move(name).take_error();
+      if (type == 0) return make_error("removing an RRset needs its type");
+      return store::Command{store::RemoveRRset{*name, type}};
+    }
+    default:
+      return make_error(std::string("operation ") + control::op_name(op) + " is not a change");
+  }
+}
+
+}  // namespace
+
+// --- ControlService ---
+
+ControlService::ControlService(store::Store& store, Proposer& proposer, StatusSource status)
+    : store_(store), proposer_(proposer), status_(std::move(status)) {}
+
+void ControlService::propose(store::Command command, const Request& request, Reply reply) {
+  ProposalOptions options;
+  options.deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+  options.wait_for_all = request.wait == control::Wait::all;
+  std::string what = store::describe(command);
+  proposer_.submit(std::move(command), options,
+                   [reply = std::move(reply), what](Status status, uint64_t index) {
+                     if (!status) {
+                       log_info("refused " + what + ": " + status.error());
+                       reply(Response::failure(status.error()));
+                       return;
+                     }
+                     log_info("applied " + what + " at index " + std::to_string(index));
+                     Response r;
+                     r.index = index;
+                     reply(std::move(r));
+                   });
+}
+
+void ControlService::handle(const Request& request, Reply reply) {
+  switch (request.op) {
+    case Op::status: {
+      Response r;
+      r.status = status_();
+      reply(std::move(r));
+      return;
+    }
+    case Op::zone_list: {
+      Response r;
+      for (const store::ZoneInfo& z : store_.zones()) {
+        r.zones.push_back({z.name.to_text(), z.serial, z.records});
+      }
+      reply(std::move(r));
+      return;
+    }
+    case Op::zone_export: {
+      auto zone = decode_name(request.zone, "zone name");
+      if (!zone) return reply(Response::failure(zone.error()));
+      auto records = store_.zone_records(*zone);
+      if (!records) return reply(Response::failure(records.error()));
+      Response r;
+      r.text = zone::export_zone(*zone, *records);
+      reply(std::move(r));
+      return;
+    }
+    case Op::zone_put: {
+      auto zone = decode_name(request.zone, "zone name");
+      if (!zone) return reply(Response::failure(zone.error()));
+      auto records = decode_records(request.records, true);
+      if (!records) return reply(Response::failure(records.error()));
+      // dnsadm validated the file already; a daemon checks again because
+      // the socket is the trust boundary.
+      if (Status s = zone::validate_zone(*zone, *records); !s) {
+        return reply(Response::failure("zone " + zone->to_text() + ": " + s.error()));
+      }
+      propose(store::PutZone{*zone, std::move(*records)}, request, std::move(reply));
+      return;
+    }
+    case Op::zone_remove: {
+      auto zone = decode_name(request.zone, "zone name");
+      if (!zone) return reply(Response::failure(zone.error()));
+      propose(store::RemoveZone{*zone}, request, std::move(reply));
+      return;
+    }
+    case Op::add:
+    case Op::remove:
+    case Op::remove_rrset: {
+      auto command = change_command(request.op, request.records, request.owner, request.type);
+      if (!command) return reply(Response::failure(command.error()));
+      propose(std::move(*command), request, std::move(reply));
+      return;
+    }
+    case Op::get: {
+      auto owner = decode_name(request.owner, "owner name");
+      if (!owner) return reply(Response::failure(owner.error()));
+      Response r;
+      for (const wire::Record& rr : store_.get(*owner, request.type)) {
+        r.lines.push_back(wire::record_to_text(rr));
+      }
+      reply(std::move(r));
+      return;
+    }
+    case Op::batch: {
+      if (request.changes.empty()) return reply(Response::failure("batch is empty"));
+      store::Batch batch;
+      for (size_t i = 0; i < request.changes.size(); ++i) {
+        const control::Change& c = request.changes[i];
+        auto command = change_command(c.op, c.records, c.owner, c.type);
+        if (!command) {
+          return reply(
+              Response::failure("batch change " + std::to_string(i + 1) + ": " + command.error()));
+        }
+        batch.commands.push_back(std::move(*command));
+      }
+      propose(std::move(batch), request, std::move(reply));
+      return;
+    }
+  }
+  reply(Response::failure("unknown operation"));
+}
+
+// --- group lookup ---
+
+Result<gid_t> resolve_group(const std::string& group, const std::string& group_file) {
+  gid_t gid = 0;
+  auto [end, ec] = std::from_chars(group.data(), group.data() + group.size(), gid);
+  if (!group.empty() && ec == std::errc() && end == group.data() + group.size()) return gid;
+  std::ifstream in(group_file);
+  if (!in) return make_error("cannot read " + group_file + " to find group \"" + group + "\"");
+  std::string line;
+  while (std::getline(in, line)) {
+    // name:password:gid:members
+    size_t a = line.find(':');
+    if (a == std::string::npos || line.compare(0, a, group) != 0 || a != group.size()) continue;
+    size_t b = line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    size_t c = line.find(':', b + 1);
+    std::string_view id(line.data() + b + 1, (c == std::string::npos ? line.size() : c) - b - 1);
+    auto [p, err] = std::from_chars(id.data(), id.data() + id.size(), gid);
+    if (err == std::errc() && p == id.data() + id.size()) return gid;
+  }
+  return make_error("group \"" + group + "\" is not in " + group_file);
+}
+
+// --- ControlListener ---
+
+struct ControlListener::Connection {
+  ControlListener* owner = nullptr;
+  BuffereventPtr bev;
+  control::FrameReader reader;
+  bool busy = false;       // a request is being handled
+  bool in_handle = false;  // inside ControlService::handle (synchronous reply)
+  bool closing = false;    // close once the output is flushed
+
+  void on_read(bufferevent*) { owner->on_read(*this); }
+  void on_write(bufferevent*) {
+    if (closing) owner->drop(*this);
+  }
+  void on_event(bufferevent*, short what) { owner->on_event(*this, what); }
+};
+
+ControlListener::ControlListener(event_base* base, ControlService& service)
+    : base_(base), service_(service) {}
+
+ControlListener::~ControlListener() { close(); }
+
+Status ControlListener::open(const std::string& path, const std::string& group) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    return make_error("control socket path \"" + path + "\" is empty or too long");
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+
+  // Create missing parent directories (systemd's RuntimeDirectory usually
+  // made the last one already).
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return make_error("cannot create directory " + dir + ": " + std::strerror(errno));
+    }
+  }
+
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return make_error(path + " exists and is not a socket");
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      return make_error("another raftdnsd is already serving control socket " + path);
+    }
+    ::unlink(path.c_str());
+  }
+
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return make_error(std::string("cannot create control socket: ") + std::strerror(errno));
+  // The socket is never reachable with wider permissions than 0660, not
+  // even between bind() and chmod().
+  mode_t old_mask = ::umask(0117);
+  int bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int bind_errno = errno;
+  ::umask(old_mask);
+  if (bound != 0) {
+    return make_error("cannot bind control socket " + path + ": " + std::strerror(bind_errno));
+  }
+  path_ = path;
+  ::chmod(path.c_str(), 0660);
+  if (!group.empty()) {
+    auto gid = resolve_group(group);
+    if (!gid) return make_error("control.group: " + gid.error());
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+      return make_error("cannot give control socket " + path + " to group " + group + ": " +
+                        std::strerror(errno));
+    }
+  }
+  if (::listen(fd.get(), 64) != 0) {
+    return make_error("cannot listen on control socket " + path + ": " + std::strerror(errno));
+  }
+  evconnlistener* listener =
+      evconnlistener_new(base_, server::on_accept<&ControlListener::on_accept>, this,
+                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd.get());
+  if (!listener) return make_error("cannot watch control socket " + path);
+  fd.release();
+  listener_.reset(listener);
+  return {};
+}
+
+void ControlListener::close() {
+  listener_.reset();
+  connections_.clear();
+  if (!path_.empty()) {
+    ::unlink(path_.c_str());
+    path_.clear();
+  }
+}
+
+void ControlListener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int) {
+  if (connections_.size() >= kMaxControlConnections) {
+    log_warning("control socket: too many connections, refusing one");
+    ::close(fd);
+    return;
+  }
+  bufferevent* bev = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    ::close(fd);
+    return;
+  }
+  auto conn = std::make_shared<Connection>();
+  conn->owner = this;
+  conn->bev.reset(bev);
+  bufferevent_setcb(bev, on_bufferevent_data<&Connection::on_read>,
+                    on_bufferevent_data<&Connection::on_write>,
+                    on_bufferevent_event<&Connection::on_event>, conn.get());
+  bufferevent_set_timeouts(bev, &kControlIdleTimeout, &kControlIdleTimeout);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  connections_.emplace(conn.get(), conn);
+}
+
+void ControlListener::on_read(Connection& conn) {
+  evbuffer* input = bufferevent_get_input(conn.bev.get());
+  uint8_t chunk[65536];
+  for (;;) {
+    int n = evbuffer_remove(input, chunk, sizeof(chunk));
+    if (n <= 0) break;
+    conn.reader.feed({chunk, static_cast<size_t>(n)});
+  }
+  auto it = connections_.find(&conn);
+  if (it == connections_.end()) return;
+  std::shared_ptr<Connection> keep = it->second;
+  process(keep);
+}
+
+void ControlListener::on_event(Connection& conn, short) {
+  // EOF, error or idle timeout: a pending write still completes in the
+  // store, its reply just has nowhere to go.
+  drop(conn);
+}
+
+void ControlListener::drop(Connection& conn) { connections_.erase(&conn); }
+
+void ControlListener::process(const std::shared_ptr<Connection>& conn) {
+  auto send = [](Connection& c, const Response& r) {
+    std::string out = control::frame(control::encode_response_body(r));
+    bufferevent_write(c.bev.get(), out.data(), out.size());
+  };
+  while (!conn->busy && !conn->closing) {
+    std::optional<std::string> body = conn->reader.next();
+    if (!body) {
+      if (conn->reader.oversized()) {
+        send(*conn,
+             Response::failure("request of " + std::to_string(conn->reader.announced_size()) +
+                               " bytes is larger than the limit of " +
+                               std::to_string(control::kMaxFrameSize) + " bytes"));
+        log_warning("control socket: refused an oversized request");
+        conn->closing = true;
+        bufferevent_disable(conn->bev.get(), EV_READ);
+      }
+      return;
+    }
+    auto request = control::decode_request_body(
+        {reinterpret_cast<const uint8_t*>(body->data()), body->size()});
+    if (!request) {
+      log_warning("control socket: refused a request: " + request.error());
+      send(*conn, Response::failure("bad request: " + request.error()));
+      continue;
+    }
+    conn->busy = true;
+    conn->in_handle = true;
+    bufferevent_disable(conn->bev.get(), EV_READ);
+    std::weak_ptr<Connection> weak = conn;
+    service_.handle(*request, [this, weak, send](Response response) {
+      std::shared_ptr<Connection> c = weak.lock();
+      if (!c || !connections_.contains(c.get())) return;
+      send(*c, response);
+      c->busy = false;
+      bufferevent_enable(c->bev.get(), EV_READ);
+      if (!c->in_handle) process(c);
+    });
+    conn->in_handle = false;
+  }
+}
+
+}  // namespace raftdns::server

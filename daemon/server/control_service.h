@@ -1,0 +1,75 @@
+// Control service: turns control requests into store reads and proposals,
+// and serves them on the Unix control socket from the main event loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/result.h"
+#include "daemon/control/protocol.h"
+#include "daemon/server/event_util.h"
+#include "daemon/server/proposer.h"
+
+namespace raftdns::store {
+class Store;
+}
+
+namespace raftdns::server {
+
+// Request handling without sockets (so it can be tested and reused). Reads
+// answer at once; writes go through the Proposer and answer from its
+// callback, on the main loop thread.
+class ControlService {
+ public:
+  using Reply = std::function<void(control::Response)>;
+  using StatusSource = std::function<control::StatusInfo()>;
+
+  ControlService(store::Store& store, Proposer& proposer, StatusSource status);
+  void handle(const control::Request& request, Reply reply);
+
+ private:
+  void propose(store::Command command, const control::Request& request, Reply reply);
+  store::Store& store_;
+  Proposer& proposer_;
+  StatusSource status_;
+};
+
+// Resolves a group given by name (read from /etc/group, since a static
+// binary must not use NSS) or by number.
+Result<gid_t> resolve_group(const std::string& group, const std::string& group_file = "/etc/group");
+
+// The listening Unix socket and its connections. Each connection handles one
+// request at a time, in order: while a write is being proposed its later
+// frames wait in its buffer.
+class ControlListener {
+ public:
+  ControlListener(event_base* base, ControlService& service);
+  ~ControlListener();
+
+  // Creates the socket at `path` (mode 0660, group `group` when not empty).
+  // A stale socket left by a crashed daemon is replaced; one that a live
+  // daemon answers on is an error.
+  Status open(const std::string& path, const std::string& group);
+  // Stops accepting, drops connections and removes the socket file.
+  void close();
+
+ private:
+  struct Connection;
+  void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len);
+  void on_read(Connection& conn);
+  void on_event(Connection& conn, short what);
+  void process(const std::shared_ptr<Connection>& conn);
+  void drop(Connection& conn);
+
+  event_base* base_;
+  ControlService& service_;
+  ListenerPtr listener_;
+  std::string path_;
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace raftdns::server

@@ -1,0 +1,185 @@
+// Daemon wiring, signals and the main loop.
+#include "daemon/server/daemon.h"
+
+#include <event2/thread.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "daemon/server/control_service.h"
+#include "daemon/server/dns_worker.h"
+#include "daemon/server/log.h"
+#include "daemon/server/proposer.h"
+#include "daemon/server/sd_notify.h"
+#include "daemon/store/store.h"
+
+namespace raftdns::server {
+namespace {
+
+query::EngineConfig engine_config(const Config& c) {
+  query::EngineConfig e;
+  e.identity = c.identity;
+  e.version = c.version;
+  e.max_udp_size = c.max_udp_size;
+  return e;
+}
+
+Status make_directories(const std::string& path, mode_t mode) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string dir = slash == std::string::npos ? path : path.substr(0, slash);
+    if (!dir.empty() && ::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+      return make_error("cannot create directory " + dir + ": " + std::strerror(errno));
+    }
+    if (slash == std::string::npos) return {};
+  }
+}
+
+unsigned resolve_workers(unsigned configured) {
+  if (configured != 0) return configured;
+  unsigned cpus = std::thread::hardware_concurrency();
+  return cpus == 0 ? 1 : cpus;
+}
+
+std::string monotonic_usec() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::to_string(static_cast<uint64_t>(now.tv_sec) * 1000000u +
+                        static_cast<uint64_t>(now.tv_nsec) / 1000u);
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() { shutdown(); }
+
+Status Daemon::start() {
+  started_ = std::chrono::steady_clock::now();
+  set_log_level(config_.log_level);
+  // Workers are stopped from the main thread (event_base_loopexit), which
+  // libevent only allows once locking is on.
+  if (evthread_use_pthreads() != 0) return make_error("libevent has no pthread support");
+  base_.reset(event_base_new());
+  if (!base_) return make_error("cannot create the main event loop");
+
+  if (Status s = make_directories(config_.data_dir, 0750); !s) return s;
+  const std::string store_dir = config_.data_dir + "/store";
+  auto store = store::Store::open(store_dir);
+  if (!store) return make_error("cannot open the store: " + store.error());
+  store_ = std::move(*store);
+  proposer_ = std::make_unique<LocalProposer>(*store_);
+  const store::StoreStats stats = store_->stats();
+  log_info("store " + store_dir + " open: " + std::to_string(stats.zones) + " zones, " +
+           std::to_string(stats.records) + " records, applied index " +
+           std::to_string(stats.applied_index));
+
+  settings_ = std::make_unique<ServingSettings>(engine_config(config_));
+  limiter_ =
+      std::make_unique<ConnectionLimiter>(config_.tcp_max_connections, config_.tcp_max_per_client);
+  const unsigned workers = resolve_workers(config_.workers);
+  WorkerOptions options;
+  options.tcp_idle_timeout_ms = config_.tcp_idle_timeout_ms;
+  for (unsigned i = 0; i < workers; ++i) {
+    auto worker = std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options);
+    if (Status s = worker->listen(config_.listen); !s) return s;
+    workers_.push_back(std::move(worker));
+  }
+
+  control_service_ = std::make_unique<ControlService>(*store_, *proposer_, [this] {
+    control::StatusInfo s;
+    const store::StoreStats st = store_->stats();
+    s.version = RAFTDNS_VERSION;
+    s.node_id = config_.node_id;
+    s.uptime_seconds = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                 std::chrono::steady_clock::now() - started_)
+                                                 .count());
+    s.zones = st.zones;
+    s.records = st.records;
+    s.queries = queries_served();
+    s.applied_index = st.applied_index;
+    s.applied_term = st.applied_term;
+    s.role = "single";
+    return s;
+  });
+  control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
+  if (Status s = control_->open(config_.control_socket, config_.control_group); !s) return s;
+
+  ::signal(SIGPIPE, SIG_IGN);
+  for (int sig : {SIGTERM, SIGINT}) {
+    signal_events_.emplace_back(
+        evsignal_new(base_.get(), sig, on_event<&Daemon::on_terminate>, this));
+  }
+  signal_events_.emplace_back(
+      evsignal_new(base_.get(), SIGHUP, on_event<&Daemon::on_reload>, this));
+  for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
+
+  for (auto& w : workers_) w->start();
+  std::string listening;
+  for (const auto& a : config_.listen) listening += (listening.empty() ? "" : ", ") + a.to_text();
+  log_info("raftdnsd " + std::string(RAFTDNS_VERSION) + " node " + config_.node_id +
+           " serving DNS on " + listening + " with " + std::to_string(workers) +
+           " workers; control socket " + config_.control_socket);
+  sd_notify_send("READY=1\nSTATUS=serving\nMAINPID=" + std::to_string(::getpid()));
+  return {};
+}
+
+void Daemon::run() {
+  event_base_dispatch(base_.get());
+  shutdown();
+}
+
+void Daemon::on_terminate(evutil_socket_t signal, short) {
+  log_info(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+           ", shutting down");
+  sd_notify_send("STOPPING=1\nSTATUS=shutting down");
+  event_base_loopbreak(base_.get());
+}
+
+void Daemon::on_reload(evutil_socket_t, short) {
+  sd_notify_send("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
+  auto fresh = load_config(config_.path);
+  if (!fresh) {
+    log_error("reload failed, keeping the running config: " + fresh.error());
+    sd_notify_send("READY=1\nSTATUS=serving (last reload failed)");
+    return;
+  }
+  ReloadPlan plan = plan_reload(config_, *fresh);
+  for (const std::string& key : plan.ignored_keys) {
+    log_warning("reload: " + key + " changed; it takes effect after a restart");
+  }
+  config_.log_level = fresh->log_level;
+  config_.identity = fresh->identity;
+  config_.version = fresh->version;
+  set_log_level(config_.log_level);
+  settings_->publish(engine_config(config_));
+  log_info(std::string("reloaded ") + config_.path + ": log level " +
+           log_level_text(config_.log_level));
+  sd_notify_send("READY=1\nSTATUS=serving");
+}
+
+uint64_t Daemon::queries_served() const {
+  uint64_t total = 0;
+  for (const auto& w : workers_) total += w->counters().queries.load(std::memory_order_relaxed);
+  return total;
+}
+
+void Daemon::shutdown() {
+  if (control_) control_->close();
+  for (auto& w : workers_) w->stop();
+  workers_.clear();
+  control_.reset();
+  control_service_.reset();
+  proposer_.reset();
+  if (store_) {
+    if (Status s = store_->sync(); !s) log_error("store sync at shutdown failed: " + s.error());
+    store_.reset();
+    log_info("store closed");
+  }
+  signal_events_.clear();
+}
+
+}  // namespace raftdns::server

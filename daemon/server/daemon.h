@@ -1,0 +1,60 @@
+// Daemon: wires the store, proposer, DNS workers and control socket
+// together, and runs the main loop with its signals and sd_notify.
+//
+// Start-up order: open the store, bind every DNS socket and the control
+// socket (any failure stops start-up with a message naming it), start the
+// workers, then READY=1. SIGTERM/SIGINT: STOPPING=1, stop accepting control
+// requests, stop the workers, close LMDB, remove the socket. SIGHUP re-reads
+// the config file and applies the keys that can change at run time.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/server/config.h"
+#include "daemon/server/event_util.h"
+
+namespace raftdns::store {
+class Store;
+}
+
+namespace raftdns::server {
+
+class ConnectionLimiter;
+class ControlListener;
+class ControlService;
+class DnsWorker;
+class Proposer;
+class ServingSettings;
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+
+  Status start();
+  // Runs the main loop until SIGTERM or SIGINT, then shuts down cleanly.
+  void run();
+
+ private:
+  void on_terminate(evutil_socket_t signal, short what);
+  void on_reload(evutil_socket_t signal, short what);
+  void shutdown();
+  uint64_t queries_served() const;
+
+  Config config_;
+  std::chrono::steady_clock::time_point started_;
+  EventBasePtr base_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Proposer> proposer_;
+  std::unique_ptr<ServingSettings> settings_;
+  std::unique_ptr<ConnectionLimiter> limiter_;
+  std::vector<std::unique_ptr<DnsWorker>> workers_;
+  std::unique_ptr<ControlService> control_service_;
+  std::unique_ptr<ControlListener> control_;
+  std::vector<EventPtr> signal_events_;
+};
+
+}  // namespace raftdns::server

@@ -1,0 +1,493 @@
+// DNS worker threads: UDP batches, RFC 7766 TCP, and engine reloads.
+#include "daemon/server/dns_worker.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/server/log.h"
+#include "daemon/store/read_txn.h"
+#include "daemon/store/store.h"
+
+namespace raftdns::server {
+namespace {
+
+constexpr size_t kUdpBatch = 32;
+// Queries are small; a datagram larger than this is cut short by the
+// kernel (MSG_TRUNC) and dropped rather than answered from a fragment.
+constexpr size_t kMaxUdpQuery = 4096;
+constexpr size_t kMaxMessage = 65535;
+constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(in6_pktinfo));
+// Rounds of recvmmsg per wake-up before yielding to the worker's other
+// sockets, so one busy socket cannot starve TCP.
+constexpr int kUdpRoundsPerWake = 8;
+// Stop reading a TCP client whose unread responses pile up past this.
+constexpr size_t kMaxTcpPendingOutput = 256 * 1024;
+constexpr size_t kMaxTcpBufferedInput = 2 * (kMaxMessage + 2);
+constexpr int kTcpBacklog = 1024;
+
+std::string errno_text() { return std::strerror(errno); }
+
+Result<UniqueFd> open_socket(const SocketAddress& addr, int type, bool want_pktinfo) {
+  const char* proto = type == SOCK_DGRAM ? "UDP" : "TCP";
+  UniqueFd fd(::socket(addr.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return make_error(std::string("cannot create a ") + proto + " socket: " + errno_text());
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    return make_error(std::string("cannot set SO_REUSEPORT on ") + proto + " " + addr.to_text() +
+                      ": " + errno_text());
+  }
+  if (addr.family() == AF_INET6) {
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (want_pktinfo) {
+    // On a wildcard address the reply must leave from the address the query
+    // was sent to, which only the per-packet destination tells us.
+    if (addr.family() == AF_INET) {
+      ::setsockopt(fd.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+    } else {
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+    }
+  }
+  if (::bind(fd.get(), addr.get(), addr.length) != 0) {
+    return make_error(std::string("cannot bind ") + proto + " " + addr.to_text() + ": " +
+                      errno_text());
+  }
+  if (type == SOCK_STREAM && ::listen(fd.get(), kTcpBacklog) != 0) {
+    return make_error("cannot listen on TCP " + addr.to_text() + ": " + errno_text());
+  }
+  return fd;
+}
+
+void add_counters(query::EngineCounters& into, const query::EngineCounters& from) {
+  into.queries += from.queries;
+  into.nxdomain += from.nxdomain;
+  into.refused += from.refused;
+  into.formerr += from.formerr;
+  into.truncated += from.truncated;
+}
+
+}  // namespace
+
+// --- ConnectionLimiter ---
+
+std::string ConnectionLimiter::client_key(const sockaddr* peer) {
+  if (peer->sa_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(peer);
+    return std::string(reinterpret_cast<const char*>(&a->sin_addr), sizeof(a->sin_addr));
+  }
+  if (peer->sa_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(peer);
+    return std::string(reinterpret_cast<const char*>(&a->sin6_addr), sizeof(a->sin6_addr));
+  }
+  return {};
+}
+
+bool ConnectionLimiter::try_acquire(const sockaddr* peer) {
+  std::string key = client_key(peer);
+  std::lock_guard lock(mutex_);
+  if (total_ >= max_total_) return false;
+  uint32_t& mine = per_client_[key];
+  if (mine >= max_per_client_) {
+    if (mine == 0) per_client_.erase(key);
+    return false;
+  }
+  ++mine;
+  ++total_;
+  return true;
+}
+
+void ConnectionLimiter::release(const sockaddr* peer) {
+  std::string key = client_key(peer);
+  std::lock_guard lock(mutex_);
+  auto it = per_client_.find(key);
+  if (it == per_client_.end()) return;
+  --total_;
+  if (--it->second == 0) per_client_.erase(it);
+}
+
+uint32_t ConnectionLimiter::total() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+// --- ServingSettings ---
+
+void ServingSettings::publish(query::EngineConfig engine) {
+  {
+    std::lock_guard lock(mutex_);
+    engine_ = std::move(engine);
+  }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+query::EngineConfig ServingSettings::engine() const {
+  std::lock_guard lock(mutex_);
+  return engine_;
+}
+
+// --- per-socket and per-connection state ---
+
+struct DnsWorker::UdpSocket {
+  DnsWorker* worker = nullptr;
+  UniqueFd fd;
+  EventPtr readable;
+  bool pktinfo = false;
+  void on_readable(evutil_socket_t, short) { worker->serve_udp(*this); }
+};
+
+struct DnsWorker::TcpConnection {
+  DnsWorker* worker = nullptr;
+  BuffereventPtr bev;
+  sockaddr_storage peer{};
+  bool paused = false;   // reading stopped until the client drains responses
+  bool closing = false;  // client sent EOF; close once responses are out
+  void on_read(bufferevent*) { worker->answer_tcp(*this); }
+  void on_write(bufferevent*) { worker->tcp_drained(*this); }
+  void on_event(bufferevent*, short what) { worker->tcp_event(*this, what); }
+};
+
+struct DnsWorker::UdpBuffers {
+  mmsghdr in_msgs[kUdpBatch];
+  iovec in_iov[kUdpBatch];
+  sockaddr_storage peers[kUdpBatch];
+  alignas(cmsghdr) uint8_t in_control[kUdpBatch][kPktinfoSpace];
+  uint8_t in[kUdpBatch][kMaxUdpQuery];
+  mmsghdr out_msgs[kUdpBatch];
+  iovec out_iov[kUdpBatch];
+  alignas(cmsghdr) uint8_t out_control[kUdpBatch][kPktinfoSpace];
+  std::vector<uint8_t> out = std::vector<uint8_t>(kUdpBatch * kMaxMessage);
+};
+
+// --- DnsWorker ---
+
+DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings& settings,
+                     ConnectionLimiter& limiter, WorkerOptions options)
+    : index_(index),
+      store_(store),
+      settings_(settings),
+      limiter_(limiter),
+      options_(options),
+      base_(event_base_new()),
+      udp_buffers_(std::make_unique<UdpBuffers>()),
+      tcp_out_(kMaxMessage + 2) {
+  if (!base_) throw std::runtime_error("cannot create an event base for a DNS worker");
+  refresh_engine_if_reloaded();
+  refresh_timer_.reset(
+      event_new(base_.get(), -1, EV_PERSIST, on_event<&DnsWorker::on_refresh_timer>, this));
+  timeval second{1, 0};
+  event_add(refresh_timer_.get(), &second);
+}
+
+DnsWorker::~DnsWorker() {
+  stop();
+  for (auto& [bev, conn] : connections_) {
+    limiter_.release(reinterpret_cast<const sockaddr*>(&conn->peer));
+  }
+  connections_.clear();
+}
+
+Status DnsWorker::listen(const std::vector<SocketAddress>& addresses) {
+  for (const SocketAddress& addr : addresses) {
+    auto udp_fd = open_socket(addr, SOCK_DGRAM, addr.is_wildcard());
+    if (!udp_fd) return std::move(udp_fd).take_error();
+    auto sock = std::make_unique<UdpSocket>();
+    sock->worker = this;
+    sock->fd = std::move(*udp_fd);
+    sock->pktinfo = addr.is_wildcard();
+    sock->readable.reset(event_new(base_.get(), sock->fd.get(), EV_READ | EV_PERSIST,
+                                   on_event<&UdpSocket::on_readable>, sock.get()));
+    event_add(sock->readable.get(), nullptr);
+    udp_.push_back(std::move(sock));
+
+    auto tcp_fd = open_socket(addr, SOCK_STREAM, false);
+    if (!tcp_fd) return std::move(tcp_fd).take_error();
+    evconnlistener* listener =
+        evconnlistener_new(base_.get(), on_accept<&DnsWorker::on_tcp_accept>, this,
+                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, tcp_fd->get());
+    if (!listener) return make_error("cannot watch TCP " + addr.to_text());
+    tcp_fd->release();
+    tcp_listeners_.emplace_back(listener);
+  }
+  return {};
+}
+
+void DnsWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void DnsWorker::run() {
+  std::string name = "dns-worker-" + std::to_string(index_);
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  event_base_dispatch(base_.get());
+  view_.reset();
+}
+
+void DnsWorker::stop() {
+  if (!thread_.joinable()) return;
+  event_base_loopexit(base_.get(), nullptr);
+  thread_.join();
+}
+
+void DnsWorker::refresh_engine_if_reloaded() {
+  uint64_t generation = settings_.generation();
+  if (engine_ && generation == engine_generation_) return;
+  if (engine_) add_counters(retired_counters_, engine_->counters());
+  engine_ = std::make_unique<query::Engine>(settings_.engine());
+  engine_generation_ = generation;
+}
+
+const store::ReadTxn* DnsWorker::fresh_view() noexcept {
+  view_used_since_refresh_ = true;
+  if (view_ && view_->renew()) return view_.get();
+  view_.reset();
+  view_ = store_.begin_read();
+  return view_.get();
+}
+
+// An idle worker lets go of its read transaction, so it does not pin an old
+// snapshot and keep LMDB from reusing freed pages while writes go on.
+void DnsWorker::on_refresh_timer(evutil_socket_t, short) {
+  if (!view_used_since_refresh_) view_.reset();
+  view_used_since_refresh_ = false;
+}
+
+void DnsWorker::publish_counters() {
+  query::EngineCounters total = retired_counters_;
+  add_counters(total, engine_->counters());
+  counters_.queries.store(total.queries, std::memory_order_relaxed);
+  counters_.nxdomain.store(total.nxdomain, std::memory_order_relaxed);
+  counters_.refused.store(total.refused, std::memory_order_relaxed);
+  counters_.formerr.store(total.formerr, std::memory_order_relaxed);
+  counters_.truncated.store(total.truncated, std::memory_order_relaxed);
+}
+
+// --- UDP ---
+
+namespace {
+
+// Copies the destination of a received datagram into the control data of
+// its reply, so the reply's source address is the one the client asked.
+size_t reply_pktinfo(msghdr& received, uint8_t* out_control) {
+  std::memset(out_control, 0, kPktinfoSpace);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&received); c; c = CMSG_NXTHDR(&received, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof(got));
+      in_pktinfo reply{};
+      reply.ipi_spec_dst = got.ipi_addr;
+      auto* out = reinterpret_cast<cmsghdr*>(out_control);
+      out->cmsg_level = IPPROTO_IP;
+      out->cmsg_type = IP_PKTINFO;
+      out->cmsg_len = CMSG_LEN(sizeof(reply));
+      std::memcpy(CMSG_DATA(out), &reply, sizeof(reply));
+      return CMSG_SPACE(sizeof(reply));
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof(got));
+      auto* out = reinterpret_cast<cmsghdr*>(out_control);
+      out->cmsg_level = IPPROTO_IPV6;
+      out->cmsg_type = IPV6_PKTINFO;
+      out->cmsg_len = CMSG_LEN(sizeof(got));
+      std::memcpy(CMSG_DATA(out), &got, sizeof(got));
+      return CMSG_SPACE(sizeof(got));
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void DnsWorker::serve_udp(UdpSocket& sock) {
+  UdpBuffers& b = *udp_buffers_;
+  for (int round = 0; round < kUdpRoundsPerWake; ++round) {
+    for (size_t i = 0; i < kUdpBatch; ++i) {
+      b.in_iov[i] = {b.in[i], kMaxUdpQuery};
+      msghdr& h = b.in_msgs[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &b.peers[i];
+      h.msg_namelen = sizeof(b.peers[i]);
+      h.msg_iov = &b.in_iov[i];
+      h.msg_iovlen = 1;
+      if (sock.pktinfo) {
+        h.msg_control = b.in_control[i];
+        h.msg_controllen = kPktinfoSpace;
+      }
+      b.in_msgs[i].msg_len = 0;
+    }
+    int received = ::recvmmsg(sock.fd.get(), b.in_msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (received < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) log_debug("recvmmsg: " + errno_text());
+      return;
+    }
+    if (received == 0) return;
+
+    refresh_engine_if_reloaded();
+    const store::ReadTxn* view = fresh_view();
+    unsigned replies = 0;
+    for (int i = 0; i < received; ++i) {
+      msghdr& in = b.in_msgs[i].msg_hdr;
+      if ((in.msg_flags & MSG_TRUNC) || !view) {
+        counters_.udp_dropped.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
+      size_t length = engine_->answer({b.in[i], b.in_msgs[i].msg_len}, {out, kMaxMessage},
+                                      query::Transport::udp, *view);
+      if (length == 0) continue;
+      b.out_iov[replies] = {out, length};
+      msghdr& reply = b.out_msgs[replies].msg_hdr;
+      reply = msghdr{};
+      reply.msg_name = in.msg_name;
+      reply.msg_namelen = in.msg_namelen;
+      reply.msg_iov = &b.out_iov[replies];
+      reply.msg_iovlen = 1;
+      if (sock.pktinfo) {
+        size_t control = reply_pktinfo(in, b.out_control[replies]);
+        if (control > 0) {
+          reply.msg_control = b.out_control[replies];
+          reply.msg_controllen = control;
+        }
+      }
+      ++replies;
+    }
+    if (!view) log_error("worker " + std::to_string(index_) + ": cannot open a store read view");
+
+    unsigned done = 0;
+    while (done < replies) {
+      int sent = ::sendmmsg(sock.fd.get(), b.out_msgs + done, replies - done, MSG_DONTWAIT);
+      if (sent > 0) {
+        done += static_cast<unsigned>(sent);
+      } else if (sent < 0 && errno == EINTR) {
+        continue;
+      } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        counters_.udp_dropped.fetch_add(replies - done, std::memory_order_relaxed);
+        break;
+      } else {
+        // One destination failed (unreachable, filtered): skip just it.
+        counters_.udp_dropped.fetch_add(1, std::memory_order_relaxed);
+        ++done;
+      }
+    }
+    publish_counters();
+    if (static_cast<size_t>(received) < kUdpBatch) return;
+  }
+}
+
+// --- TCP ---
+
+void DnsWorker::on_tcp_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int len) {
+  if (!limiter_.try_acquire(addr)) {
+    counters_.tcp_refused.fetch_add(1, std::memory_order_relaxed);
+    ::close(fd);
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  auto conn = std::make_unique<TcpConnection>();
+  conn->worker = this;
+  std::memcpy(&conn->peer, addr, std::min<size_t>(static_cast<size_t>(len), sizeof(conn->peer)));
+  bufferevent* bev = bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    ::close(fd);
+    limiter_.release(addr);
+    return;
+  }
+  conn->bev.reset(bev);
+  bufferevent_setcb(bev, on_bufferevent_data<&TcpConnection::on_read>,
+                    on_bufferevent_data<&TcpConnection::on_write>,
+                    on_bufferevent_event<&TcpConnection::on_event>, conn.get());
+  timeval idle{static_cast<time_t>(options_.tcp_idle_timeout_ms / 1000),
+               static_cast<suseconds_t>(options_.tcp_idle_timeout_ms % 1000) * 1000};
+  bufferevent_set_timeouts(bev, &idle, &idle);
+  bufferevent_setwatermark(bev, EV_READ, 0, kMaxTcpBufferedInput);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  connections_.emplace(bev, std::move(conn));
+}
+
+void DnsWorker::answer_tcp(TcpConnection& conn) {
+  bufferevent* bev = conn.bev.get();
+  evbuffer* input = bufferevent_get_input(bev);
+  evbuffer* output = bufferevent_get_output(bev);
+  const store::ReadTxn* view = nullptr;
+  while (!conn.closing) {
+    if (evbuffer_get_length(output) > kMaxTcpPendingOutput) {
+      bufferevent_disable(bev, EV_READ);
+      conn.paused = true;
+      break;
+    }
+    size_t available = evbuffer_get_length(input);
+    if (available < 2) break;
+    uint8_t prefix[2];
+    evbuffer_copyout(input, prefix, 2);
+    size_t length = size_t{prefix[0]} << 8 | prefix[1];
+    if (length == 0) {
+      // A zero-length message has no ID to answer with: the stream is
+      // garbage from here on.
+      close_tcp(conn);
+      return;
+    }
+    if (available < 2 + length) break;
+    const uint8_t* message = evbuffer_pullup(input, static_cast<ssize_t>(2 + length));
+    if (!message) {
+      close_tcp(conn);
+      return;
+    }
+    if (!view) {
+      refresh_engine_if_reloaded();
+      view = fresh_view();
+      if (!view) {
+        log_error("worker " + std::to_string(index_) + ": cannot open a store read view");
+        close_tcp(conn);
+        return;
+      }
+    }
+    size_t answer = engine_->answer({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage},
+                                    query::Transport::tcp, *view);
+    evbuffer_drain(input, 2 + length);
+    if (answer == 0) continue;
+    tcp_out_[0] = static_cast<uint8_t>(answer >> 8);
+    tcp_out_[1] = static_cast<uint8_t>(answer);
+    evbuffer_add(output, tcp_out_.data(), answer + 2);
+  }
+  if (view) publish_counters();
+}
+
+void DnsWorker::tcp_drained(TcpConnection& conn) {
+  if (conn.closing) {
+    close_tcp(conn);
+    return;
+  }
+  if (conn.paused) {
+    conn.paused = false;
+    bufferevent_enable(conn.bev.get(), EV_READ);
+    answer_tcp(conn);
+  }
+}
+
+void DnsWorker::tcp_event(TcpConnection& conn, short what) {
+  if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+      evbuffer_get_length(bufferevent_get_output(conn.bev.get())) > 0) {
+    // The client finished sending (half-close); flush what it asked for.
+    conn.closing = true;
+    bufferevent_disable(conn.bev.get(), EV_READ);
+    return;
+  }
+  close_tcp(conn);
+}
+
+void DnsWorker::close_tcp(TcpConnection& conn) {
+  limiter_.release(reinterpret_cast<const sockaddr*>(&conn.peer));
+  connections_.erase(conn.bev.get());  // frees the bufferevent and `conn`
+}
+
+}  // namespace raftdns::server

@@ -1,0 +1,142 @@
+// DNS workers: one thread each, with its own event_base, answer engine and
+// SO_REUSEPORT UDP and TCP sockets on every listen address.
+//
+// UDP is read and answered in recvmmsg/sendmmsg batches, and each batch is
+// answered from ONE store read transaction. TCP follows RFC 7766: 2-byte
+// length framing, pipelined queries answered in order, an idle timeout, and
+// caps on connections in total and per client address. No lock is taken on
+// the query path; the only shared state is the connection limiter (taken at
+// accept and close) and the reload generation (an atomic load per batch).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/query/engine.h"
+#include "daemon/server/config.h"
+#include "daemon/server/event_util.h"
+
+namespace raftdns::store {
+class Store;
+class ReadTxn;
+}  // namespace raftdns::store
+
+namespace raftdns::server {
+
+// Counts TCP connections across all workers: in total and per client IP.
+class ConnectionLimiter {
+ public:
+  ConnectionLimiter(uint32_t max_total, uint32_t max_per_client)
+      : max_total_(max_total), max_per_client_(max_per_client) {}
+  // False when either cap is reached; the caller then closes the socket.
+  bool try_acquire(const sockaddr* peer);
+  void release(const sockaddr* peer);
+  uint32_t total() const;
+
+ private:
+  static std::string client_key(const sockaddr* peer);
+  mutable std::mutex mutex_;
+  uint32_t max_total_, max_per_client_;
+  uint32_t total_ = 0;
+  std::unordered_map<std::string, uint32_t> per_client_;
+};
+
+// Settings every worker reads. The engine config may change on SIGHUP: the
+// main thread publishes a new one and bumps `generation`; each worker sees
+// the bump at its next batch and rebuilds its engine.
+class ServingSettings {
+ public:
+  explicit ServingSettings(query::EngineConfig engine) : engine_(std::move(engine)) {}
+  void publish(query::EngineConfig engine);
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  query::EngineConfig engine() const;
+
+ private:
+  mutable std::mutex mutex_;
+  query::EngineConfig engine_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+struct WorkerOptions {
+  uint32_t tcp_idle_timeout_ms = 10000;
+};
+
+// Per-worker counters, published after every batch for status readers.
+struct WorkerCounters {
+  std::atomic<uint64_t> queries{0};
+  std::atomic<uint64_t> nxdomain{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> formerr{0};
+  std::atomic<uint64_t> truncated{0};
+  std::atomic<uint64_t> udp_dropped{0};
+  std::atomic<uint64_t> tcp_refused{0};
+};
+
+class DnsWorker {
+ public:
+  DnsWorker(unsigned index, const store::Store& store, ServingSettings& settings,
+            ConnectionLimiter& limiter, WorkerOptions options);
+  ~DnsWorker();
+  DnsWorker(const DnsWorker&) = delete;
+  DnsWorker& operator=(const DnsWorker&) = delete;
+
+  // Binds this worker's sockets (called on the main thread, so a bind error
+  // stops start-up with the address named).
+  Status listen(const std::vector<SocketAddress>& addresses);
+  void start();
+  // Ends the loop and joins the thread; connections are closed.
+  void stop();
+
+  const WorkerCounters& counters() const { return counters_; }
+
+ private:
+  struct UdpSocket;
+  struct TcpConnection;
+  struct UdpBuffers;
+
+  void run();
+  void serve_udp(UdpSocket& sock);
+  void on_refresh_timer(evutil_socket_t fd, short what);
+  void on_tcp_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len);
+  void answer_tcp(TcpConnection& conn);
+  void tcp_drained(TcpConnection& conn);
+  void tcp_event(TcpConnection& conn, short what);
+  void close_tcp(TcpConnection& conn);
+
+  // The view for one batch: renewed to the newest committed state.
+  const store::ReadTxn* fresh_view() noexcept;
+  void refresh_engine_if_reloaded();
+  void publish_counters();
+
+  unsigned index_;
+  const store::Store& store_;
+  ServingSettings& settings_;
+  ConnectionLimiter& limiter_;
+  WorkerOptions options_;
+
+  EventBasePtr base_;
+  std::vector<std::unique_ptr<UdpSocket>> udp_;
+  std::vector<ListenerPtr> tcp_listeners_;
+  EventPtr refresh_timer_;
+  std::unordered_map<bufferevent*, std::unique_ptr<TcpConnection>> connections_;
+
+  std::unique_ptr<query::Engine> engine_;
+  uint64_t engine_generation_ = 0;
+  query::EngineCounters retired_counters_{};  // from engines replaced on reload
+  std::unique_ptr<store::ReadTxn> view_;
+  bool view_used_since_refresh_ = false;
+  std::unique_ptr<UdpBuffers> udp_buffers_;
+  std::vector<uint8_t> tcp_out_;
+
+  WorkerCounters counters_;
+  std::thread thread_;
+};
+
+}  // namespace raftdns::server

@@ -1,0 +1,59 @@
+// raftdnsd: the raftdns daemon (argument parsing only; see daemon.h).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "daemon/server/config.h"
+#include "daemon/server/control_service.h"
+#include "daemon/server/daemon.h"
+#include "daemon/server/log.h"
+
+int main(int argc, char** argv) {
+  using namespace raftdns::server;
+  CLI::App app{"raftdnsd: clustered authoritative DNS server", "raftdnsd"};
+  std::string config_path = "/etc/raftdns/raftdns.toml";
+  bool check_only = false;
+  bool show_version = false;
+  app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
+  app.add_flag("--check-config", check_only, "check the configuration file and exit");
+  app.add_flag("-V,--version", show_version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (show_version) {
+    std::printf("raftdnsd %s\n", RAFTDNS_VERSION);
+    return 0;
+  }
+  auto config = load_config(config_path);
+  if (config.ok() && !config->control_group.empty()) {
+    if (auto gid = resolve_group(config->control_group); !gid) {
+      config = raftdns::make_error(config_path + ": control.group: " + gid.error());
+    }
+  }
+  if (check_only) {
+    if (!config) {
+      std::fprintf(stderr, "%s\n", config.error().c_str());
+      return 1;
+    }
+    std::printf("config OK\n");
+    return 0;
+  }
+  if (!config) {
+    log_error(config.error());
+    return 1;
+  }
+  try {
+    Daemon daemon(std::move(*config));
+    if (auto started = daemon.start(); !started) {
+      log_error(started.error());
+      return 1;
+    }
+    daemon.run();
+  } catch (const std::exception& e) {
+    log_error(std::string("fatal: ") + e.what());
+    return 1;
+  }
+  log_info("stopped");
+  return 0;
+}

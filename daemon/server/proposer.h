@@ -1,0 +1,59 @@
+// Proposer: the one way a write reaches the store.
+//
+// The control service hands every change to a Proposer and answers the
+// client from the callback. On one node LocalProposer checks and applies the
+// command directly; the cluster puts Raft behind the same interface (propose,
+// commit, apply on every node) without changing the control service or the
+// store's apply.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "common/result.h"
+#include "daemon/store/command.h"
+
+namespace raftdns::store {
+class Store;
+}
+
+namespace raftdns::server {
+
+struct ProposalOptions {
+  // The client gives up at this point; a proposal not committed by then
+  // fails with a reason and is not applied by this proposer afterwards.
+  std::chrono::steady_clock::time_point deadline;
+  // Answer only once every node in the configuration has applied it (the
+  // same as a local apply on a single node).
+  bool wait_for_all = false;
+};
+
+class Proposer {
+ public:
+  // `status` is the outcome of the apply (a refused command carries the
+  // store's reason); `index` is the log index the command was applied at.
+  using Callback = std::function<void(Status status, uint64_t index)>;
+
+  virtual ~Proposer() = default;
+
+  // Called on the main loop thread. `done` runs exactly once, on the main
+  // loop thread, possibly before submit() returns.
+  virtual void submit(store::Command command, const ProposalOptions& options, Callback done) = 0;
+};
+
+// A single node: check, then apply at the next local index in one write
+// transaction. The index continues from the store's applied index, so a
+// restart never reuses one.
+class LocalProposer final : public Proposer {
+ public:
+  explicit LocalProposer(store::Store& store);
+  void submit(store::Command command, const ProposalOptions& options, Callback done) override;
+
+ private:
+  store::Store& store_;
+  uint64_t last_index_ = 0;
+};
+
+}  // namespace raftdns::server

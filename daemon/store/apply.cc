@@ -1,0 +1,579 @@
+// Applying Commands: the zone rules (enclosing zone, CNAME exclusivity, only
+// NS and glue at and below a cut, the apex SOA), RRset merging, and the SOA
+// serial bump that ends every command that changed a zone.
+#include "daemon/store/apply.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "daemon/store/scan.h"
+
+namespace raftdns::store {
+namespace {
+
+namespace T = wire::rrtype;
+
+std::span<const uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+std::span<const uint8_t> bytes_of(const MDB_val& v) {
+  return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
+}
+
+[[noreturn]] void throw_lmdb(int rc, const char* what) {
+  throw LmdbFailure{rc, std::string(what) + ": " + mdb_strerror(rc)};
+}
+
+bool is_meta_type(uint16_t t) { return t == 0 || t == T::OPT || (t >= 249 && t <= 255); }
+// Types DNSSEC allows next to a CNAME (RFC 4035 §2.5) and at a cut.
+bool is_dnssec_meta(uint16_t t) { return t == 46 /*RRSIG*/ || t == 47 /*NSEC*/; }
+bool is_glue_type(uint16_t t) { return t == T::A || t == T::AAAA; }
+bool allowed_at_cut(uint16_t t) {
+  return t == T::NS || t == 43 /*DS*/ || is_glue_type(t) || is_dnssec_meta(t);
+}
+
+std::string type_text(uint16_t t) { return wire::type_to_text(t); }
+
+// The name whose canonical key is zone_key + rel.
+std::string name_text(std::span<const uint8_t> zone_key, std::span<const uint8_t> rel) {
+  std::string key(reinterpret_cast<const char*>(zone_key.data()), zone_key.size());
+  key.append(reinterpret_cast<const char*>(rel.data()), rel.size());
+  auto n = wire::Name::from_canonical_key(key);
+  return n ? n->to_text() : std::string("(unreadable name)");
+}
+
+}  // namespace
+
+std::string encode_rrset(const RRsetData& r) {
+  size_t size = kRRsetHeaderSize;
+  for (const auto& rd : r.rdatas) size += 2 + rd.size();
+  std::string v(size, '\0');
+  auto* p = reinterpret_cast<uint8_t*>(v.data());
+  store_u32(p, r.ttl);
+  store_u16(p + 4, r.rclass);
+  store_u16(p + 6, static_cast<uint16_t>(r.rdatas.size()));
+  p += kRRsetHeaderSize;
+  for (const auto& rd : r.rdatas) {
+    store_u16(p, static_cast<uint16_t>(rd.size()));
+    if (!rd.empty()) std::memcpy(p + 2, rd.data(), rd.size());
+    p += 2 + rd.size();
+  }
+  return v;
+}
+
+RRsetData decode_rrset(std::string_view value) {
+  RRsetData r;
+  RRsetView view;
+  if (!RRsetView::parse(0, bytes_of(value), view)) return r;
+  r.ttl = view.ttl;
+  r.rclass = view.rclass;
+  for (auto rd : view) r.rdatas.emplace_back(rd.begin(), rd.end());
+  return r;
+}
+
+std::vector<uint8_t> canonical_rdata(uint16_t type, std::span<const uint8_t> rdata) {
+  std::vector<uint8_t> out(rdata.begin(), rdata.end());
+  // Name length octets are <= 63, below 'A', so lowercasing a whole
+  // uncompressed name region touches only label text.
+  size_t from = 0, to = 0;
+  switch (type) {
+    case T::NS:
+    case T::CNAME:
+    case T::PTR:
+    case T::DNAME:
+      to = out.size();
+      break;
+    case T::MX:
+      from = 2;
+      to = out.size();
+      break;
+    case T::SRV:
+      from = 6;
+      to = out.size();
+      break;
+    case T::SOA:
+      to = out.size() >= 20 ? out.size() - 20 : 0;
+      break;
+    default:
+      break;
+  }
+  for (size_t i = from; i < to && i < out.size(); ++i)
+    if (out[i] >= 'A' && out[i] <= 'Z') out[i] = static_cast<uint8_t>(out[i] + 32);
+  return out;
+}
+
+// ---- table access ----
+
+std::optional<std::string> Applier::get(MDB_dbi dbi, std::span<const uint8_t> key) {
+  MDB_val k = lmdb::val(key.data(), key.size()), v;
+  int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) throw_lmdb(rc, "read");
+  return std::string(lmdb::view(v));
+}
+
+void Applier::put(MDB_dbi dbi, std::span<const uint8_t> key, std::string_view value) {
+  MDB_val k = lmdb::val(key.data(), key.size()), v = lmdb::val(value);
+  int rc = mdb_put(txn_, dbi, &k, &v, 0);
+  if (rc != 0) throw_lmdb(rc, "write");
+}
+
+void Applier::del(MDB_dbi dbi, std::span<const uint8_t> key) {
+  MDB_val k = lmdb::val(key.data(), key.size());
+  int rc = mdb_del(txn_, dbi, &k, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) throw_lmdb(rc, "delete");
+}
+
+std::optional<RRsetData> Applier::read_rrset(std::span<const uint8_t> zone_key,
+                                             std::span<const uint8_t> owner_key, uint16_t type) {
+  KeyBuffer key;
+  make_rrset_key(zone_key, owner_key, type, key);
+  auto v = get(env_.rrsets, key.span());
+  if (!v) return std::nullopt;
+  return decode_rrset(*v);
+}
+
+std::optional<uint32_t> Applier::zone_serial(std::span<const uint8_t> zone_key) {
+  KeyBuffer zk;
+  make_zone_key(zone_key, zk);
+  auto v = get(env_.zones, zk.span());
+  ZoneMeta meta;
+  if (!v || !ZoneMeta::parse(bytes_of(*v), meta)) return std::nullopt;
+  return meta.serial;
+}
+
+void Applier::touch(std::span<const uint8_t> zone_key) {
+  std::string k(reinterpret_cast<const char*>(zone_key.data()), zone_key.size());
+  if (touched_.count(k)) return;
+  touched_.emplace(std::move(k), zone_serial(zone_key));
+}
+
+bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
+                          uint16_t type, const RRsetData& data) {
+  KeyBuffer key;
+  make_rrset_key(zone_key, owner_key, type, key);
+  auto old = get(env_.rrsets, key.span());
+  std::optional<std::string> fresh;
+  if (!data.rdatas.empty()) fresh = encode_rrset(data);
+  if (old == fresh) return false;
+  touch(zone_key);
+  uint64_t old_count = old ? decode_rrset(*old).rdatas.size() : 0;
+  if (fresh) {
+    put(env_.rrsets, key.span(), *fresh);
+  } else {
+    del(env_.rrsets, key.span());
+  }
+  KeyBuffer zk;
+  make_zone_key(zone_key, zk);
+  auto zv = get(env_.zones, zk.span());
+  ZoneMeta meta;
+  if (zv) ZoneMeta::parse(bytes_of(*zv), meta);
+  meta.records = meta.records - old_count + data.rdatas.size();
+  // Counters of RRsets that make the query path walk the zone.
+  const int delta = (fresh ? 1 : 0) - (old ? 1 : 0);
+  const bool at_apex = owner_key.size() == zone_key.size();
+  if (type == T::DNAME) meta.dnames += delta;
+  if (type == T::NS && !at_apex) meta.cuts += delta;
+  if (key_has_wildcard_label(owner_key.subspan(zone_key.size()))) meta.wildcards += delta;
+  if (type == T::SOA && at_apex) {
+    meta.soa = fresh ? bytes_of(*fresh) : std::span<const uint8_t>();
+    if (!data.rdatas.empty()) {
+      if (auto f = wire::soa_fields(data.rdatas.front())) meta.serial = f->serial;
+    }
+  }
+  put(env_.zones, zk.span(), meta.encode());
+  return true;
+}
+
+// ---- rules ----
+
+Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
+                                const wire::Name& owner, uint16_t type) {
+  const std::string where = owner.to_text() + " " + type_text(type);
+  if (is_meta_type(type)) return make_error(where + ": this type cannot be stored in a zone");
+  const bool at_apex = owner_key.labels() == apex_labels;
+  if (type == T::SOA && !at_apex) {
+    return make_error("SOA at " + owner.to_text() + " is not at the zone apex " +
+                      owner.strip_left(owner.label_count() - apex_labels).to_text());
+  }
+  auto zone_key = owner_key.prefix(apex_labels);
+
+  lmdb::Cursor cursor;
+  if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
+  NodeView node;
+  scan::load_node(cursor.get(), zone_key, owner_key.bytes(), node);
+  std::vector<uint16_t> types;
+  for (size_t i = 0; i < node.count; ++i) types.push_back(node.rrsets[i].type);
+  if (node.overflow) {
+    // Rare: list every type at the owner the slow way.
+    types.clear();
+    KeyBuffer prefix;
+    make_owner_prefix(zone_key, owner_key.bytes(), prefix);
+    MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size == prefix.size + 2 &&
+           std::memcmp(k.mv_data, prefix.data, prefix.size) == 0) {
+      types.push_back(load_u16(static_cast<const uint8_t*>(k.mv_data) + prefix.size));
+      rc = cursor.get(&k, &v, MDB_NEXT);
+    }
+  }
+  auto has = [&](uint16_t t) { return std::find(types.begin(), types.end(), t) != types.end(); };
+
+  // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME owner holds no other data.
+  if (type == T::CNAME) {
+    for (uint16_t t : types) {
+      if (t != T::CNAME && !is_dnssec_meta(t)) {
+        return make_error("CNAME at " + owner.to_text() + " cannot coexist with its " +
+                          type_text(t) + " record(s)");
+      }
+    }
+  } else if (!is_dnssec_meta(type) && has(T::CNAME)) {
+    return make_error(where + " cannot coexist with the CNAME at " + owner.to_text());
+  }
+
+  // Below a zone cut only glue may exist (RFC 1034 §4.2.1).
+  RRsetView ns;
+  for (size_t n = apex_labels + 1; n < owner_key.labels(); ++n) {
+    if (scan::get_rrset(txn_, env_.rrsets, zone_key, owner_key.prefix(n), T::NS, ns)) {
+      if (!is_glue_type(type)) {
+        return make_error(where + " lies below the zone cut at " +
+                          owner.strip_left(owner_key.labels() - n).to_text() +
+                          "; only glue (A, AAAA) may be there");
+      }
+      break;
+    }
+  }
+  if (!at_apex) {
+    if (type == T::NS) {
+      for (uint16_t t : types) {
+        if (!allowed_at_cut(t)) {
+          return make_error("NS at " + owner.to_text() +
+                            " would make it a zone cut, but it holds " + type_text(t) + " data");
+        }
+      }
+      // Everything below the new cut must be glue.
+      KeyBuffer prefix;
+      make_owner_prefix(zone_key, owner_key.bytes(), prefix);
+      size_t stem = prefix.size - 1;
+      prefix.data[stem] = 1;  // the smallest label byte: first descendant
+      MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+      int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+      while (rc == 0 && k.mv_size > stem + 2 && std::memcmp(k.mv_data, prefix.data, stem) == 0) {
+        auto kb = bytes_of(k);
+        uint16_t t = load_u16(kb.data() + kb.size() - 2);
+        if (!is_glue_type(t)) {
+          RRsetKeyParts parts;
+          std::string below = split_rrset_key(kb, parts)
+                                  ? name_text(parts.zone_key, parts.owner_rel)
+                                  : std::string("a name below it");
+          return make_error("NS at " + owner.to_text() + " would hide " + below + " " +
+                            type_text(t) + " below the zone cut; only glue may be there");
+        }
+        rc = cursor.get(&k, &v, MDB_NEXT);
+      }
+    } else if (has(T::NS) && !allowed_at_cut(type)) {
+      return make_error(where + ": " + owner.to_text() +
+                        " is a zone cut; only NS, DS and glue may be there");
+    }
+  }
+  return {};
+}
+
+Status Applier::add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labels,
+                             const wire::Name& owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                             const std::vector<std::span<const uint8_t>>& rdatas) {
+  NameKey owner_key(owner);
+  KeyBuffer probe;
+  make_rrset_key(zone_key, owner_key.bytes(), type, probe);
+  if (probe.size > kMaxLmdbKey) {
+    return make_error(owner.to_text() + ": name too long to store (key of " +
+                      std::to_string(probe.size) + " bytes)");
+  }
+  if (auto s = check_placement(owner_key, apex_labels, owner, type); !s) return s;
+
+  RRsetData data = read_rrset(zone_key, owner_key.bytes(), type).value_or(RRsetData{});
+  if (type == T::SOA) {
+    data.rdatas.clear();  // a singleton: the newest SOA replaces the old one
+    data.rdatas.emplace_back(rdatas.back().begin(), rdatas.back().end());
+  } else {
+    std::vector<std::vector<uint8_t>> canon;
+    canon.reserve(data.rdatas.size());
+    for (const auto& rd : data.rdatas) canon.push_back(canonical_rdata(type, rd));
+    for (auto rd : rdatas) {
+      auto c = canonical_rdata(type, rd);
+      auto at = std::lower_bound(canon.begin(), canon.end(), c);
+      if (at != canon.end() && *at == c) continue;
+      auto idx = at - canon.begin();
+      canon.insert(at, std::move(c));
+      data.rdatas.insert(data.rdatas.begin() + idx, std::vector<uint8_t>(rd.begin(), rd.end()));
+    }
+    if ((type == T::CNAME || type == T::DNAME) && data.rdatas.size() > 1) {
+      return make_error(owner.to_text() + " already has a " + type_text(type) +
+                        "; there can be only one");
+    }
+  }
+  data.ttl = ttl;
+  data.rclass = rclass;
+  write_rrset(zone_key, owner_key.bytes(), type, data);
+  return {};
+}
+
+// ---- commands ----
+
+Status Applier::add_records(const std::vector<wire::Record>& records) {
+  struct Group {
+    const wire::Record* first = nullptr;
+    size_t apex_labels = 0;
+    std::string zone_key;
+    uint16_t rclass = 0;
+    uint32_t ttl = 0;
+    std::vector<std::span<const uint8_t>> rdatas;
+  };
+  // Group by (owner, type) in canonical order, so the result does not depend
+  // on the order records were listed in.
+  std::map<std::pair<std::string, uint16_t>, Group> groups;
+  for (const auto& r : records) {
+    if (auto s = wire::validate_rdata(r.type, r.rdata); !s) {
+      return make_error(wire::record_to_text(r) + ": " + s.error());
+    }
+    NameKey key(r.owner);
+    ZoneRef z;
+    if (!scan::find_zone(txn_, env_.zones, key, wire::kMaxLabels, z)) {
+      return make_error("no zone encloses " + wire::record_to_text(r));
+    }
+    auto& g =
+        groups[{std::string(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size()),
+                r.type}];
+    if (!g.first) {
+      g.first = &r;
+      g.apex_labels = z.apex_labels;
+      auto zk = key.prefix(z.apex_labels);
+      g.zone_key.assign(reinterpret_cast<const char*>(zk.data()), zk.size());
+    }
+    g.rclass = r.rclass;
+    g.ttl = r.ttl;  // RFC 2181 §5.2: the newest TTL wins for the whole RRset
+    g.rdatas.push_back(r.rdata);
+  }
+  for (auto& [k, g] : groups) {
+    auto s = add_to_rrset(bytes_of(g.zone_key), g.apex_labels, g.first->owner, k.second, g.rclass,
+                          g.ttl, g.rdatas);
+    if (!s) return s;
+  }
+  return {};
+}
+
+Status Applier::remove_records(const std::vector<wire::Record>& records) {
+  for (const auto& r : records) {
+    NameKey key(r.owner);
+    ZoneRef z;
+    if (!scan::find_zone(txn_, env_.zones, key, wire::kMaxLabels, z)) {
+      return make_error("no zone encloses " + wire::record_to_text(r));
+    }
+    auto zone_key = key.prefix(z.apex_labels);
+    if (r.type == T::SOA && key.labels() == z.apex_labels) {
+      return make_error("cannot remove the SOA of zone " + r.owner.to_text());
+    }
+    auto data = read_rrset(zone_key, key.bytes(), r.type);
+    auto want = canonical_rdata(r.type, r.rdata);
+    bool found = false;
+    if (data) {
+      for (auto it = data->rdatas.begin(); it != data->rdatas.end(); ++it) {
+        if (canonical_rdata(r.type, *it) == want) {
+          data->rdatas.erase(it);
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) return make_error("no such record: " + wire::record_to_text(r));
+    write_rrset(zone_key, key.bytes(), r.type, *data);
+  }
+  return {};
+}
+
+Status Applier::remove_rrset(const RemoveRRset& r) {
+  NameKey key(r.owner);
+  ZoneRef z;
+  const std::string what = r.owner.to_text() + " " + type_text(r.type);
+  if (!scan::find_zone(txn_, env_.zones, key, wire::kMaxLabels, z)) {
+    return make_error("no zone encloses " + what);
+  }
+  auto zone_key = key.prefix(z.apex_labels);
+  if (r.type == T::SOA && key.labels() == z.apex_labels) {
+    return make_error("cannot remove the SOA of zone " + r.owner.to_text());
+  }
+  if (!read_rrset(zone_key, key.bytes(), r.type)) return make_error("no RRset " + what);
+  write_rrset(zone_key, key.bytes(), r.type, RRsetData{});
+  return {};
+}
+
+Status Applier::put_zone(const PutZone& p) {
+  const std::string zone_text = p.zone.to_text();
+  NameKey zone_key(p.zone);
+  if (zone_key.bytes().size() + 4 > kMaxLmdbKey) {
+    return make_error("zone " + zone_text + ": name too long to store");
+  }
+  size_t soa_count = 0;
+  for (const auto& r : p.records) {
+    if (!r.owner.is_subdomain_of(p.zone)) {
+      return make_error(wire::record_to_text(r) + " is outside zone " + zone_text);
+    }
+    if (auto s = wire::validate_rdata(r.type, r.rdata); !s) {
+      return make_error(wire::record_to_text(r) + ": " + s.error());
+    }
+    if (r.type == T::SOA && r.owner == p.zone) ++soa_count;
+  }
+  if (soa_count != 1) {
+    return make_error("zone " + zone_text + " has " + std::to_string(soa_count) +
+                      " SOA records at its apex; exactly one is required");
+  }
+
+  auto zk = zone_key.bytes();
+  touch(zk);
+  KeyBuffer zkey;
+  make_zone_key(zk, zkey);
+  // Drop the old contents; the zone entry restarts with no records.
+  {
+    lmdb::Cursor cursor;
+    if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
+    for (;;) {
+      MDB_val k = lmdb::val(zkey.data, zkey.size), v;
+      int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+      if (rc == MDB_NOTFOUND) break;
+      if (rc != 0) throw_lmdb(rc, "scan");
+      if (k.mv_size < zkey.size || std::memcmp(k.mv_data, zkey.data, zkey.size) != 0) break;
+      if ((rc = mdb_cursor_del(cursor.get(), 0)) != 0) throw_lmdb(rc, "delete");
+    }
+  }
+  ZoneMeta fresh_meta;
+  fresh_meta.serial = zone_serial(zk).value_or(0);
+  put(env_.zones, zkey.span(), fresh_meta.encode());
+  update_zone_depth_hint();
+
+  struct Group {
+    const wire::Record* first = nullptr;
+    uint16_t rclass = 0;
+    uint32_t ttl = 0;
+    std::vector<std::span<const uint8_t>> rdatas;
+  };
+  std::map<std::pair<std::string, uint16_t>, Group> groups;
+  for (const auto& r : p.records) {
+    NameKey key(r.owner);
+    auto& g =
+        groups[{std::string(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size()),
+                r.type}];
+    if (!g.first) g.first = &r;
+    g.rclass = r.rclass;
+    g.ttl = r.ttl;
+    g.rdatas.push_back(r.rdata);
+  }
+  for (auto& [k, g] : groups) {
+    auto s =
+        add_to_rrset(zk, zone_key.labels(), g.first->owner, k.second, g.rclass, g.ttl, g.rdatas);
+    if (!s) return make_error("zone " + zone_text + ": " + s.error());
+  }
+  return {};
+}
+
+Status Applier::remove_zone(const RemoveZone& r) {
+  NameKey zone_key(r.zone);
+  auto zk = zone_key.bytes();
+  KeyBuffer zkey;
+  make_zone_key(zk, zkey);
+  if (zkey.size > kMaxLmdbKey || !get(env_.zones, zkey.span())) {
+    return make_error("no zone " + r.zone.to_text());
+  }
+  touch(zk);
+  lmdb::Cursor cursor;
+  if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
+  for (;;) {
+    MDB_val k = lmdb::val(zkey.data, zkey.size), v;
+    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) break;
+    if (rc != 0) throw_lmdb(rc, "scan");
+    if (k.mv_size < zkey.size || std::memcmp(k.mv_data, zkey.data, zkey.size) != 0) break;
+    if ((rc = mdb_cursor_del(cursor.get(), 0)) != 0) throw_lmdb(rc, "delete");
+  }
+  del(env_.zones, zkey.span());
+  update_zone_depth_hint();
+  return {};
+}
+
+void Applier::update_zone_depth_hint() {
+  // A zone key holds one 0x00 per label, plus the one that ends it.
+  size_t deepest = 0;
+  lmdb::Cursor cursor;
+  if (int rc = lmdb::Cursor::open(txn_, env_.zones, cursor)) throw_lmdb(rc, "cursor");
+  MDB_val k, v;
+  for (int rc = cursor.get(&k, &v, MDB_FIRST); rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+    auto key = bytes_of(k);
+    size_t labels = static_cast<size_t>(std::count(key.begin(), key.end(), uint8_t{0}));
+    deepest = std::max(deepest, labels > 0 ? labels - 1 : 0);
+  }
+  const uint8_t hint = static_cast<uint8_t>(deepest);
+  put(env_.meta, bytes_of(kMaxZoneLabelsKey),
+      std::string_view(reinterpret_cast<const char*>(&hint), 1));
+}
+
+Status Applier::set_membership(const SetMembership& m) {
+  static constexpr std::string_view kKey = "membership";
+  put(env_.meta, bytes_of(kKey),
+      std::string_view(reinterpret_cast<const char*>(m.encoded.data()), m.encoded.size()));
+  return {};
+}
+
+Status Applier::dispatch(const Command& c) {
+  return std::visit(
+      [this](const auto& cmd) -> Status {
+        using C = std::decay_t<decltype(cmd)>;
+        if constexpr (std::is_same_v<C, AddRecords>) {
+          return add_records(cmd.records);
+        } else if constexpr (std::is_same_v<C, RemoveRecords>) {
+          return remove_records(cmd.records);
+        } else if constexpr (std::is_same_v<C, RemoveRRset>) {
+          return remove_rrset(cmd);
+        } else if constexpr (std::is_same_v<C, PutZone>) {
+          return put_zone(cmd);
+        } else if constexpr (std::is_same_v<C, RemoveZone>) {
+          return remove_zone(cmd);
+        } else if constexpr (std::is_same_v<C, SetMembership>) {
+          return set_membership(cmd);
+        } else {
+          for (size_t i = 0; i < cmd.commands.size(); ++i) {
+            auto s = dispatch(cmd.commands[i]);
+            if (!s) {
+              return make_error("batch command " + std::to_string(i + 1) + " (" +
+                                describe(cmd.commands[i]) + "): " + s.error());
+            }
+          }
+          return {};
+        }
+      },
+      c);
+}
+
+void Applier::finish_serials() {
+  // RFC 1982: the serial after a change is the newer of the one the command
+  // supplied (a new SOA or an imported zone) and one past the old serial.
+  auto touched = touched_;
+  for (const auto& [zone, before] : touched) {
+    if (!before) continue;  // created by this command: keep the imported serial
+    auto zk = bytes_of(zone);
+    auto soa = read_rrset(zk, zk, T::SOA);
+    if (!soa || soa->rdatas.empty()) continue;  // the zone was removed
+    auto fields = wire::soa_fields(soa->rdatas.front());
+    if (!fields) continue;
+    if (wire::serial_gt(fields->serial, *before)) continue;
+    soa->rdatas.front() = wire::soa_with_serial(soa->rdatas.front(), wire::serial_next(*before));
+    write_rrset(zk, zk, T::SOA, *soa);
+  }
+}
+
+Status Applier::run(const Command& c) {
+  touched_.clear();
+  auto s = dispatch(c);
+  if (s) finish_serials();
+  return s;
+}
+
+}  // namespace raftdns::store

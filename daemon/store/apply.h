@@ -1,0 +1,87 @@
+// Applier: runs one Command against an open LMDB write transaction, enforcing
+// the zone rules and bumping SOA serials. Internal to the store.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "daemon/store/command.h"
+#include "daemon/store/keys.h"
+#include "daemon/store/lmdb.h"
+
+namespace raftdns::store {
+
+// Thrown (and caught by the store) when LMDB itself fails: an I/O failure,
+// not a rejection of the command.
+struct LmdbFailure {
+  int rc;
+  std::string what;
+};
+
+// An RRset as the write path handles it.
+struct RRsetData {
+  uint32_t ttl = 0;
+  uint16_t rclass = wire::rrclass::IN;
+  std::vector<std::vector<uint8_t>> rdatas;  // sorted by canonical form, no duplicates
+};
+std::string encode_rrset(const RRsetData& r);
+RRsetData decode_rrset(std::string_view value);
+
+// RDATA with the embedded names of NS, CNAME, PTR, DNAME, MX, SRV and SOA
+// lowercased (RFC 4034 §6.2): the form used to compare and order RDATA.
+std::vector<uint8_t> canonical_rdata(uint16_t type, std::span<const uint8_t> rdata);
+
+class Applier {
+ public:
+  Applier(MDB_txn* txn, const lmdb::Env& env) : txn_(txn), env_(env) {}
+
+  // Applies `c` in the transaction. A rejection returns the reason and may
+  // leave partial writes behind: the caller runs each command in a nested
+  // transaction and aborts it on rejection. Throws LmdbFailure.
+  Status run(const Command& c);
+
+ private:
+  Status dispatch(const Command& c);
+  Status add_records(const std::vector<wire::Record>& records);
+  Status remove_records(const std::vector<wire::Record>& records);
+  Status remove_rrset(const RemoveRRset& r);
+  Status put_zone(const PutZone& p);
+  Status remove_zone(const RemoveZone& r);
+  Status set_membership(const SetMembership& m);
+
+  // Merges `rdatas` into the RRset (zone, owner, type), checking the zone rules.
+  Status add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labels,
+                      const wire::Name& owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                      const std::vector<std::span<const uint8_t>>& rdatas);
+  Status check_placement(const NameKey& owner_key, size_t apex_labels, const wire::Name& owner,
+                         uint16_t type);
+  void finish_serials();
+  void update_zone_depth_hint();
+
+  // Table access; throw LmdbFailure on LMDB errors.
+  std::optional<std::string> get(MDB_dbi dbi, std::span<const uint8_t> key);
+  void put(MDB_dbi dbi, std::span<const uint8_t> key, std::string_view value);
+  void del(MDB_dbi dbi, std::span<const uint8_t> key);
+  std::optional<RRsetData> read_rrset(std::span<const uint8_t> zone_key,
+                                      std::span<const uint8_t> owner_key, uint16_t type);
+  // Writes (or deletes, when empty) an RRset and keeps the zone's record
+  // count and serial in step. Returns whether anything changed.
+  bool write_rrset(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
+                   uint16_t type, const RRsetData& data);
+  void touch(std::span<const uint8_t> zone_key);
+  std::optional<uint32_t> zone_serial(std::span<const uint8_t> zone_key);
+
+  MDB_txn* txn_;
+  const lmdb::Env& env_;
+  // Zones changed by this command, with their serial before it (nullopt for
+  // a zone the command created).
+  std::map<std::string, std::optional<uint32_t>> touched_;
+};
+
+}  // namespace raftdns::store

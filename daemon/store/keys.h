@@ -1,0 +1,180 @@
+// Key layout of the store's LMDB tables, built in fixed stack buffers so the
+// query path never allocates.
+//
+//   zones  key: zone canonical key | 0x00
+//   rrsets key: zone canonical key | 0x00 | owner key below the zone | 0x00 | type (big-endian)
+//
+// Canonical keys (see wire::Name::canonical_key) list labels from the root,
+// lowercased, each followed by 0x00, with 0x00/0x01 inside labels escaped as
+// 0x01 0x01 / 0x01 0x02; label bytes are therefore never 0x00. The 0x00 after
+// the zone key and after the owner key end a name, and sort before any label
+// byte, so within a zone the rrsets of an owner come right after the owner's
+// ancestors and right before its descendants: RFC 4034 §6.1 order, one zone
+// after another, as a plain memcmp scan.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "daemon/wire/name.h"
+
+namespace raftdns::store {
+
+// Worst case: every label octet escaped (2 bytes) plus one separator a label.
+inline constexpr size_t kMaxNameKey = 2 * wire::kMaxNameLength + 2;
+// LMDB's compiled-in key limit (mdb_env_get_maxkeysize); longer keys are
+// refused at apply time and never found at lookup time.
+inline constexpr size_t kMaxLmdbKey = 511;
+inline constexpr size_t kMaxRRsetKey = kMaxNameKey + 4;
+
+// The canonical key of a name and of each of its ancestors (prefixes).
+class NameKey {
+ public:
+  NameKey() noexcept = default;  // the root
+  explicit NameKey(const wire::Name& n) noexcept { assign(n); }
+  void assign(const wire::Name& n) noexcept;
+
+  size_t labels() const noexcept { return labels_; }
+  std::span<const uint8_t> bytes() const noexcept { return {bytes_, len_}; }
+  // Key of the ancestor with `n` labels (n <= labels()).
+  std::span<const uint8_t> prefix(size_t n) const noexcept { return {bytes_, ends_[n]}; }
+  size_t prefix_length(size_t n) const noexcept { return ends_[n]; }
+
+ private:
+  uint8_t bytes_[kMaxNameKey];
+  uint16_t ends_[wire::kMaxLabels + 1] = {0};
+  uint16_t len_ = 0;
+  uint8_t labels_ = 0;
+};
+
+// A key assembled in place.
+struct KeyBuffer {
+  uint8_t data[kMaxRRsetKey];
+  size_t size = 0;
+
+  std::span<const uint8_t> span() const noexcept { return {data, size}; }
+  std::string str() const { return std::string(reinterpret_cast<const char*>(data), size); }
+  void append(std::span<const uint8_t> b) noexcept {
+    std::memcpy(data + size, b.data(), b.size());
+    size += b.size();
+  }
+  void push(uint8_t b) noexcept { data[size++] = b; }
+};
+
+// zone key | 0x00
+inline void make_zone_key(std::span<const uint8_t> zone_key, KeyBuffer& out) noexcept {
+  out.size = 0;
+  out.append(zone_key);
+  out.push(0);
+}
+
+// zone key | 0x00 | owner key below the zone | 0x00. `owner_key` must start
+// with `zone_key`. Every rrset of the owner starts with this prefix.
+inline void make_owner_prefix(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
+                              KeyBuffer& out) noexcept {
+  out.size = 0;
+  out.append(zone_key);
+  out.push(0);
+  out.append(owner_key.subspan(zone_key.size()));
+  out.push(0);
+}
+
+inline void make_rrset_key(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
+                           uint16_t type, KeyBuffer& out) noexcept {
+  make_owner_prefix(zone_key, owner_key, out);
+  out.push(static_cast<uint8_t>(type >> 8));
+  out.push(static_cast<uint8_t>(type));
+}
+
+// Splits an rrsets key; false on a malformed key.
+struct RRsetKeyParts {
+  std::span<const uint8_t> zone_key;   // without the 0x00 that ends it
+  std::span<const uint8_t> owner_rel;  // owner key below the zone
+  uint16_t type = 0;
+};
+bool split_rrset_key(std::span<const uint8_t> key, RRsetKeyParts& out) noexcept;
+
+// RRset value: ttl u32 | class u16 | count u16 | count x (length u16 | rdata),
+// all big-endian, RDATA sorted in RFC 4034 §6.3 canonical order.
+inline constexpr size_t kRRsetHeaderSize = 8;
+
+inline uint16_t load_u16(const uint8_t* p) noexcept {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline uint32_t load_u32(const uint8_t* p) noexcept {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+inline uint64_t load_u64(const uint8_t* p) noexcept {
+  return uint64_t{load_u32(p)} << 32 | load_u32(p + 4);
+}
+inline void store_u16(uint8_t* p, uint16_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void store_u32(uint8_t* p, uint32_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+inline void store_u64(uint8_t* p, uint64_t v) noexcept {
+  store_u32(p, static_cast<uint32_t>(v >> 32));
+  store_u32(p + 4, static_cast<uint32_t>(v));
+}
+
+// zones value: serial u32 | records u64 | dname rrsets u32 | delegation NS
+// rrsets u32 | rrsets at wildcard owners u32 | the apex SOA as an rrsets
+// value. The counters let the query path skip the walk from the apex when a
+// zone has no cuts, DNAMEs or wildcards; the SOA copy saves a lookup on
+// every negative answer.
+inline constexpr size_t kZoneValueFixed = 24;
+struct ZoneMeta {
+  uint32_t serial = 0;
+  uint64_t records = 0;
+  uint32_t dnames = 0;
+  uint32_t cuts = 0;
+  uint32_t wildcards = 0;
+  std::span<const uint8_t> soa;  // rrsets value of the apex SOA (may be empty)
+
+  static bool parse(std::span<const uint8_t> v, ZoneMeta& out) noexcept {
+    if (v.size() < kZoneValueFixed) return false;
+    out.serial = load_u32(v.data());
+    out.records = load_u64(v.data() + 4);
+    out.dnames = load_u32(v.data() + 12);
+    out.cuts = load_u32(v.data() + 16);
+    out.wildcards = load_u32(v.data() + 20);
+    out.soa = v.subspan(kZoneValueFixed);
+    return true;
+  }
+  std::string encode() const {
+    std::string v(kZoneValueFixed + soa.size(), '\0');
+    auto* p = reinterpret_cast<uint8_t*>(v.data());
+    store_u32(p, serial);
+    store_u64(p + 4, records);
+    store_u32(p + 12, dnames);
+    store_u32(p + 16, cuts);
+    store_u32(p + 20, wildcards);
+    if (!soa.empty()) std::memcpy(p + kZoneValueFixed, soa.data(), soa.size());
+    return v;
+  }
+};
+
+// meta key: the most labels any zone apex has (u8). Lets find_zone skip
+// probing names deeper than every zone; absent means "no hint".
+inline constexpr std::string_view kMaxZoneLabelsKey = "max_zone_labels";
+
+// True when an owner key (canonical) has a "*" label anywhere.
+inline bool key_has_wildcard_label(std::span<const uint8_t> owner_key) noexcept {
+  for (size_t i = 0; i + 1 < owner_key.size(); ++i) {
+    if (owner_key[i] == '*' && owner_key[i + 1] == 0 && (i == 0 || owner_key[i - 1] == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace raftdns::store

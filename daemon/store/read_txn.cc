@@ -1,0 +1,179 @@
+// ReadTxn: zone-relative lookups over an LMDB read-only transaction.
+#include "daemon/store/read_txn.h"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "daemon/store/lmdb.h"
+#include "daemon/store/scan.h"
+#include "daemon/wire/types.h"
+
+namespace raftdns::store {
+
+bool RRsetView::parse(uint16_t type, std::span<const uint8_t> value, RRsetView& out) noexcept {
+  if (value.size() < kRRsetHeaderSize) return false;
+  out.type = type;
+  out.ttl = load_u32(value.data());
+  out.rclass = load_u16(value.data() + 4);
+  out.count = load_u16(value.data() + 6);
+  out.packed = value.subspan(kRRsetHeaderSize);
+  return true;
+}
+
+namespace scan {
+
+namespace {
+std::span<const uint8_t> bytes_of(const MDB_val& v) noexcept {
+  return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
+}
+}  // namespace
+
+bool find_zone(MDB_txn* txn, MDB_dbi zones, const NameKey& name, size_t max_labels,
+               ZoneRef& out) noexcept {
+  KeyBuffer key;
+  size_t top = name.labels() < max_labels ? name.labels() : max_labels;
+  for (size_t n = top + 1; n-- > 0;) {
+    auto prefix = name.prefix(n);
+    if (prefix.size() + 1 > kMaxLmdbKey) continue;
+    make_zone_key(prefix, key);
+    MDB_val k = lmdb::val(key.data, key.size), v;
+    if (mdb_get(txn, zones, &k, &v) == 0) {
+      ZoneMeta meta;
+      if (!ZoneMeta::parse(bytes_of(v), meta)) continue;
+      out.apex_labels = static_cast<uint8_t>(n);
+      out.key_length = static_cast<uint16_t>(prefix.size());
+      out.has_cuts = meta.cuts != 0;
+      out.has_dnames = meta.dnames != 0;
+      out.has_wildcards = meta.wildcards != 0;
+      out.soa = RRsetView{};
+      if (!meta.soa.empty()) RRsetView::parse(wire::rrtype::SOA, meta.soa, out.soa);
+      return true;
+    }
+  }
+  return false;
+}
+
+void load_node(MDB_cursor* cursor, std::span<const uint8_t> zone_key,
+               std::span<const uint8_t> owner_key, NodeView& out) noexcept {
+  out.has_data = out.has_descendants = out.overflow = false;
+  out.count = 0;
+  KeyBuffer prefix;
+  make_owner_prefix(zone_key, owner_key, prefix);
+  if (prefix.size + 2 > kMaxLmdbKey) return;
+  MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size == prefix.size + 2 &&
+         std::memcmp(k.mv_data, prefix.data, prefix.size) == 0) {
+    out.has_data = true;
+    uint16_t type = load_u16(static_cast<const uint8_t*>(k.mv_data) + prefix.size);
+    if (out.count < NodeView::kInline) {
+      if (RRsetView::parse(type, bytes_of(v), out.rrsets[out.count])) ++out.count;
+    } else {
+      out.overflow = true;
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  // The first key after the owner's own rrsets is its first descendant, if
+  // it has one: same "zone | 0x00 | owner" start, then a label byte.
+  size_t stem = prefix.size - 1;
+  if (rc == 0 && k.mv_size > stem && std::memcmp(k.mv_data, prefix.data, stem) == 0 &&
+      static_cast<const uint8_t*>(k.mv_data)[stem] != 0) {
+    out.has_descendants = true;
+  }
+}
+
+bool get_rrset(MDB_txn* txn, MDB_dbi rrsets, std::span<const uint8_t> zone_key,
+               std::span<const uint8_t> owner_key, uint16_t type, RRsetView& out) noexcept {
+  KeyBuffer key;
+  make_rrset_key(zone_key, owner_key, type, key);
+  if (key.size > kMaxLmdbKey) return false;
+  MDB_val k = lmdb::val(key.data, key.size), v;
+  if (mdb_get(txn, rrsets, &k, &v) != 0) return false;
+  return RRsetView::parse(type, bytes_of(v), out);
+}
+
+}  // namespace scan
+
+ReadTxn::~ReadTxn() {
+  if (cursor_) mdb_cursor_close(cursor_);
+  if (txn_) mdb_txn_abort(txn_);
+}
+
+bool ReadTxn::renew() noexcept {
+  if (!txn_ || env_->retired.load(std::memory_order_acquire)) return false;
+  mdb_txn_reset(txn_);
+  if (mdb_txn_renew(txn_) != 0) return false;
+  if (mdb_cursor_renew(txn_, cursor_) != 0) return false;
+  load_hints();
+  return true;
+}
+
+void ReadTxn::load_hints() noexcept {
+  MDB_val k = lmdb::val(kMaxZoneLabelsKey), v;
+  max_zone_labels_ = wire::kMaxLabels;
+  if (mdb_get(txn_, env_->meta, &k, &v) == 0 && v.mv_size == 1) {
+    max_zone_labels_ = *static_cast<const uint8_t*>(v.mv_data);
+  }
+}
+
+bool ReadTxn::find_zone(const NameKey& name, ZoneRef& out, size_t max_labels) const noexcept {
+  return scan::find_zone(txn_, env_->zones, name, std::min(max_labels, max_zone_labels_), out);
+}
+
+void ReadTxn::load_node(const ZoneRef& z, std::span<const uint8_t> owner_key,
+                        NodeView& out) const noexcept {
+  scan::load_node(cursor_, owner_key.first(z.key_length), owner_key, out);
+}
+
+bool ReadTxn::get_rrset(const ZoneRef& z, std::span<const uint8_t> owner_key, uint16_t type,
+                        RRsetView& out) const noexcept {
+  return scan::get_rrset(txn_, env_->rrsets, owner_key.first(z.key_length), owner_key, type, out);
+}
+
+bool ReadTxn::find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, const NodeView& node,
+                        uint16_t type, RRsetView& out) const noexcept {
+  if (const RRsetView* r = node.find(type)) {
+    out = *r;
+    return true;
+  }
+  return node.overflow && get_rrset(z, owner_key, type, out);
+}
+
+bool ReadTxn::owner_exists(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept {
+  NodeView node;
+  load_node(z, owner_key, node);
+  return node.exists();
+}
+
+bool ReadTxn::has_descendants(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept {
+  NodeView node;
+  load_node(z, owner_key, node);
+  return node.has_descendants;
+}
+
+size_t ReadTxn::closest_encloser(const ZoneRef& z, const NameKey& name) const noexcept {
+  NodeView node;
+  size_t labels = z.apex_labels;
+  for (size_t n = z.apex_labels + 1; n <= name.labels(); ++n) {
+    load_node(z, name.prefix(n), node);
+    if (!node.exists()) break;
+    labels = n;
+  }
+  return labels;
+}
+
+bool ReadTxn::find_zone_cut(const ZoneRef& z, const NameKey& name,
+                            size_t& cut_labels) const noexcept {
+  RRsetView ns;
+  for (size_t n = z.apex_labels + 1; n <= name.labels(); ++n) {
+    if (get_rrset(z, name.prefix(n), wire::rrtype::NS, ns)) {
+      cut_labels = n;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace raftdns::store

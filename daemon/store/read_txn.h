@@ -1,0 +1,153 @@
+// ReadTxn: a consistent read-only view of the store, used by the answer
+// engine on worker threads (one per worker, MDB_NOTLS).
+//
+// Every lookup is noexcept and allocation-free: keys are built in stack
+// buffers and results are views into the LMDB map, valid until the ReadTxn is
+// renewed or destroyed. Lookups are zone-relative: find the zone first
+// (find_zone), then ask about names in it by canonical key (NameKey).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "daemon/store/keys.h"
+
+struct MDB_txn;
+struct MDB_cursor;
+
+namespace raftdns::store {
+
+namespace lmdb {
+class Env;
+}
+
+// One stored RRset. Iterating yields each RDATA (uncompressed wire form), in
+// canonical order.
+struct RRsetView {
+  uint16_t type = 0;
+  uint16_t rclass = 0;
+  uint32_t ttl = 0;
+  uint16_t count = 0;
+  std::span<const uint8_t> packed;  // count x (length u16 | rdata)
+
+  class iterator {
+   public:
+    iterator() = default;
+    iterator(const uint8_t* p, const uint8_t* end) noexcept : p_(p), end_(end) { settle(); }
+    std::span<const uint8_t> operator*() const noexcept { return {p_ + 2, len_}; }
+    iterator& operator++() noexcept {
+      p_ += 2 + len_;
+      settle();
+      return *this;
+    }
+    bool operator==(const iterator& o) const noexcept { return p_ == o.p_; }
+
+   private:
+    // A length running past the value (a damaged store) ends the iteration.
+    void settle() noexcept {
+      if (end_ - p_ < 2) {
+        p_ = end_;
+        len_ = 0;
+        return;
+      }
+      len_ = load_u16(p_);
+      if (static_cast<size_t>(end_ - p_) - 2 < len_) {
+        p_ = end_;
+        len_ = 0;
+      }
+    }
+    const uint8_t* p_ = nullptr;
+    const uint8_t* end_ = nullptr;
+    size_t len_ = 0;
+  };
+  iterator begin() const noexcept { return {packed.data(), packed.data() + packed.size()}; }
+  iterator end() const noexcept {
+    return {packed.data() + packed.size(), packed.data() + packed.size()};
+  }
+
+  // Reads a stored rrsets value; false when it is malformed.
+  static bool parse(uint16_t type, std::span<const uint8_t> value, RRsetView& out) noexcept;
+};
+
+// A zone found by find_zone: the apex is the ancestor of the looked-up name
+// with `apex_labels` labels, and its canonical key is the first `key_length`
+// bytes of any owner key in the zone.
+struct ZoneRef {
+  uint8_t apex_labels = 0;
+  uint16_t key_length = 0;
+  // Whether the zone holds delegations (NS below the apex), DNAMEs, or
+  // names with a "*" label: without them a lookup needs no walk from the apex.
+  bool has_cuts = false;
+  bool has_dnames = false;
+  bool has_wildcards = false;
+  RRsetView soa;  // the apex SOA (count 0 when missing)
+};
+
+// Everything stored at one owner name, read in one cursor scan.
+struct NodeView {
+  static constexpr size_t kInline = 24;
+  bool has_data = false;         // at least one RRset at the owner
+  bool has_descendants = false;  // some name below it holds data (so it exists, RFC 4592 §2.2.2)
+  bool overflow = false;         // more than kInline types: use ReadTxn::find_type
+  uint8_t count = 0;
+  RRsetView rrsets[kInline];
+
+  bool exists() const noexcept { return has_data || has_descendants; }
+  // Only the inline RRsets; see ReadTxn::find_type for the complete answer.
+  const RRsetView* find(uint16_t type) const noexcept {
+    for (size_t i = 0; i < count; ++i)
+      if (rrsets[i].type == type) return &rrsets[i];
+    return nullptr;
+  }
+};
+
+class ReadTxn {
+ public:
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+  ~ReadTxn();
+
+  // Moves the view to the newest committed state (mdb_txn_reset + renew),
+  // which is cheaper than a new Store::begin_read(). Returns false when the
+  // store has since swapped in a snapshot (Store::replace_with) or LMDB
+  // failed: the view is then unusable, so begin a new one.
+  bool renew() noexcept;
+
+  // The deepest zone whose apex is `name` or an ancestor of it, considering
+  // only apexes with at most `max_labels` labels (DS is answered by the parent).
+  bool find_zone(const NameKey& name, ZoneRef& out,
+                 size_t max_labels = wire::kMaxLabels) const noexcept;
+
+  // Reads every RRset at `owner_key` (which lies in zone `z`).
+  void load_node(const ZoneRef& z, std::span<const uint8_t> owner_key,
+                 NodeView& out) const noexcept;
+  bool get_rrset(const ZoneRef& z, std::span<const uint8_t> owner_key, uint16_t type,
+                 RRsetView& out) const noexcept;
+  // The RRset of `type` from a loaded node, going back to the store only
+  // when the node overflowed its inline slots.
+  bool find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, const NodeView& node,
+                 uint16_t type, RRsetView& out) const noexcept;
+
+  bool owner_exists(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept;
+  bool has_descendants(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept;
+
+  // RFC 4592 §3.3.1: labels of the deepest ancestor of `name` (or `name`
+  // itself) that exists in zone `z`, counting empty non-terminals.
+  size_t closest_encloser(const ZoneRef& z, const NameKey& name) const noexcept;
+  // The topmost zone cut (NS below the apex) at or above `name`; its label
+  // count in `cut_labels`.
+  bool find_zone_cut(const ZoneRef& z, const NameKey& name, size_t& cut_labels) const noexcept;
+
+ private:
+  friend class LmdbStore;
+  ReadTxn() = default;
+  void load_hints() noexcept;
+  std::shared_ptr<lmdb::Env> env_;
+  size_t max_zone_labels_ = wire::kMaxLabels;
+  MDB_txn* txn_ = nullptr;
+  MDB_cursor* cursor_ = nullptr;  // on rrsets; moved by const lookups
+};
+
+}  // namespace raftdns::store

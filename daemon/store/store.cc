@@ -1,0 +1,458 @@
+// LmdbStore: opening (schema check), apply in one write transaction, reads,
+// digest, sync, snapshot copy and snapshot swap.
+#include "daemon/store/store.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "daemon/store/apply.h"
+#include "daemon/store/lmdb.h"
+#include "daemon/store/read_txn.h"
+#include "daemon/store/scan.h"
+
+namespace raftdns::store {
+
+std::string lmdb::error_text(int rc) { return mdb_strerror(rc); }
+
+namespace {
+
+constexpr std::string_view kSchemaKey = "schema_version";
+constexpr std::string_view kAppliedIndexKey = "applied_index";
+constexpr std::string_view kAppliedTermKey = "applied_term";
+constexpr std::string_view kMembershipKey = "membership";
+
+std::span<const uint8_t> bytes_of(const MDB_val& v) {
+  return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
+}
+
+std::string u64_value(uint64_t v) {
+  std::string s(8, '\0');
+  store_u64(reinterpret_cast<uint8_t*>(s.data()), v);
+  return s;
+}
+
+// 64-bit FNV-1a: simple, fixed, and the same on every platform.
+struct Fnv64 {
+  uint64_t h = 0xcbf29ce484222325ull;
+  void add(const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < n; ++i) {
+      h ^= p[i];
+      h *= 0x100000001b3ull;
+    }
+  }
+  void add_u64(uint64_t v) {
+    uint8_t b[8];
+    store_u64(b, v);
+    add(b, 8);
+  }
+  void add_val(const MDB_val& v) {
+    add_u64(v.mv_size);
+    add(v.mv_data, v.mv_size);
+  }
+};
+
+Status fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return make_error(path + ": " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return make_error(path + ": fsync: " + std::strerror(err));
+  return {};
+}
+
+}  // namespace
+
+class LmdbStore final : public Store {
+ public:
+  LmdbStore(std::string dir, StoreOptions opts, std::shared_ptr<lmdb::Env> env)
+      : dir_(std::move(dir)), opts_(opts), env_(std::move(env)) {}
+
+  static Result<std::shared_ptr<lmdb::Env>> open_env(const std::string& dir,
+                                                     const StoreOptions& opts) {
+    auto fail = [&](const std::string& what, int rc) {
+      return make_error("store " + dir + ": " + what + ": " + mdb_strerror(rc));
+    };
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error("store " + dir + ": cannot create directory: " + ec.message());
+
+    auto env = std::make_shared<lmdb::Env>();
+    MDB_env* raw = nullptr;
+    if (int rc = mdb_env_create(&raw)) return fail("mdb_env_create", rc);
+    env->reset(raw);
+    if (int rc = mdb_env_set_mapsize(raw, opts.map_size)) return fail("set map size", rc);
+    if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers)) return fail("set readers", rc);
+    if (int rc = mdb_env_set_maxdbs(raw, 4)) return fail("set max dbs", rc);
+    // NOTLS: a worker's ReadTxn is not tied to the thread that began it.
+    // NOMETASYNC: the WAL is the durable source (see DESIGN.md); never NOSYNC.
+    if (int rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0640)) {
+      return fail("open", rc);
+    }
+
+    lmdb::Txn txn;
+    if (int rc = lmdb::Txn::begin(raw, nullptr, 0, txn)) return fail("begin", rc);
+    for (auto [name, dbi] : {std::pair{"meta", &env->meta}, std::pair{"zones", &env->zones},
+                             std::pair{"rrsets", &env->rrsets}}) {
+      if (int rc = mdb_dbi_open(txn.get(), name, MDB_CREATE, dbi)) {
+        return fail(std::string("open table ") + name, rc);
+      }
+    }
+    MDB_val k = lmdb::val(kSchemaKey), v;
+    int rc = mdb_get(txn.get(), env->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      MDB_stat st{};
+      mdb_stat(txn.get(), env->rrsets, &st);
+      if (st.ms_entries != 0) {
+        return make_error("store " + dir + ": holds records but no schema version");
+      }
+      std::string version(4, '\0');
+      store_u32(reinterpret_cast<uint8_t*>(version.data()), kSchemaVersion);
+      MDB_val nv = lmdb::val(version);
+      if ((rc = mdb_put(txn.get(), env->meta, &k, &nv, 0))) return fail("write schema", rc);
+    } else if (rc != 0) {
+      return fail("read schema", rc);
+    } else {
+      uint32_t found = v.mv_size == 4 ? load_u32(static_cast<const uint8_t*>(v.mv_data)) : 0;
+      if (found != kSchemaVersion) {
+        return make_error("store " + dir + ": schema version " + std::to_string(found) +
+                          ", but this build reads version " + std::to_string(kSchemaVersion));
+      }
+    }
+    if ((rc = txn.commit())) return fail("commit", rc);
+    return env;
+  }
+
+  // ---- apply ----
+
+  Status apply(std::span<const ApplyItem> items, std::vector<Status>* outcomes) override {
+    auto env = env_;
+    std::vector<Status> results;
+    results.reserve(items.size());
+    try {
+      lmdb::Txn txn;
+      if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
+        return make_error("store " + dir_ + ": begin write: " + mdb_strerror(rc));
+      }
+      uint64_t applied = read_u64(txn.get(), *env, kAppliedIndexKey);
+      uint64_t term = read_u64(txn.get(), *env, kAppliedTermKey);
+      bool moved = false;
+      for (const auto& item : items) {
+        // Index 0 carries no Raft position (direct single-node writes); an
+        // index already applied is a replay and changes nothing.
+        if (item.index != 0 && item.index <= applied) {
+          results.emplace_back();
+          continue;
+        }
+        auto cmd = decode_command(item.command);
+        if (!cmd) {
+          results.emplace_back(std::move(cmd).take_error());
+        } else {
+          results.push_back(apply_nested(txn.get(), *env, *cmd));
+        }
+        if (item.index != 0) {
+          applied = item.index;
+          term = item.term;
+          moved = true;
+        }
+      }
+      if (moved) {
+        put_meta(txn.get(), *env, kAppliedIndexKey, u64_value(applied));
+        put_meta(txn.get(), *env, kAppliedTermKey, u64_value(term));
+      }
+      if (int rc = txn.commit()) {
+        return make_error("store " + dir_ + ": commit: " + mdb_strerror(rc));
+      }
+    } catch (const LmdbFailure& f) {
+      return make_error("store " + dir_ + ": " + f.what);
+    }
+    if (outcomes) {
+      for (auto& r : results) outcomes->push_back(std::move(r));
+    }
+    return {};
+  }
+
+  Status check(const Command& c) const override {
+    auto env = env_;
+    try {
+      lmdb::Txn txn;  // aborted on return: nothing is written
+      if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
+        return make_error("store " + dir_ + ": begin: " + mdb_strerror(rc));
+      }
+      Applier applier(txn.get(), *env);
+      return applier.run(c);
+    } catch (const LmdbFailure& f) {
+      return make_error("store " + dir_ + ": " + f.what);
+    }
+  }
+
+  // ---- reads ----
+
+  std::unique_ptr<ReadTxn> begin_read() const override {
+    std::shared_ptr<lmdb::Env> env;
+    {
+      std::lock_guard lock(env_mu_);
+      env = env_;
+    }
+    std::unique_ptr<ReadTxn> r(new ReadTxn());
+    r->env_ = env;
+    if (mdb_txn_begin(env->get(), nullptr, MDB_RDONLY, &r->txn_) != 0) return nullptr;
+    if (mdb_cursor_open(r->txn_, env->rrsets, &r->cursor_) != 0) return nullptr;
+    r->load_hints();
+    return r;
+  }
+
+  StoreStats stats() const override {
+    StoreStats s;
+    auto r = read();
+    if (!r.txn) return s;
+    s.applied_index = read_u64(r.txn.get(), *r.env, kAppliedIndexKey);
+    s.applied_term = read_u64(r.txn.get(), *r.env, kAppliedTermKey);
+    for_each(r, r.env->zones, [&](const MDB_val&, const MDB_val& v) {
+      ++s.zones;
+      ZoneMeta meta;
+      if (ZoneMeta::parse(bytes_of(v), meta)) s.records += meta.records;
+    });
+    return s;
+  }
+
+  std::vector<ZoneInfo> zones() const override {
+    std::vector<ZoneInfo> out;
+    auto r = read();
+    if (!r.txn) return out;
+    for_each(r, r.env->zones, [&](const MDB_val& k, const MDB_val& v) {
+      auto key = lmdb::view(k);
+      ZoneMeta meta;
+      if (key.empty() || !ZoneMeta::parse(bytes_of(v), meta)) return;
+      auto name = wire::Name::from_canonical_key(key.substr(0, key.size() - 1));
+      if (!name) return;
+      out.push_back(ZoneInfo{*name, meta.serial, meta.records});
+    });
+    return out;
+  }
+
+  Result<std::vector<wire::Record>> zone_records(const wire::Name& zone) const override {
+    auto r = read();
+    if (!r.txn) return make_error("store " + dir_ + ": cannot begin a read");
+    NameKey zk(zone);
+    KeyBuffer zkey;
+    make_zone_key(zk.bytes(), zkey);
+    MDB_val k = lmdb::val(zkey.data, zkey.size), v;
+    if (zkey.size > kMaxLmdbKey || mdb_get(r.txn.get(), r.env->zones, &k, &v) != 0) {
+      return make_error("no zone " + zone.to_text());
+    }
+    std::vector<wire::Record> out;
+    std::vector<wire::Record> soa;
+    lmdb::Cursor cursor;
+    if (lmdb::Cursor::open(r.txn.get(), r.env->rrsets, cursor) != 0) {
+      return make_error("store " + dir_ + ": cannot open a cursor");
+    }
+    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+    std::string owner_key;
+    for (; rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      auto kb = bytes_of(k);
+      if (kb.size() < zkey.size || std::memcmp(kb.data(), zkey.data, zkey.size) != 0) break;
+      RRsetKeyParts parts;
+      RRsetView rrset;
+      if (!split_rrset_key(kb, parts) || !RRsetView::parse(parts.type, bytes_of(v), rrset)) {
+        return make_error("store " + dir_ + ": damaged rrset in zone " + zone.to_text());
+      }
+      owner_key.assign(reinterpret_cast<const char*>(parts.zone_key.data()), parts.zone_key.size());
+      owner_key.append(reinterpret_cast<const char*>(parts.owner_rel.data()),
+                       parts.owner_rel.size());
+      auto owner = wire::Name::from_canonical_key(owner_key);
+      if (!owner) return make_error("store " + dir_ + ": damaged key in zone " + zone.to_text());
+      auto& dest = (parts.type == wire::rrtype::SOA && parts.owner_rel.empty()) ? soa : out;
+      for (auto rd : rrset) {
+        dest.push_back(wire::Record{*owner, rrset.type, rrset.rclass, rrset.ttl,
+                                    std::vector<uint8_t>(rd.begin(), rd.end())});
+      }
+    }
+    out.insert(out.begin(), soa.begin(), soa.end());
+    return out;
+  }
+
+  std::vector<wire::Record> get(const wire::Name& owner, uint16_t type) const override {
+    std::vector<wire::Record> out;
+    auto view = begin_read();
+    if (!view) return out;
+    NameKey key(owner);
+    ZoneRef z;
+    if (!view->find_zone(key, z)) return out;
+    NodeView node;
+    view->load_node(z, key.bytes(), node);
+    auto emit = [&](const RRsetView& rrset) {
+      for (auto rd : rrset)
+        out.push_back(wire::Record{owner, rrset.type, rrset.rclass, rrset.ttl,
+                                   std::vector<uint8_t>(rd.begin(), rd.end())});
+    };
+    if (type != 0) {
+      RRsetView rrset;
+      if (view->find_type(z, key.bytes(), node, type, rrset)) emit(rrset);
+    } else if (!node.overflow) {
+      for (size_t i = 0; i < node.count; ++i) emit(node.rrsets[i]);
+    } else {
+      for (uint32_t t = 1; t <= 0xffff; ++t) {
+        RRsetView rrset;
+        if (view->get_rrset(z, key.bytes(), static_cast<uint16_t>(t), rrset)) emit(rrset);
+      }
+    }
+    return out;
+  }
+
+  std::string digest() const override {
+    Fnv64 h;
+    auto r = read();
+    if (!r.txn) return "";
+    auto add = [&](const MDB_val& k, const MDB_val& v) {
+      h.add_val(k);
+      h.add_val(v);
+    };
+    for_each(r, r.env->zones, add);
+    for_each(r, r.env->rrsets, add);
+    h.add_u64(read_u64(r.txn.get(), *r.env, kAppliedIndexKey));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016" PRIx64, h.h);
+    return hex;
+  }
+
+  Status sync() override {
+    if (int rc = mdb_env_sync(env_->get(), 1)) {
+      return make_error("store " + dir_ + ": sync: " + mdb_strerror(rc));
+    }
+    return {};
+  }
+
+  Status copy_to(const std::string& path) const override {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return make_error("snapshot copy " + path + ": " + ec.message());
+    if (std::filesystem::exists(std::filesystem::path(path) / "data.mdb")) {
+      return make_error("snapshot copy " + path + ": already holds a data.mdb");
+    }
+    if (int rc = mdb_env_copy2(env_->get(), path.c_str(), MDB_CP_COMPACT)) {
+      return make_error("snapshot copy " + path + ": " + mdb_strerror(rc));
+    }
+    if (auto s = fsync_path(path + "/data.mdb", false); !s) return s;
+    return fsync_path(path, true);
+  }
+
+  std::string directory() const override { return dir_; }
+
+  Status replace_with(const std::string& copy_dir) override {
+    // Check the copy opens and has our schema before anything moves.
+    {
+      auto probe = open_env(copy_dir, opts_);
+      if (!probe) return make_error("snapshot " + copy_dir + ": " + probe.error());
+    }
+    if (::renameat2(AT_FDCWD, copy_dir.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
+      return make_error("snapshot swap " + copy_dir + " <-> " + dir_ + ": " + std::strerror(errno));
+    }
+    auto parent = std::filesystem::path(dir_).parent_path().string();
+    (void)fsync_path(parent.empty() ? "." : parent, true);
+    auto fresh = open_env(dir_, opts_);
+    if (!fresh) {
+      // Put the old data back so the node keeps a working store.
+      ::renameat2(AT_FDCWD, copy_dir.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE);
+      return make_error("snapshot reopen: " + fresh.error());
+    }
+    std::shared_ptr<lmdb::Env> old;
+    {
+      std::lock_guard lock(env_mu_);
+      old = std::exchange(env_, std::move(*fresh));
+    }
+    old->retired.store(true, std::memory_order_release);
+    // Readers still mapping the old files keep them alive until they finish.
+    std::error_code ec;
+    std::filesystem::remove_all(copy_dir, ec);
+    return {};
+  }
+
+  uint64_t applied_index() const override {
+    auto r = read();
+    return r.txn ? read_u64(r.txn.get(), *r.env, kAppliedIndexKey) : 0;
+  }
+
+  std::vector<uint8_t> membership() const override {
+    auto r = read();
+    if (!r.txn) return {};
+    MDB_val k = lmdb::val(kMembershipKey), v;
+    if (mdb_get(r.txn.get(), r.env->meta, &k, &v) != 0) return {};
+    auto b = bytes_of(v);
+    return {b.begin(), b.end()};
+  }
+
+ private:
+  struct Read {
+    std::shared_ptr<lmdb::Env> env;
+    lmdb::Txn txn;
+  };
+  Read read() const {
+    Read r;
+    {
+      std::lock_guard lock(env_mu_);
+      r.env = env_;
+    }
+    if (lmdb::Txn::begin(r.env->get(), nullptr, MDB_RDONLY, r.txn) != 0) r.txn = lmdb::Txn();
+    return r;
+  }
+
+  template <class F>
+  static void for_each(const Read& r, MDB_dbi dbi, F&& f) {
+    lmdb::Cursor cursor;
+    if (lmdb::Cursor::open(r.txn.get(), dbi, cursor) != 0) return;
+    MDB_val k, v;
+    for (int rc = cursor.get(&k, &v, MDB_FIRST); rc == 0; rc = cursor.get(&k, &v, MDB_NEXT))
+      f(k, v);
+  }
+
+  static uint64_t read_u64(MDB_txn* txn, const lmdb::Env& env, std::string_view key) {
+    MDB_val k = lmdb::val(key), v;
+    if (mdb_get(txn, env.meta, &k, &v) != 0 || v.mv_size != 8) return 0;
+    return load_u64(static_cast<const uint8_t*>(v.mv_data));
+  }
+
+  static void put_meta(MDB_txn* txn, const lmdb::Env& env, std::string_view key,
+                       std::string_view value) {
+    MDB_val k = lmdb::val(key), v = lmdb::val(value);
+    if (int rc = mdb_put(txn, env.meta, &k, &v, 0)) {
+      throw LmdbFailure{rc, std::string("write meta: ") + mdb_strerror(rc)};
+    }
+  }
+
+  // One command in a nested transaction, so a rejection rolls back cleanly.
+  static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c) {
+    lmdb::Txn child;
+    if (int rc = lmdb::Txn::begin(env.get(), parent, 0, child)) {
+      throw LmdbFailure{rc, std::string("begin nested: ") + mdb_strerror(rc)};
+    }
+    Applier applier(child.get(), env);
+    auto s = applier.run(c);
+    if (!s) return s;  // child aborts in its destructor
+    if (int rc = child.commit()) {
+      throw LmdbFailure{rc, std::string("commit nested: ") + mdb_strerror(rc)};
+    }
+    return {};
+  }
+
+  std::string dir_;
+  StoreOptions opts_;
+  mutable std::mutex env_mu_;  // guards the env_ pointer only (swapped by replace_with)
+  std::shared_ptr<lmdb::Env> env_;
+};
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions opts) {
+  auto env = LmdbStore::open_env(dir, opts);
+  if (!env) return std::move(env).take_error();
+  return std::unique_ptr<Store>(new LmdbStore(dir, opts, std::move(*env)));
+}
+
+}  // namespace raftdns::store

@@ -1,0 +1,184 @@
+// Control protocol: what dnsadm sends is what raftdnsd decodes, and bad
+// frames are refused with a reason instead of being half-understood.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "daemon/control/protocol.h"
+
+namespace raftdns::control {
+namespace {
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+WireRecord sample_record() {
+  WireRecord r;
+  r.owner = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  r.type = 1;
+  r.ttl = 300;
+  r.rdata = {192, 0, 2, 10};
+  return r;
+}
+
+TEST(ControlCodec, EveryRequestFieldSurvivesARoundTrip) {
+  Request r;
+  r.op = Op::batch;
+  r.zone = {0};
+  r.records = {sample_record()};
+  r.owner = sample_record().owner;
+  r.type = 28;
+  r.wait = Wait::all;
+  r.timeout_ms = 1234;
+  Change add{Op::add, {sample_record()}, {}, 0};
+  Change drop{Op::remove_rrset, {}, sample_record().owner, 16};
+  r.changes = {add, drop};
+  auto decoded = decode_request_body(bytes(encode_request_body(r)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+}
+
+TEST(ControlCodec, EveryOperationNameRoundTrips) {
+  for (Op op : {Op::status, Op::zone_list, Op::zone_export, Op::zone_put, Op::zone_remove, Op::add,
+                Op::remove, Op::remove_rrset, Op::get, Op::batch}) {
+    Request r;
+    r.op = op;
+    auto decoded = decode_request_body(bytes(encode_request_body(r)));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(decoded->op, op) << op_name(op);
+  }
+}
+
+TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
+  Response r;
+  r.index = 42;
+  r.zones = {{"example.com.", 2024010101, 12}};
+  r.text = "example.com. 3600 IN SOA ...\n";
+  r.lines = {"www.example.com. 300 IN A 192.0.2.10"};
+  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "single"};
+  auto decoded = decode_response_body(bytes(encode_response_body(r)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+}
+
+TEST(ControlCodec, ErrorResponseCarriesItsMessage) {
+  auto decoded =
+      decode_response_body(bytes(encode_response_body(Response::failure("no such zone x."))));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded->ok);
+  EXPECT_EQ(decoded->error, "no such zone x.");
+}
+
+TEST(ControlCodec, VersionMismatchIsRefusedNamingBothVersions) {
+  auto decoded = decode_request_body(bytes(R"({"v":2,"op":"status"})"));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().find("version 2"), std::string::npos) << decoded.error();
+  EXPECT_NE(decoded.error().find("speaks 1"), std::string::npos) << decoded.error();
+}
+
+TEST(ControlCodec, MissingVersionIsRefused) {
+  EXPECT_FALSE(decode_request_body(bytes(R"({"op":"status"})")).ok());
+  EXPECT_FALSE(decode_request_body(bytes(R"({"v":"1","op":"status"})")).ok());
+}
+
+TEST(ControlCodec, GarbledBodiesAreRefusedWithAReason) {
+  const char* bad[] = {
+      "",
+      "not json",
+      "[1,2,3]",
+      R"({"v":1})",
+      R"({"v":1,"op":"explode"})",
+      R"({"v":1,"op":"add","records":{}})",
+      R"({"v":1,"op":"add","records":[{"type":1,"owner":"zz"}]})",
+      R"({"v":1,"op":"add","records":[{"type":70000}]})",
+      R"({"v":1,"op":"add","records":[{"owner":"00"}]})",
+      R"({"v":1,"op":"get","type":-1})",
+      R"({"v":1,"op":"get","owner":"abc"})",
+      R"({"v":1,"op":"batch","changes":[{"op":"zone_put"}]})",
+      R"({"v":1,"op":"batch","changes":[5]})",
+      R"({"v":1,"op":"add","wait":"some"})",
+      R"({"v":1,"op":"status","timeout_ms":1.5})",
+      "{\"v\":1,\"op\":\"status\"",
+  };
+  for (const char* body : bad) {
+    auto decoded = decode_request_body(bytes(body));
+    EXPECT_FALSE(decoded.ok()) << body;
+    if (!decoded.ok()) {
+      EXPECT_FALSE(decoded.error().empty()) << body;
+    }
+  }
+}
+
+TEST(ControlCodec, DeepNestingIsRefusedBeforeParsing) {
+  std::string deep =
+      R"({"v":1,"op":"status","x":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto decoded = decode_request_body(bytes(deep));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().find("nests"), std::string::npos);
+}
+
+TEST(ControlFraming, FramesSplitAcrossReadsAreReassembledInOrder) {
+  std::string stream = frame("first") + frame("") + frame("third body");
+  FrameReader reader;
+  std::vector<std::string> bodies;
+  for (char c : stream) {
+    uint8_t b = static_cast<uint8_t>(c);
+    reader.feed({&b, 1});
+    while (auto body = reader.next()) bodies.push_back(*body);
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"first", "", "third body"}));
+  EXPECT_EQ(reader.buffered(), 0u);
+}
+
+TEST(ControlFraming, LengthPrefixIsBigEndian) {
+  std::string f = frame(std::string(258, 'x'));
+  ASSERT_EQ(f.size(), 262u);
+  EXPECT_EQ(static_cast<uint8_t>(f[0]), 0);
+  EXPECT_EQ(static_cast<uint8_t>(f[1]), 0);
+  EXPECT_EQ(static_cast<uint8_t>(f[2]), 1);
+  EXPECT_EQ(static_cast<uint8_t>(f[3]), 2);
+}
+
+TEST(ControlFraming, OversizedFrameIsRefusedWithoutBufferingItsBody) {
+  FrameReader reader;
+  const uint8_t header[] = {0x04, 0x00, 0x00, 0x01};  // 64 MiB + 1
+  reader.feed(header);
+  EXPECT_FALSE(reader.next().has_value());
+  EXPECT_TRUE(reader.oversized());
+  EXPECT_EQ(reader.announced_size(), kMaxFrameSize + 1);
+  std::string more(1000, 'x');
+  reader.feed(bytes(more));
+  EXPECT_FALSE(reader.next().has_value());
+  EXPECT_EQ(reader.buffered(), 0u);
+}
+
+TEST(ControlFraming, FrameAtTheLimitIsAccepted) {
+  FrameReader reader(16);
+  std::string f = frame(std::string(16, 'a'));
+  reader.feed(bytes(f));
+  auto body = reader.next();
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ(body->size(), 16u);
+  EXPECT_FALSE(reader.oversized());
+}
+
+TEST(ControlHex, RejectsOddLengthAndNonHexDigits) {
+  EXPECT_FALSE(from_hex("abc").has_value());
+  EXPECT_FALSE(from_hex("zz").has_value());
+  auto ok = from_hex("00Ff");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(*ok, (std::vector<uint8_t>{0x00, 0xff}));
+  EXPECT_EQ(to_hex(*ok), "00ff");
+}
+
+TEST(ControlClient, MissingSocketIsAOneLineErrorNamingThePath) {
+  Request r;
+  auto result = call("/nonexistent/raftdns-test.sock", r, 500);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().find("/nonexistent/raftdns-test.sock"), std::string::npos);
+  EXPECT_EQ(result.error().find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace raftdns::control

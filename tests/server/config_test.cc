@@ -1,0 +1,226 @@
+// Config: defaults, every key's checks, and errors that name the key and line.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+
+#include <fstream>
+#include <string>
+
+#include "daemon/server/config.h"
+#include "daemon/server/control_service.h"
+
+namespace raftdns::server {
+namespace {
+
+Result<Config> parse(const std::string& text) { return parse_config(text, "test.toml"); }
+
+::testing::AssertionResult fails_with(const std::string& text, const std::string& fragment) {
+  auto cfg = parse(text);
+  if (cfg.ok()) return ::testing::AssertionFailure() << "accepted:\n" << text;
+  if (cfg.error().find(fragment) == std::string::npos) {
+    return ::testing::AssertionFailure()
+           << "error \"" << cfg.error() << "\" lacks \"" << fragment << "\"";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(Config, MinimalConfigGetsDocumentedDefaults) {
+  auto cfg = parse("[node]\nid = \"n1\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_EQ(cfg->node_id, "n1");
+  EXPECT_EQ(cfg->data_dir, "/var/lib/raftdns");
+  ASSERT_EQ(cfg->listen.size(), 1u);
+  EXPECT_EQ(cfg->listen[0].to_text(), "127.0.0.1:53");
+  EXPECT_EQ(cfg->workers, 0u);
+  EXPECT_EQ(cfg->identity, "n1");
+  EXPECT_EQ(cfg->version, std::string("raftdns ") + RAFTDNS_VERSION);
+  EXPECT_EQ(cfg->max_udp_size, 1232);
+  EXPECT_EQ(cfg->tcp_idle_timeout_ms, 10000u);
+  EXPECT_EQ(cfg->control_socket, "/run/raftdns/control.sock");
+  EXPECT_TRUE(cfg->control_group.empty());
+  EXPECT_EQ(cfg->log_level, LogLevel::info);
+  EXPECT_TRUE(cfg->peers.empty());
+}
+
+TEST(Config, EveryKeyIsRead) {
+  auto cfg = parse(R"(
+[node]
+id = "ns1"
+data_dir = "/tmp/x"
+[log]
+level = "debug"
+[dns]
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+workers = 3
+identity = "ns1.example"
+version = ""
+max_udp_size = 1400
+tcp_idle_timeout = 7
+tcp_max_connections = 50
+tcp_max_per_client = 5
+[control]
+socket = "/tmp/c.sock"
+group = "raftdns"
+[cluster]
+listen = "127.0.0.1:7001"
+key_file = "/etc/raftdns/cluster.key"
+[[cluster.peer]]
+id = "ns2"
+address = "127.0.0.1:7002"
+[[cluster.peer]]
+id = "ns3"
+address = "[::1]:7003"
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_EQ(cfg->data_dir, "/tmp/x");
+  EXPECT_EQ(cfg->log_level, LogLevel::debug);
+  ASSERT_EQ(cfg->listen.size(), 2u);
+  EXPECT_EQ(cfg->listen[1].to_text(), "[::1]:5353");
+  EXPECT_EQ(cfg->workers, 3u);
+  EXPECT_EQ(cfg->identity, "ns1.example");
+  EXPECT_EQ(cfg->version, "");  // set but empty: version.bind is refused
+  EXPECT_EQ(cfg->max_udp_size, 1400);
+  EXPECT_EQ(cfg->tcp_idle_timeout_ms, 7000u);
+  EXPECT_EQ(cfg->tcp_max_connections, 50u);
+  EXPECT_EQ(cfg->tcp_max_per_client, 5u);
+  EXPECT_EQ(cfg->control_socket, "/tmp/c.sock");
+  EXPECT_EQ(cfg->control_group, "raftdns");
+  ASSERT_TRUE(cfg->cluster_listen.has_value());
+  EXPECT_EQ(cfg->cluster_listen->to_text(), "127.0.0.1:7001");
+  EXPECT_EQ(cfg->cluster_key_file, "/etc/raftdns/cluster.key");
+  ASSERT_EQ(cfg->peers.size(), 2u);
+  EXPECT_EQ(cfg->peers[0].id, "ns2");
+  EXPECT_EQ(cfg->peers[1].address.to_text(), "[::1]:7003");
+}
+
+TEST(Config, UnknownKeysAreErrorsNamingTheKeyAndLine) {
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nlisten = [\"127.0.0.1:53\"]\nworker = 2\n",
+                         "test.toml:5: unknown key \"dns.worker\""));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\nname = \"x\"\n", "unknown key \"node.name\""));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[zones]\n", "unknown key \"zones\""));
+  EXPECT_TRUE(
+      fails_with("[node]\nid = \"n1\"\n[cluster]\nlisten = \"127.0.0.1:7001\"\n"
+                 "key_file = \"k\"\n[[cluster.peer]]\nid = \"n2\"\naddress = "
+                 "\"127.0.0.1:7002\"\nport = 1\n",
+                 "unknown key \"cluster.peer.port\""));
+}
+
+TEST(Config, WrongTypesAndRangesNameTheKey) {
+  EXPECT_TRUE(fails_with("[node]\nid = 5\n", "node.id must be a string"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nworkers = 0\n",
+                         "test.toml:4: dns.workers must be an integer from 1 to 256"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nworkers = \"2\"\n", "dns.workers"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nmax_udp_size = 100\n", "dns.max_udp_size"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nlisten = []\n", "dns.listen"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nlisten = \"127.0.0.1:53\"\n", "dns.listen"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[log]\nlevel = \"loud\"\n", "log.level"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[control]\nsocket = \"\"\n", "control.socket"));
+  EXPECT_TRUE(fails_with("node = 3\n", "\"node\" must be a table"));
+}
+
+TEST(Config, NodeIdIsRequiredAndRestricted) {
+  EXPECT_TRUE(fails_with("", "missing table [node]"));
+  EXPECT_TRUE(fails_with("[node]\ndata_dir = \"/x\"\n", "missing key node.id"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"bad id\"\n", "node.id must be"));
+}
+
+TEST(Config, ListenAddressesAreCheckedAndNeverResolved) {
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nlisten = [\"localhost:53\"]\n",
+                         "not a numeric IPv4 address"));
+  EXPECT_TRUE(
+      fails_with("[node]\nid = \"n1\"\n[dns]\nlisten = [\"127.0.0.1:53\", "
+                 "\"127.0.0.1:53\"]\n",
+                 "twice"));
+}
+
+TEST(Config, ClusterPeersNeedListenKeyFileAndUniqueIds) {
+  const std::string head = "[node]\nid = \"n1\"\n[cluster]\n";
+  const std::string peer = "[[cluster.peer]]\nid = \"n2\"\naddress = \"127.0.0.1:7002\"\n";
+  EXPECT_TRUE(fails_with(head + "key_file = \"k\"\n" + peer, "cluster.listen is required"));
+  EXPECT_TRUE(
+      fails_with(head + "listen = \"127.0.0.1:7001\"\n" + peer, "cluster.key_file is required"));
+  EXPECT_TRUE(fails_with(head + "listen = \"127.0.0.1:7001\"\nkey_file = \"k\"\n" + peer + peer,
+                         "used twice"));
+  EXPECT_TRUE(fails_with(head + "listen = \"127.0.0.1:7001\"\nkey_file = \"k\"\n"
+                                "[[cluster.peer]]\nid = \"n1\"\naddress = \"127.0.0.1:7002\"\n",
+                         "used twice"));
+  EXPECT_TRUE(fails_with(head + "listen = \"127.0.0.1:7001\"\nkey_file = \"k\"\n"
+                                "[[cluster.peer]]\nid = \"n2\"\n",
+                         "missing key address"));
+  // A cluster of one: the section may stand alone.
+  EXPECT_TRUE(parse(head + "listen = \"127.0.0.1:7001\"\n").ok());
+}
+
+TEST(Config, SyntaxErrorsCarryTheLine) {
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n\n[dns\n", "test.toml:4:"));
+}
+
+TEST(Config, ShippedExampleConfigIsValid) {
+  auto cfg = load_config(RAFTDNS_EXAMPLE_CONFIG);
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_EQ(cfg->data_dir, "/var/lib/raftdns");
+  EXPECT_EQ(cfg->control_socket, "/run/raftdns/control.sock");
+  ASSERT_EQ(cfg->listen.size(), 2u);
+  EXPECT_EQ(cfg->listen[0].to_text(), "127.0.0.1:53");
+  EXPECT_EQ(cfg->listen[1].to_text(), "[::1]:53");
+  EXPECT_TRUE(cfg->peers.empty());
+}
+
+TEST(Config, MissingFileIsAnErrorNamingIt) {
+  auto cfg = load_config("/nonexistent/raftdns.toml");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.error().find("/nonexistent/raftdns.toml"), std::string::npos);
+}
+
+TEST(Reload, OnlyLogLevelAndChaosStringsApplyWithoutRestart) {
+  auto a = parse("[node]\nid = \"n1\"\n[dns]\nlisten = [\"127.0.0.1:53\"]\n");
+  auto b = parse(
+      "[node]\nid = \"n1\"\n[log]\nlevel = \"debug\"\n[dns]\nlisten = [\"127.0.0.1:54\"]\n"
+      "identity = \"x\"\nversion = \"y\"\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ReloadPlan plan = plan_reload(*a, *b);
+  EXPECT_EQ(plan.ignored_keys, std::vector<std::string>{"dns.listen"});
+}
+
+TEST(SocketAddress, ParsesIpv4AndBracketedIpv6) {
+  auto v4 = parse_socket_address("192.0.2.1:5353");
+  ASSERT_TRUE(v4.ok()) << v4.error();
+  EXPECT_EQ(v4->family(), AF_INET);
+  EXPECT_EQ(v4->port(), 5353);
+  EXPECT_EQ(v4->length, sizeof(sockaddr_in));
+  EXPECT_FALSE(v4->is_wildcard());
+  auto v6 = parse_socket_address("[2001:db8::1]:53");
+  ASSERT_TRUE(v6.ok()) << v6.error();
+  EXPECT_EQ(v6->family(), AF_INET6);
+  EXPECT_EQ(v6->to_text(), "[2001:db8::1]:53");
+  EXPECT_TRUE(parse_socket_address("0.0.0.0:53")->is_wildcard());
+  EXPECT_TRUE(parse_socket_address("[::]:53")->is_wildcard());
+}
+
+TEST(SocketAddress, RejectsNamesMissingPortsAndBadPorts) {
+  for (const char* bad : {"example.com:53", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
+                          "127.0.0.1:65536", "127.0.0.1:53x", "::1:53", "[::1]53", "[::1]",
+                          "[zz::1]:53", "[127.0.0.1]:53", "", ":53", "1.2.3:53"}) {
+    EXPECT_FALSE(parse_socket_address(bad).ok()) << bad;
+  }
+}
+
+TEST(Group, ResolvesNamesFromTheGroupFileAndNumbersDirectly) {
+  const std::string path = ::testing::TempDir() + "/raftdns-group-test";
+  {
+    std::ofstream out(path);
+    out << "root:x:0:\nraftdns-other:x:998:\nraftdns:x:999:alice,bob\n";
+  }
+  auto named = resolve_group("raftdns", path);
+  ASSERT_TRUE(named.ok()) << named.error();
+  EXPECT_EQ(*named, 999u);
+  auto numeric = resolve_group("1234", path);
+  ASSERT_TRUE(numeric.ok());
+  EXPECT_EQ(*numeric, 1234u);
+  auto missing = resolve_group("nobody-here", path);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().find("nobody-here"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace raftdns::server

@@ -1,0 +1,201 @@
+// Control service over a real store: writes go through the single-node
+// proposer, refused writes change nothing, reads see applied writes.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "daemon/control/protocol.h"
+#include "daemon/server/control_service.h"
+#include "daemon/server/proposer.h"
+#include "daemon/store/store.h"
+#include "daemon/wire/name.h"
+#include "daemon/zone/zone.h"
+
+namespace raftdns::server {
+namespace {
+
+constexpr const char* kZone = R"($ORIGIN example.com.
+$TTL 300
+@    IN SOA ns1 hostmaster 2024010101 3600 600 86400 300
+@    IN NS  ns1
+ns1  IN A   192.0.2.1
+www  IN A   192.0.2.10
+)";
+
+std::vector<uint8_t> wire_name(const char* text) {
+  auto n = wire::Name::from_text(text);
+  auto w = n->wire();
+  return {w.begin(), w.end()};
+}
+
+control::WireRecord record(const char* line) {
+  auto rr = zone::parse_record(line);
+  EXPECT_TRUE(rr.ok()) << rr.error();
+  auto owner = rr->owner.wire();
+  return {{owner.begin(), owner.end()}, rr->type, rr->rclass, rr->ttl, rr->rdata};
+}
+
+class ControlServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/raftdns-control-service-" + std::to_string(getpid());
+    std::filesystem::remove_all(dir_);
+    open();
+  }
+  void TearDown() override {
+    service_.reset();
+    proposer_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void open() {
+    service_.reset();
+    proposer_.reset();
+    store_.reset();
+    auto s = store::Store::open(dir_);
+    ASSERT_TRUE(s.ok()) << s.error();
+    store_ = std::move(*s);
+    proposer_ = std::make_unique<LocalProposer>(*store_);
+    service_ = std::make_unique<ControlService>(*store_, *proposer_, [] {
+      control::StatusInfo s;
+      s.role = "single";
+      return s;
+    });
+  }
+  control::Response call(const control::Request& r) {
+    control::Response out;
+    bool answered = false;
+    service_->handle(r, [&](control::Response resp) {
+      out = std::move(resp);
+      answered = true;
+    });
+    EXPECT_TRUE(answered) << "single-node requests answer synchronously";
+    return out;
+  }
+  control::Response put_zone() {
+    auto origin = wire::Name::from_text("example.com.");
+    auto parsed = zone::load_zone_text(kZone, *origin);
+    EXPECT_TRUE(parsed.ok()) << parsed.error();
+    control::Request r;
+    r.op = control::Op::zone_put;
+    r.zone = wire_name("example.com.");
+    for (const auto& rr : parsed->records) {
+      auto owner = rr.owner.wire();
+      r.records.push_back({{owner.begin(), owner.end()}, rr.type, rr.rclass, rr.ttl, rr.rdata});
+    }
+    return call(r);
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<LocalProposer> proposer_;
+  std::unique_ptr<ControlService> service_;
+};
+
+TEST_F(ControlServiceTest, AddedRecordIsVisibleToGetAtTheReturnedIndex) {
+  ASSERT_TRUE(put_zone().ok);
+  control::Request add;
+  add.op = control::Op::add;
+  add.records = {record("mail.example.com. 600 IN A 192.0.2.25")};
+  control::Response added = call(add);
+  ASSERT_TRUE(added.ok) << added.error;
+  EXPECT_EQ(added.index, 2u);
+  EXPECT_EQ(store_->stats().applied_index, 2u);
+
+  control::Request get;
+  get.op = control::Op::get;
+  get.owner = wire_name("mail.example.com.");
+  control::Response got = call(get);
+  ASSERT_TRUE(got.ok) << got.error;
+  ASSERT_EQ(got.lines.size(), 1u);
+  EXPECT_NE(got.lines[0].find("192.0.2.25"), std::string::npos) << got.lines[0];
+}
+
+TEST_F(ControlServiceTest, RecordOutsideEveryZoneIsRefusedAndNothingIsApplied) {
+  ASSERT_TRUE(put_zone().ok);
+  const uint64_t before = store_->stats().applied_index;
+  control::Request add;
+  add.op = control::Op::add;
+  add.records = {record("www.other.org. 300 IN A 192.0.2.1")};
+  control::Response r = call(add);
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_EQ(store_->stats().applied_index, before);
+}
+
+TEST_F(ControlServiceTest, ZoneWithoutSoaIsRefusedBeforeProposing) {
+  control::Request r;
+  r.op = control::Op::zone_put;
+  r.zone = wire_name("example.net.");
+  r.records = {record("www.example.net. 300 IN A 192.0.2.1")};
+  control::Response resp = call(r);
+  EXPECT_FALSE(resp.ok);
+  EXPECT_NE(resp.error.find("example.net."), std::string::npos) << resp.error;
+  EXPECT_EQ(store_->stats().zones, 0u);
+}
+
+TEST_F(ControlServiceTest, ZoneListAndExportShowTheImportedZone) {
+  ASSERT_TRUE(put_zone().ok);
+  control::Request list;
+  list.op = control::Op::zone_list;
+  control::Response zones = call(list);
+  ASSERT_EQ(zones.zones.size(), 1u);
+  EXPECT_EQ(zones.zones[0].name, "example.com.");
+  EXPECT_EQ(zones.zones[0].records, 4u);
+
+  control::Request exp;
+  exp.op = control::Op::zone_export;
+  exp.zone = wire_name("example.com.");
+  control::Response text = call(exp);
+  ASSERT_TRUE(text.ok) << text.error;
+  auto reparsed = zone::load_zone_text(text.text, *wire::Name::from_text("example.com."));
+  ASSERT_TRUE(reparsed.ok()) << reparsed.error();
+  EXPECT_EQ(reparsed->records.size(), 4u);
+}
+
+TEST_F(ControlServiceTest, BatchWithOneBadChangeAppliesNothing) {
+  ASSERT_TRUE(put_zone().ok);
+  const std::string before = store_->digest();
+  control::Request batch;
+  batch.op = control::Op::batch;
+  batch.changes.push_back({control::Op::add, {record("a.example.com. 300 IN A 192.0.2.2")}, {}, 0});
+  batch.changes.push_back({control::Op::add, {record("b.example.org. 300 IN A 192.0.2.3")}, {}, 0});
+  control::Response r = call(batch);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(store_->digest(), before);
+}
+
+TEST_F(ControlServiceTest, RemoveRRsetWithoutTypeIsRefused) {
+  control::Request r;
+  r.op = control::Op::remove_rrset;
+  r.owner = wire_name("www.example.com.");
+  control::Response resp = call(r);
+  EXPECT_FALSE(resp.ok);
+  EXPECT_NE(resp.error.find("type"), std::string::npos);
+}
+
+TEST_F(ControlServiceTest, MalformedOwnerNameIsRefusedWithAReason) {
+  control::Request r;
+  r.op = control::Op::get;
+  r.owner = {5, 'a', 'b'};  // label runs past the end
+  control::Response resp = call(r);
+  EXPECT_FALSE(resp.ok);
+  EXPECT_FALSE(resp.error.empty());
+}
+
+TEST_F(ControlServiceTest, LocalIndexContinuesAfterRestart) {
+  ASSERT_TRUE(put_zone().ok);
+  open();
+  control::Request add;
+  add.op = control::Op::add;
+  add.records = {record("x.example.com. 300 IN A 192.0.2.9")};
+  control::Response r = call(add);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.index, 2u);
+}
+
+}  // namespace
+}  // namespace raftdns::server

@@ -1,0 +1,569 @@
+// Store unit tests: apply of every command, rejections, atomicity, SOA serial
+// bumps, canonical export order, persistence, schema check, digest, snapshots.
+#include "daemon/store/store.h"
+
+#include <gtest/gtest.h>
+#include <lmdb.h>
+
+#include <algorithm>
+
+#include "daemon/store/keys.h"
+#include "daemon/store/read_txn.h"
+#include "tests/store/test_records.h"
+
+namespace raftdns::store {
+namespace {
+
+using namespace raftdns::testing;
+namespace T = wire::rrtype;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  void reopen() {
+    store_.reset();
+    auto s = Store::open(dir_.sub("store"));
+    ASSERT_TRUE(s) << s.error();
+    store_ = std::move(*s);
+  }
+
+  // Applies one command at the next index; returns its outcome.
+  Status apply(const Command& c) { return apply_to(*store_, c, ++index_); }
+
+  static Status apply_to(Store& s, const Command& c, uint64_t index) {
+    auto bytes = encode_command(c);
+    ApplyItem item{index, 1, bytes};
+    std::vector<Status> outcomes;
+    auto st = s.apply(std::span(&item, 1), &outcomes);
+    EXPECT_TRUE(st) << st.error();
+    EXPECT_EQ(outcomes.size(), 1u);
+    return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
+  }
+
+  PutZone example_zone(uint32_t serial = 100) {
+    return PutZone{N("example.com."),
+                   {SOA("example.com.", serial), NS("example.com.", "ns1.example.com."),
+                    A("ns1.example.com.", "192.0.2.1"), A("www.example.com.", "192.0.2.10")}};
+  }
+
+  uint32_t serial(const std::string& zone = "example.com.") {
+    auto recs = store_->get(N(zone), T::SOA);
+    EXPECT_EQ(recs.size(), 1u);
+    return recs.empty() ? 0 : serial_of(recs[0]);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  uint64_t index_ = 0;
+};
+
+TEST(NameKeyTest, MatchesWireCanonicalKey) {
+  for (const char* text : {".", "com.", "Example.COM.", "a.b.c.example.com.", "\\000.x.",
+                           "\\001a.x.", "*.example.com."}) {
+    auto n = N(text);
+    NameKey key(n);
+    std::string mine(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size());
+    EXPECT_EQ(mine, n.canonical_key()) << text;
+  }
+}
+
+TEST(NameKeyTest, OrderFollowsRfc4034CanonicalOrder) {
+  // RFC 4034 §6.1's example, in order.
+  std::vector<std::string> names = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                                    "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+                                    "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
+  for (size_t i = 1; i < names.size(); ++i) {
+    NameKey a(N(names[i - 1])), b(N(names[i]));
+    auto ka = a.bytes(), kb = b.bytes();
+    EXPECT_TRUE(std::lexicographical_compare(ka.begin(), ka.end(), kb.begin(), kb.end()))
+        << names[i - 1] << " < " << names[i];
+  }
+}
+
+TEST(CommandCodecTest, EveryCommandRoundTrips) {
+  Batch batch{{AddRecords{{A("a.example.com.", "192.0.2.1")}},
+               RemoveRecords{{TXT("b.example.com.", "x")}}, RemoveRRset{N("c.example.com."), T::MX},
+               RemoveZone{N("old.example.")}, SetMembership{{1, 2, 3}},
+               PutZone{N("example.com."), {SOA("example.com.", 7)}}}};
+  Command c = Batch{{batch}};
+  auto bytes = encode_command(c);
+  EXPECT_EQ(bytes[0], kCommandVersion);
+  auto back = decode_command(bytes);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(encode_command(*back), bytes);
+  EXPECT_EQ(describe(c), "batch of 1 command");
+}
+
+TEST(CommandCodecTest, DecodeRefusesTruncationTrailingBytesAndUnknownVersion) {
+  auto bytes = encode_command(AddRecords{{A("a.example.com.", "192.0.2.1")}});
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_command(std::span(bytes.data(), n))) << "prefix of " << n;
+  }
+  auto longer = bytes;
+  longer.push_back(0);
+  auto r = decode_command(longer);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("trailing"), std::string::npos);
+  auto other = bytes;
+  other[0] = 99;
+  r = decode_command(other);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("version 99"), std::string::npos);
+}
+
+TEST(CommandCodecTest, DecodeRefusesHugeCountsAndDeepNesting) {
+  std::vector<uint8_t> huge = {kCommandVersion, 1, 0xff, 0xff, 0xff, 0xff};
+  EXPECT_FALSE(decode_command(huge));
+  std::vector<uint8_t> deep = {kCommandVersion};
+  for (int i = 0; i < 10; ++i) deep.insert(deep.end(), {7, 0, 0, 0, 1});
+  deep.insert(deep.end(), {5, 1, 0});
+  EXPECT_FALSE(decode_command(deep));
+}
+
+TEST(CommandCodecTest, DecodeSurvivesMutatedInput) {
+  Command c = Batch{{AddRecords{{A("a.example.com.", "192.0.2.1"), TXT("t.example.com.", "x")}},
+                     PutZone{N("example.com."), {SOA("example.com.", 7)}},
+                     RemoveRRset{N("c.example.com."), T::MX}}};
+  const auto good = encode_command(c);
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 3000; ++i) {
+    auto bytes = good;
+    for (int flips = 1 + static_cast<int>(rng() % 4); flips > 0; --flips) {
+      bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
+    }
+    if (rng() % 4 == 0) bytes.resize(rng() % bytes.size());
+    auto r = decode_command(bytes);
+    // Whatever decodes must encode back to the same bytes.
+    if (r) {
+      EXPECT_EQ(encode_command(*r), bytes);
+    }
+  }
+}
+
+TEST_F(StoreTest, PutZoneCreatesZoneWithItsSerial) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  auto zones = store_->zones();
+  ASSERT_EQ(zones.size(), 1u);
+  EXPECT_EQ(zones[0].name, N("example.com."));
+  EXPECT_EQ(zones[0].serial, 100u);
+  EXPECT_EQ(zones[0].records, 4u);
+  EXPECT_EQ(serial(), 100u);
+  auto st = store_->stats();
+  EXPECT_EQ(st.zones, 1u);
+  EXPECT_EQ(st.records, 4u);
+  EXPECT_EQ(st.applied_index, 1u);
+}
+
+TEST_F(StoreTest, AddRecordsGoIntoEnclosingZoneAndBumpSerial) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(
+      AddRecords{{A("www.example.com.", "192.0.2.11"), AAAA("www.example.com.", "2001:db8::1")}}));
+  EXPECT_EQ(store_->get(N("www.example.com."), T::A).size(), 2u);
+  EXPECT_EQ(store_->get(N("www.example.com."), 0).size(), 3u);
+  EXPECT_EQ(serial(), 101u);
+  EXPECT_EQ(store_->zones()[0].records, 6u);
+}
+
+TEST_F(StoreTest, NewestTtlAppliesToWholeRRset) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(AddRecords{{A("www.example.com.", "192.0.2.11", 60)}}));
+  for (const auto& r : store_->get(N("www.example.com."), T::A)) EXPECT_EQ(r.ttl, 60u);
+}
+
+TEST_F(StoreTest, AddingExistingRecordChangesNothing) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(AddRecords{{A("www.example.com.", "192.0.2.10")}}));
+  EXPECT_EQ(serial(), 100u);
+  EXPECT_EQ(store_->get(N("www.example.com."), T::A).size(), 1u);
+}
+
+TEST_F(StoreTest, AddOutsideEveryZoneIsRejectedNamingTheRecord) {
+  ASSERT_TRUE(apply(example_zone()));
+  auto s = apply(AddRecords{{A("www.example.org.", "192.0.2.1")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("www.example.org."), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("no zone"), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, RemoveRecordsDeletesOnlyTheMatchingRdata) {
+  ASSERT_TRUE(apply(example_zone(5)));
+  ASSERT_TRUE(apply(AddRecords{{A("www.example.com.", "192.0.2.11")}}));
+  ASSERT_TRUE(apply(RemoveRecords{{A("www.example.com.", "192.0.2.10", 1)}}));  // TTL ignored
+  auto left = store_->get(N("www.example.com."), T::A);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0], A("www.example.com.", "192.0.2.11"));
+  EXPECT_EQ(serial(), 7u);
+}
+
+TEST_F(StoreTest, RemoveMatchesNamesInRdataIgnoringCase) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(AddRecords{{MX("example.com.", 10, "Mail.Example.COM.")}}));
+  ASSERT_TRUE(apply(RemoveRecords{{MX("example.com.", 10, "mail.example.com.")}}));
+  EXPECT_TRUE(store_->get(N("example.com."), T::MX).empty());
+}
+
+TEST_F(StoreTest, RemovingAMissingRecordIsRejected) {
+  ASSERT_TRUE(apply(example_zone()));
+  auto s = apply(RemoveRecords{{A("www.example.com.", "192.0.2.99")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("no such record"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("192.0.2.99"), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, RemoveRRsetDropsTheWholeSet) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(AddRecords{{A("www.example.com.", "192.0.2.11")}}));
+  ASSERT_TRUE(apply(RemoveRRset{N("www.example.com."), T::A}));
+  EXPECT_TRUE(store_->get(N("www.example.com."), 0).empty());
+  EXPECT_FALSE(apply(RemoveRRset{N("www.example.com."), T::A}));
+}
+
+TEST_F(StoreTest, RemovingTheApexSoaIsRejected) {
+  ASSERT_TRUE(apply(example_zone()));
+  auto s = apply(RemoveRRset{N("example.com."), T::SOA});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("SOA of zone example.com."), std::string::npos) << s.error();
+  EXPECT_FALSE(apply(RemoveRecords{{SOA("example.com.", 100)}}));
+  EXPECT_EQ(store_->get(N("example.com."), T::SOA).size(), 1u);
+}
+
+TEST_F(StoreTest, CnameCannotCoexistWithOtherData) {
+  ASSERT_TRUE(apply(example_zone()));
+  auto s = apply(AddRecords{{CNAME("www.example.com.", "other.example.com.")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("CNAME at www.example.com."), std::string::npos) << s.error();
+  ASSERT_TRUE(apply(AddRecords{{CNAME("alias.example.com.", "www.example.com.")}}));
+  s = apply(AddRecords{{TXT("alias.example.com.", "hello")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("alias.example.com. TXT"), std::string::npos) << s.error();
+  EXPECT_FALSE(apply(AddRecords{{CNAME("alias.example.com.", "ftp.example.com.")}}));
+}
+
+TEST_F(StoreTest, OnlyGlueMayLieBelowAZoneCut) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(AddRecords{
+      {NS("sub.example.com.", "ns.sub.example.com."), A("ns.sub.example.com.", "192.0.2.53")}}));
+  auto s = apply(AddRecords{{TXT("x.sub.example.com.", "hidden")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("below the zone cut at sub.example.com."), std::string::npos)
+      << s.error();
+  s = apply(AddRecords{{TXT("sub.example.com.", "at the cut")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("zone cut"), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, NsCannotHideExistingData) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(AddRecords{{TXT("x.sub.example.com.", "data")}}));
+  auto s = apply(AddRecords{{NS("sub.example.com.", "ns.elsewhere.net.")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("x.sub.example.com. TXT"), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, SoaOutsideTheApexIsRejected) {
+  ASSERT_TRUE(apply(example_zone()));
+  auto s = apply(AddRecords{{SOA("www.example.com.", 1)}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("not at the zone apex"), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, PutZoneWithoutExactlyOneSoaIsRejected) {
+  auto s = apply(PutZone{N("example.com."), {NS("example.com.", "ns1.example.com.")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("0 SOA"), std::string::npos) << s.error();
+  s = apply(PutZone{N("example.com."), {SOA("example.com.", 1), A("www.example.org.", "1.2.3.4")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("outside zone example.com."), std::string::npos) << s.error();
+  EXPECT_TRUE(store_->zones().empty());
+}
+
+TEST_F(StoreTest, PutZoneReplacesContentsAndKeepsGreaterImportedSerial) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(
+      PutZone{N("example.com."), {SOA("example.com.", 500), A("new.example.com.", "192.0.2.77")}}));
+  EXPECT_TRUE(store_->get(N("www.example.com."), 0).empty());
+  EXPECT_EQ(store_->get(N("new.example.com."), T::A).size(), 1u);
+  EXPECT_EQ(serial(), 500u);
+  EXPECT_EQ(store_->zones()[0].records, 2u);
+}
+
+TEST_F(StoreTest, PutZoneWithOlderSerialBumpsPastExisting) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(example_zone(50)));
+  EXPECT_EQ(serial(), 101u);
+  EXPECT_EQ(store_->zones()[0].serial, 101u);
+}
+
+TEST_F(StoreTest, SerialBumpWrapsAroundPerRfc1982) {
+  ASSERT_TRUE(apply(example_zone(0xffffffffu)));
+  ASSERT_TRUE(apply(AddRecords{{A("a.example.com.", "192.0.2.1")}}));
+  EXPECT_EQ(serial(), 0u);
+  ASSERT_TRUE(apply(AddRecords{{A("b.example.com.", "192.0.2.2")}}));
+  EXPECT_EQ(serial(), 1u);
+  // An imported serial "greater" in RFC 1982 terms across the wrap is kept.
+  ASSERT_TRUE(apply(example_zone(0x70000000u)));
+  EXPECT_EQ(serial(), 0x70000000u);
+}
+
+TEST_F(StoreTest, NewSoaWithLowerSerialStillMovesForward) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(AddRecords{{SOA("example.com.", 3)}}));
+  EXPECT_EQ(serial(), 101u);
+  EXPECT_EQ(store_->get(N("example.com."), T::SOA).size(), 1u);
+}
+
+TEST_F(StoreTest, RemoveZoneDropsEverythingAndUnknownZoneIsRejected) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(RemoveZone{N("example.com.")}));
+  EXPECT_TRUE(store_->zones().empty());
+  EXPECT_TRUE(store_->get(N("www.example.com."), 0).empty());
+  EXPECT_EQ(store_->stats().records, 0u);
+  auto s = apply(RemoveZone{N("example.com.")});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("no zone example.com."), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, BatchIsAllOrNothing) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  auto before = store_->digest();
+  auto s = apply(Batch{{AddRecords{{A("a.example.com.", "192.0.2.1")}},
+                        RemoveRecords{{A("nothere.example.com.", "192.0.2.2")}}}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("batch command 2"), std::string::npos) << s.error();
+  EXPECT_TRUE(store_->get(N("a.example.com."), 0).empty());
+  EXPECT_EQ(serial(), 100u);
+  // Only the applied index moved.
+  EXPECT_NE(store_->digest(), before);
+  EXPECT_EQ(store_->stats().applied_index, 2u);
+
+  ASSERT_TRUE(apply(Batch{{AddRecords{{A("a.example.com.", "192.0.2.1")}},
+                           AddRecords{{A("b.example.com.", "192.0.2.2")}},
+                           RemoveRecords{{A("www.example.com.", "192.0.2.10")}}}}));
+  EXPECT_EQ(store_->get(N("a.example.com."), 0).size(), 1u);
+  EXPECT_EQ(store_->get(N("b.example.com."), 0).size(), 1u);
+  EXPECT_EQ(serial(), 101u);  // one change, one bump
+}
+
+TEST_F(StoreTest, RejectedCommandStillAdvancesAppliedIndex) {
+  EXPECT_FALSE(apply(AddRecords{{A("www.example.com.", "192.0.2.1")}}));
+  EXPECT_EQ(store_->applied_index(), 1u);
+  ApplyItem garbage{2, 3, std::span<const uint8_t>()};
+  std::vector<Status> outcomes;
+  ASSERT_TRUE(store_->apply(std::span(&garbage, 1), &outcomes));
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_FALSE(outcomes[0]);
+  EXPECT_EQ(store_->stats().applied_index, 2u);
+  EXPECT_EQ(store_->stats().applied_term, 3u);
+}
+
+TEST_F(StoreTest, OneApplyCallCoversARunOfEntries) {
+  auto a = encode_command(example_zone());
+  auto b = encode_command(AddRecords{{A("x.example.com.", "192.0.2.5")}});
+  auto c = encode_command(AddRecords{{A("x.example.org.", "192.0.2.5")}});
+  ApplyItem items[] = {{1, 1, a}, {2, 1, b}, {3, 2, c}};
+  std::vector<Status> outcomes;
+  ASSERT_TRUE(store_->apply(items, &outcomes));
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_TRUE(outcomes[0]);
+  EXPECT_TRUE(outcomes[1]);
+  EXPECT_FALSE(outcomes[2]);
+  EXPECT_EQ(store_->stats().applied_index, 3u);
+  EXPECT_EQ(store_->stats().applied_term, 2u);
+}
+
+TEST_F(StoreTest, ReplayedIndexIsSkipped) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply_to(*store_, AddRecords{{A("a.example.com.", "192.0.2.1")}}, 1));
+  EXPECT_TRUE(store_->get(N("a.example.com."), 0).empty());
+  EXPECT_EQ(serial(), 100u);
+}
+
+TEST_F(StoreTest, CheckAppliesTheRulesWithoutWriting) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  auto before = store_->digest();
+  EXPECT_TRUE(store_->check(AddRecords{{A("a.example.com.", "192.0.2.1")}}));
+  auto s = store_->check(AddRecords{{CNAME("www.example.com.", "a.example.com.")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("CNAME"), std::string::npos);
+  EXPECT_EQ(store_->digest(), before);
+  EXPECT_TRUE(store_->get(N("a.example.com."), 0).empty());
+}
+
+TEST_F(StoreTest, ExportIsInCanonicalOrderWithSoaFirst) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."),
+                            {A("z.example.com.", "192.0.2.1"), A("A.example.com.", "192.0.2.2"),
+                             TXT("b.a.example.com.", "t"), NS("example.com.", "ns.example.com."),
+                             SOA("example.com.", 1), A("example.com.", "192.0.2.3")}}));
+  auto recs = store_->zone_records(N("example.com."));
+  ASSERT_TRUE(recs) << recs.error();
+  std::vector<std::string> got;
+  for (const auto& r : *recs) got.push_back(r.owner.to_text() + " " + wire::type_to_text(r.type));
+  EXPECT_EQ(got, (std::vector<std::string>{"example.com. SOA", "example.com. A", "example.com. NS",
+                                           "a.example.com. A", "b.a.example.com. TXT",
+                                           "z.example.com. A"}));
+  EXPECT_FALSE(store_->zone_records(N("example.net.")));
+}
+
+TEST_F(StoreTest, DataAndAppliedIndexSurviveReopen) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(AddRecords{{A("a.example.com.", "192.0.2.1")}}));
+  ASSERT_TRUE(apply(SetMembership{{9, 8, 7}}));
+  auto digest = store_->digest();
+  ASSERT_TRUE(store_->sync());
+  reopen();
+  EXPECT_EQ(store_->applied_index(), 3u);
+  EXPECT_EQ(store_->get(N("a.example.com."), T::A).size(), 1u);
+  EXPECT_EQ(store_->membership(), (std::vector<uint8_t>{9, 8, 7}));
+  EXPECT_EQ(store_->digest(), digest);
+}
+
+TEST_F(StoreTest, SchemaVersionMismatchNamesTheDirectory) {
+  store_.reset();
+  {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, dir_.sub("store").c_str(), 0, 0640), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi meta;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    uint8_t v[4] = {0, 0, 0, 99};
+    MDB_val k{14, const_cast<char*>("schema_version")}, val{4, v};
+    ASSERT_EQ(mdb_put(txn, meta, &k, &val, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto s = Store::open(dir_.sub("store"));
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find(dir_.sub("store")), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("schema version 99"), std::string::npos) << s.error();
+}
+
+TEST_F(StoreTest, DigestIsEqualForSameCommandsAndDiffersOtherwise) {
+  auto second = Store::open(dir_.sub("second"));
+  ASSERT_TRUE(second) << second.error();
+  auto third = Store::open(dir_.sub("third"));
+  ASSERT_TRUE(third) << third.error();
+  std::vector<Command> cmds = {example_zone(10), AddRecords{{A("a.example.com.", "192.0.2.1")}},
+                               RemoveRRset{N("www.example.com."), T::A}};
+  uint64_t i = 0;
+  for (const auto& c : cmds) {
+    ++i;
+    ASSERT_TRUE(apply_to(*store_, c, i));
+    ASSERT_TRUE(apply_to(**second, c, i));
+    ASSERT_TRUE(apply_to(**third, c, i));
+  }
+  EXPECT_EQ(store_->digest(), (*second)->digest());
+  EXPECT_EQ(store_->digest().size(), 16u);
+  ASSERT_TRUE(apply_to(**third, AddRecords{{A("b.example.com.", "192.0.2.2")}}, 4));
+  ASSERT_TRUE(apply_to(*store_, AddRecords{{A("b.example.com.", "192.0.2.3")}}, 4));
+  EXPECT_NE(store_->digest(), (*third)->digest());
+}
+
+TEST_F(StoreTest, CopyToThenReplaceWithSwapsInTheSnapshot) {
+  ASSERT_TRUE(apply(example_zone(100)));
+  ASSERT_TRUE(apply(AddRecords{{A("snap.example.com.", "192.0.2.1")}}));
+  const std::string copy = dir_.sub("copy");
+  ASSERT_TRUE(store_->copy_to(copy));
+  const auto snapshot_digest = store_->digest();
+
+  auto follower = Store::open(dir_.sub("follower"));
+  ASSERT_TRUE(follower) << follower.error();
+  ASSERT_TRUE(apply_to(**follower, PutZone{N("other.org."), {SOA("other.org.", 1)}}, 1));
+  auto old_view = (*follower)->begin_read();
+  ASSERT_NE(old_view, nullptr);
+
+  ASSERT_TRUE((*follower)->replace_with(copy));
+  EXPECT_FALSE(std::filesystem::exists(copy));
+  EXPECT_EQ((*follower)->digest(), snapshot_digest);
+  EXPECT_EQ((*follower)->applied_index(), 2u);
+  EXPECT_EQ((*follower)->get(N("snap.example.com."), T::A).size(), 1u);
+  EXPECT_TRUE((*follower)->get(N("other.org."), T::SOA).empty());
+
+  // A view begun before the swap still reads the old data, then asks to be replaced.
+  ZoneRef z;
+  NameKey other(N("other.org."));
+  EXPECT_TRUE(old_view->find_zone(other, z));
+  EXPECT_FALSE(old_view->renew());
+  old_view.reset();
+
+  // The swapped-in store persists.
+  follower->reset();
+  auto again = Store::open(dir_.sub("follower"));
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ((*again)->digest(), snapshot_digest);
+}
+
+TEST_F(StoreTest, ReadTxnFindsZonesNodesAndCuts) {
+  ASSERT_TRUE(apply(example_zone()));
+  ASSERT_TRUE(apply(PutZone{N("child.example.com."), {SOA("child.example.com.", 1)}}));
+  ASSERT_TRUE(apply(
+      AddRecords{{NS("sub.example.com.", "ns.sub.example.com."),
+                  A("ns.sub.example.com.", "192.0.2.53"), TXT("a.b.c.example.com.", "deep")}}));
+  auto view = store_->begin_read();
+  ASSERT_NE(view, nullptr);
+  ZoneRef z;
+  NameKey deep(N("x.child.example.com."));
+  ASSERT_TRUE(view->find_zone(deep, z));
+  EXPECT_EQ(z.apex_labels, 3u);
+  NameKey www(N("WWW.example.com."));
+  ASSERT_TRUE(view->find_zone(www, z));
+  EXPECT_EQ(z.apex_labels, 2u);
+  RRsetView a;
+  ASSERT_TRUE(view->get_rrset(z, www.bytes(), T::A, a));
+  EXPECT_EQ(a.count, 1u);
+  EXPECT_EQ((*a.begin()).size(), 4u);
+
+  NameKey ent(N("b.c.example.com."));
+  EXPECT_TRUE(view->owner_exists(z, ent.bytes()));
+  EXPECT_TRUE(view->has_descendants(z, ent.bytes()));
+  NameKey missing(N("q.b.c.example.com."));
+  EXPECT_FALSE(view->owner_exists(z, missing.bytes()));
+  EXPECT_EQ(view->closest_encloser(z, missing), 4u);
+
+  NameKey below(N("x.y.sub.example.com."));
+  size_t cut = 0;
+  ASSERT_TRUE(view->find_zone_cut(z, below, cut));
+  EXPECT_EQ(cut, 3u);
+  EXPECT_FALSE(view->find_zone_cut(z, www, cut));
+  NameKey none(N("www.example.net."));
+  EXPECT_FALSE(view->find_zone(none, z));
+  EXPECT_TRUE(view->renew());
+
+  // Zones come and go at any depth; lookups follow after a renew.
+  ASSERT_TRUE(apply(RemoveZone{N("child.example.com.")}));
+  ASSERT_TRUE(apply(PutZone{N("a.b.c.d.example.com."), {SOA("a.b.c.d.example.com.", 1)}}));
+  ASSERT_TRUE(view->renew());
+  ASSERT_TRUE(view->find_zone(deep, z));
+  EXPECT_EQ(z.apex_labels, 2u);
+  NameKey deeper(N("x.a.b.c.d.example.com."));
+  ASSERT_TRUE(view->find_zone(deeper, z));
+  EXPECT_EQ(z.apex_labels, 6u);
+}
+
+TEST_F(StoreTest, ZoneRefTracksCutsDnamesWildcardsAndSoa) {
+  ASSERT_TRUE(apply(example_zone()));
+  auto flags = [&] {
+    auto view = store_->begin_read();
+    ZoneRef z;
+    NameKey apex(N("example.com."));
+    EXPECT_TRUE(view->find_zone(apex, z));
+    EXPECT_EQ(z.soa.count, 1u);
+    return std::to_string(z.has_cuts) + std::to_string(z.has_dnames) +
+           std::to_string(z.has_wildcards);
+  };
+  EXPECT_EQ(flags(), "000");
+  ASSERT_TRUE(apply(AddRecords{{NS("sub.example.com.", "ns.elsewhere.net."),
+                                DNAME("old.example.com.", "example.net."),
+                                TXT("a.*.example.com.", "under a wildcard")}}));
+  EXPECT_EQ(flags(), "111");
+  ASSERT_TRUE(apply(RemoveRRset{N("sub.example.com."), T::NS}));
+  ASSERT_TRUE(apply(RemoveRRset{N("old.example.com."), T::DNAME}));
+  ASSERT_TRUE(apply(RemoveRRset{N("a.*.example.com."), T::TXT}));
+  EXPECT_EQ(flags(), "000");
+}
+
+}  // namespace
+}  // namespace raftdns::store

@@ -1,0 +1,357 @@
+// dnsadm: the raftdns admin client (zones, records, batches and status over
+// the control socket).
+//
+// Exit codes: 0 success; 1 the operation failed (the daemon refused it, the
+// input is invalid, or get found nothing); 2 usage error; 3 the daemon could
+// not be reached or did not answer in time. Every failure prints exactly one
+// line on stderr, "dnsadm: <reason>".
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "daemon/control/protocol.h"
+#include "daemon/wire/name.h"
+#include "daemon/wire/rr.h"
+#include "daemon/wire/types.h"
+#include "daemon/zone/zone.h"
+
+namespace {
+
+using raftdns::make_error;
+using raftdns::Result;
+namespace control = raftdns::control;
+namespace wire = raftdns::wire;
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+// A batch line without a TTL gets this one.
+constexpr uint32_t kBatchDefaultTtl = 3600;
+
+struct Failure {
+  int code;
+  std::string message;
+};
+
+[[noreturn]] void fail(int code, const std::string& message) { throw Failure{code, message}; }
+
+// One line only: a multi-line reason would break "exactly one line".
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+control::WireRecord to_wire(const wire::Record& r) {
+  auto owner = r.owner.wire();
+  return control::WireRecord{{owner.begin(), owner.end()}, r.type, r.rclass, r.ttl, r.rdata};
+}
+
+std::vector<uint8_t> name_wire(const std::string& text) {
+  auto name = wire::Name::from_text(text);
+  if (!name) fail(kExitFailed, "bad name \"" + text + "\": " + name.error());
+  auto bytes = name->wire();
+  return {bytes.begin(), bytes.end()};
+}
+
+uint16_t parse_type(const std::string& text) {
+  auto type = wire::type_from_text(text);
+  if (!type || *type == 0) fail(kExitFailed, "unknown record type \"" + text + "\"");
+  return *type;
+}
+
+// TXT strings with spaces arrive from the shell unquoted; quoting them keeps
+// `dnsadm add n 300 TXT "hello world"` one string, as the user meant.
+std::string rdata_text(uint16_t type, const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) {
+    if (!out.empty()) out += ' ';
+    bool needs_quotes = type == wire::rrtype::TXT &&
+                        (p.empty() || p.find_first_of(" \t") != std::string::npos) &&
+                        p.front() != '"';
+    if (!needs_quotes) {
+      out += p;
+      continue;
+    }
+    out += '"';
+    for (char c : p) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out;
+}
+
+wire::Record parse_one(const std::string& line, uint32_t default_ttl) {
+  auto rr = raftdns::zone::parse_record(line, nullptr, default_ttl);
+  if (!rr) fail(kExitFailed, rr.error());
+  return std::move(*rr);
+}
+
+// "ADD: name [ttl] type value" / "REMOVE: name type [value]"; blank lines
+// and '#' comments are skipped. Errors name the source and line.
+std::vector<control::Change> parse_batch(std::istream& in, const std::string& source) {
+  std::vector<control::Change> changes;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string where = source + ":" + std::to_string(number) + ": ";
+    size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line[start] == '#') continue;
+    std::string text = line.substr(start);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t')) {
+      text.pop_back();
+    }
+    size_t colon = text.find(':');
+    std::string verb = colon == std::string::npos ? "" : text.substr(0, colon);
+    for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
+    // A leading blank would make the line continue the previous owner.
+    rest.erase(0, rest.find_first_not_of(" \t"));
+    if (verb != "ADD" && verb != "REMOVE") {
+      fail(kExitFailed, where + "expected \"ADD:\" or \"REMOVE:\" at the start of the line");
+    }
+    try {
+      control::Change change;
+      if (verb == "ADD") {
+        change.op = control::Op::add;
+        change.records.push_back(to_wire(parse_one(rest, kBatchDefaultTtl)));
+      } else {
+        std::istringstream words(rest);
+        std::vector<std::string> tokens;
+        for (std::string w; words >> w;) tokens.push_back(w);
+        if (tokens.size() < 2) fail(kExitFailed, "REMOVE needs a name and a type");
+        if (tokens.size() == 2) {
+          change.op = control::Op::remove_rrset;
+          change.owner = name_wire(tokens[0]);
+          change.type = parse_type(tokens[1]);
+        } else {
+          change.op = control::Op::remove;
+          change.records.push_back(to_wire(parse_one(rest, 0)));
+        }
+      }
+      changes.push_back(std::move(change));
+    } catch (const Failure& f) {
+      fail(f.code, where + f.message);
+    }
+  }
+  if (in.bad()) fail(kExitFailed, "cannot read " + source);
+  if (changes.empty()) fail(kExitFailed, source + ": no changes in the batch");
+  return changes;
+}
+
+std::string format_uptime(uint64_t seconds) {
+  std::string out;
+  uint64_t days = seconds / 86400, hours = seconds / 3600 % 24, minutes = seconds / 60 % 60;
+  if (days) out += std::to_string(days) + "d";
+  if (days || hours) out += std::to_string(hours) + "h";
+  if (days || hours || minutes) out += std::to_string(minutes) + "m";
+  out += std::to_string(seconds % 60) + "s";
+  return out;
+}
+
+void print_status(const control::StatusInfo& s, bool as_json) {
+  if (as_json) {
+    // Written by hand to keep dnsadm free of a JSON library; every value is
+    // a number or a plain string.
+    auto quote = [](const std::string& v) {
+      std::string out = "\"";
+      for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+      }
+      return out + "\"";
+    };
+    std::printf(
+        "{\"version\":%s,\"node_id\":%s,\"role\":%s,\"uptime_seconds\":%llu,\"zones\":%llu,"
+        "\"records\":%llu,\"queries\":%llu,\"applied_index\":%llu,\"applied_term\":%llu}\n",
+        quote(s.version).c_str(), quote(s.node_id).c_str(), quote(s.role).c_str(),
+        static_cast<unsigned long long>(s.uptime_seconds), static_cast<unsigned long long>(s.zones),
+        static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(s.queries),
+        static_cast<unsigned long long>(s.applied_index),
+        static_cast<unsigned long long>(s.applied_term));
+    return;
+  }
+  std::printf("version:        %s\n", s.version.c_str());
+  std::printf("node:           %s\n", s.node_id.c_str());
+  std::printf("role:           %s\n", s.role.c_str());
+  std::printf("uptime:         %s\n", format_uptime(s.uptime_seconds).c_str());
+  std::printf("zones:          %llu\n", static_cast<unsigned long long>(s.zones));
+  std::printf("records:        %llu\n", static_cast<unsigned long long>(s.records));
+  std::printf("queries served: %llu\n", static_cast<unsigned long long>(s.queries));
+  std::printf("applied index:  %llu\n", static_cast<unsigned long long>(s.applied_index));
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"dnsadm: manage the zones and records of a raftdns server", "dnsadm"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("dnsadm ") + RAFTDNS_VERSION);
+  std::string socket_path = control::kDefaultSocketPath;
+  double timeout_seconds = 5;
+  std::string wait = "local";
+  app.add_option("--socket", socket_path, "control socket of raftdnsd")->capture_default_str();
+  app.add_option("--timeout", timeout_seconds, "seconds to wait for the daemon")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
+  app.add_option("--wait", wait, "writes return once applied on this node (local) or on all")
+      ->check(CLI::IsMember({"local", "all"}))
+      ->capture_default_str();
+
+  control::Request request;
+  // Set by the chosen subcommand: builds the request and prints the answer.
+  std::function<void(const control::Response&)> print = [](const control::Response&) {};
+
+  CLI::App* zone = app.add_subcommand("zone", "manage whole zones");
+  zone->require_subcommand(1);
+  std::string zone_name, zone_file;
+  CLI::App* zone_add = zone->add_subcommand("add", "import a zone from a master file");
+  zone_add->add_option("NAME", zone_name, "zone apex")->required();
+  zone_add->add_option("--file", zone_file, "master file ($INCLUDE paths are read here)")
+      ->required();
+  CLI::App* zone_list = zone->add_subcommand("list", "list zones with serial and record count");
+  CLI::App* zone_export = zone->add_subcommand("export", "print a zone as a master file");
+  zone_export->add_option("NAME", zone_name, "zone apex")->required();
+  CLI::App* zone_remove = zone->add_subcommand("remove", "delete a zone and all its records");
+  zone_remove->add_option("NAME", zone_name, "zone apex")->required();
+
+  std::string name, ttl, type;
+  std::vector<std::string> rdata;
+  CLI::App* add = app.add_subcommand("add", "add a record");
+  add->add_option("NAME", name)->required();
+  add->add_option("TTL", ttl)->required();
+  add->add_option("TYPE", type)->required();
+  add->add_option("RDATA", rdata, "record data in presentation format")->required();
+  CLI::App* remove =
+      app.add_subcommand("remove", "remove a record, or the whole RRset without RDATA");
+  remove->add_option("NAME", name)->required();
+  remove->add_option("TYPE", type)->required();
+  remove->add_option("RDATA", rdata, "record data; omit to remove the RRset");
+  CLI::App* get = app.add_subcommand("get", "show the records at a name");
+  get->add_option("NAME", name)->required();
+  get->add_option("TYPE", type, "only this type");
+  std::string batch_file = "-";
+  CLI::App* batch = app.add_subcommand("batch", "apply ADD:/REMOVE: lines atomically");
+  batch->add_option("FILE", batch_file, "batch file, or - for standard input")
+      ->capture_default_str();
+  bool as_json = false;
+  CLI::App* status = app.add_subcommand("status", "show the daemon's state");
+  status->add_flag("--json", as_json, "one JSON object, for scripts");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fail(kExitUsage, std::string(e.what()) + " (see dnsadm --help)");
+  }
+
+  if (zone_add->parsed()) {
+    auto origin = wire::Name::from_text(zone_name);
+    if (!origin) fail(kExitFailed, "bad zone name \"" + zone_name + "\": " + origin.error());
+    auto parsed = raftdns::zone::load_zone_file(zone_file, *origin);
+    if (!parsed) fail(kExitFailed, parsed.error());
+    request.op = control::Op::zone_put;
+    request.zone = name_wire(zone_name);
+    for (const wire::Record& r : parsed->records) request.records.push_back(to_wire(r));
+  } else if (zone_list->parsed()) {
+    request.op = control::Op::zone_list;
+    print = [](const control::Response& r) {
+      for (const auto& z : r.zones) {
+        std::printf("%s\tserial %u\t%llu records\n", z.name.c_str(), z.serial,
+                    static_cast<unsigned long long>(z.records));
+      }
+    };
+  } else if (zone_export->parsed()) {
+    request.op = control::Op::zone_export;
+    request.zone = name_wire(zone_name);
+    print = [](const control::Response& r) { std::fputs(r.text.c_str(), stdout); };
+  } else if (zone_remove->parsed()) {
+    request.op = control::Op::zone_remove;
+    request.zone = name_wire(zone_name);
+  } else if (add->parsed()) {
+    request.op = control::Op::add;
+    uint16_t t = parse_type(type);
+    std::string line = name + " " + ttl + " IN " + type + " " + rdata_text(t, rdata);
+    request.records.push_back(to_wire(parse_one(line, 0)));
+  } else if (remove->parsed()) {
+    uint16_t t = parse_type(type);
+    if (rdata.empty()) {
+      request.op = control::Op::remove_rrset;
+      request.owner = name_wire(name);
+      request.type = t;
+    } else {
+      request.op = control::Op::remove;
+      std::string line = name + " 0 IN " + type + " " + rdata_text(t, rdata);
+      request.records.push_back(to_wire(parse_one(line, 0)));
+    }
+  } else if (get->parsed()) {
+    request.op = control::Op::get;
+    request.owner = name_wire(name);
+    request.type = type.empty() ? 0 : parse_type(type);
+    std::string what = name + (type.empty() ? "" : " " + type);
+    print = [what](const control::Response& r) {
+      if (r.lines.empty()) fail(kExitFailed, "no records at " + what);
+      for (const auto& l : r.lines) std::printf("%s\n", l.c_str());
+    };
+  } else if (batch->parsed()) {
+    request.op = control::Op::batch;
+    if (batch_file == "-") {
+      request.changes = parse_batch(std::cin, "<stdin>");
+    } else {
+      std::ifstream in(batch_file);
+      if (!in) fail(kExitFailed, "cannot open batch file " + batch_file);
+      request.changes = parse_batch(in, batch_file);
+    }
+  } else if (status->parsed()) {
+    request.op = control::Op::status;
+    print = [as_json](const control::Response& r) {
+      if (!r.status) fail(kExitUnreachable, "the daemon sent no status");
+      print_status(*r.status, as_json);
+    };
+  }
+
+  request.wait = wait == "all" ? control::Wait::all : control::Wait::local;
+  const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
+  request.timeout_ms = timeout_ms;
+  auto response = control::call(socket_path, request, timeout_ms);
+  if (!response) fail(kExitUnreachable, response.error());
+  if (!response->ok) fail(kExitFailed, response->error);
+  print(*response);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    int code = run(argc, argv);
+    if (std::fflush(stdout) != 0) {
+      std::fprintf(stderr, "dnsadm: cannot write the output\n");
+      return kExitFailed;
+    }
+    return code;
+  } catch (const Failure& f) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "dnsadm: %s\n", one_line(f.message).c_str());
+    return f.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dnsadm: %s\n", one_line(e.what()).c_str());
+    return kExitFailed;
+  }
+}
