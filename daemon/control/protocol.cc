@@ -16,8 +16,9 @@ using nlohmann::json;
 // from costing the parser more than its size.
 constexpr int kMaxJsonDepth = 8;
 
-constexpr std::array<std::pair<Op, std::string_view>, 10> kOpNames{{
+constexpr std::array<std::pair<Op, std::string_view>, 11> kOpNames{{
     {Op::status, "status"},
+    {Op::cluster_status, "cluster_status"},
     {Op::zone_list, "zone_list"},
     {Op::zone_export, "zone_export"},
     {Op::zone_put, "zone_put"},
@@ -257,6 +258,74 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
   }
 }
 
+namespace {
+
+json node_to_json(const NodeInfo& n) {
+  json peers = json::array();
+  for (const auto& p : n.peers) {
+    peers.push_back(json{{"id", p.id},
+                         {"reachable", p.reachable},
+                         {"match", p.match},
+                         {"lag", p.lag},
+                         {"last_heard_ms", p.last_heard_ms}});
+  }
+  return json{{"id", n.id},
+              {"reachable", n.reachable},
+              {"error", n.error},
+              {"role", n.role},
+              {"term", n.term},
+              {"leader", n.leader},
+              {"commit", n.commit},
+              {"applied", n.applied},
+              {"wal_bytes", n.wal_bytes},
+              {"snapshot_index", n.snapshot_index},
+              {"digest", n.digest},
+              {"peers", std::move(peers)}};
+}
+
+Status read_bool(const json& obj, const char* key, bool& out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_boolean()) return make_error(std::string("member \"") + key + "\" is not a boolean");
+  out = it->get<bool>();
+  return {};
+}
+
+Result<NodeInfo> node_from_json(const json& j) {
+  if (!j.is_object()) return make_error("a node entry is not a JSON object");
+  NodeInfo n;
+  Status fields[] = {read_string(j, "id", n.id),          read_bool(j, "reachable", n.reachable),
+                     read_string(j, "error", n.error),    read_string(j, "role", n.role),
+                     read_uint(j, "term", n.term),        read_string(j, "leader", n.leader),
+                     read_uint(j, "commit", n.commit),    read_uint(j, "applied", n.applied),
+                     read_uint(j, "wal_bytes", n.wal_bytes),
+                     read_uint(j, "snapshot_index", n.snapshot_index),
+                     read_string(j, "digest", n.digest)};
+  for (auto& f : fields) {
+    if (!f) return std::move(f).take_error();
+  }
+  if (auto it = j.find("peers"); it != j.end()) {
+    if (!it->is_array()) return make_error("member \"peers\" is not an array");
+    for (const json& item : *it) {
+      if (!item.is_object()) return make_error("a peer entry is not a JSON object");
+      PeerInfo p;
+      Status pf[] = {read_string(item, "id", p.id), read_bool(item, "reachable", p.reachable),
+                     read_uint(item, "match", p.match), read_uint(item, "lag", p.lag)};
+      for (auto& f : pf) {
+        if (!f) return std::move(f).take_error();
+      }
+      if (auto h = item.find("last_heard_ms"); h != item.end()) {
+        if (!h->is_number_integer()) return make_error("member \"last_heard_ms\" is not an integer");
+        p.last_heard_ms = h->get<int64_t>();
+      }
+      n.peers.push_back(std::move(p));
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
 std::string encode_response_body(const Response& r) {
   json doc{{"v", kProtocolVersion}, {"ok", r.ok}};
   if (!r.ok) doc["error"] = r.error;
@@ -281,6 +350,12 @@ std::string encode_response_body(const Response& r) {
                          {"applied_index", s.applied_index},
                          {"applied_term", s.applied_term},
                          {"role", s.role}};
+    if (s.cluster) doc["status"]["cluster"] = node_to_json(*s.cluster);
+  }
+  if (!r.nodes.empty()) {
+    json nodes = json::array();
+    for (const auto& n : r.nodes) nodes.push_back(node_to_json(n));
+    doc["nodes"] = std::move(nodes);
   }
   // Replacement keeps a daemon-side message with stray bytes from failing
   // the whole response.
@@ -333,7 +408,20 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
       for (auto& f : fields) {
         if (!f) return std::move(f).take_error();
       }
+      if (auto c = st.find("cluster"); c != st.end()) {
+        auto node = node_from_json(*c);
+        if (!node) return std::move(node).take_error();
+        s.cluster = std::move(*node);
+      }
       r.status = std::move(s);
+    }
+    if (auto it = doc.find("nodes"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"nodes\" is not an array");
+      for (const json& item : *it) {
+        auto node = node_from_json(item);
+        if (!node) return std::move(node).take_error();
+        r.nodes.push_back(std::move(*node));
+      }
     }
     return r;
   } catch (const json::exception& e) {

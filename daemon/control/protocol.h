@@ -52,6 +52,7 @@ enum class Op : uint8_t {
   remove_rrset,  // owner, type
   get,           // owner, type (0 = all) -> lines
   batch,         // changes, applied atomically
+  cluster_status,  // -> nodes: this node's view and every peer's
 };
 const char* op_name(Op op) noexcept;
 std::optional<Op> op_from_name(std::string_view name) noexcept;
@@ -93,6 +94,35 @@ struct ZoneSummary {
   friend bool operator==(const ZoneSummary&, const ZoneSummary&) = default;
 };
 
+// One peer as a node sees it.
+struct PeerInfo {
+  std::string id;
+  bool reachable = false;
+  uint64_t match = 0;          // leader only: the peer's replicated index
+  uint64_t lag = 0;            // leader only: entries the peer is behind
+  int64_t last_heard_ms = -1;  // -1: never
+
+  friend bool operator==(const PeerInfo&, const PeerInfo&) = default;
+};
+
+// One node's replication state (dnsadm status, status --cluster).
+struct NodeInfo {
+  std::string id;
+  bool reachable = true;  // false: the node did not answer (see error)
+  std::string error;
+  std::string role;  // follower, pre_candidate, candidate, leader
+  uint64_t term = 0;
+  std::string leader;  // empty: none known
+  uint64_t commit = 0;
+  uint64_t applied = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t snapshot_index = 0;
+  std::string digest;  // store digest at `applied`
+  std::vector<PeerInfo> peers;
+
+  friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
+};
+
 struct StatusInfo {
   std::string version;
   std::string node_id;
@@ -102,7 +132,8 @@ struct StatusInfo {
   uint64_t queries = 0;
   uint64_t applied_index = 0;
   uint64_t applied_term = 0;
-  std::string role;  // "single" until the cluster exists
+  std::string role;  // the Raft role of this node
+  std::optional<NodeInfo> cluster;
 
   friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
 };
@@ -115,6 +146,7 @@ struct Response {
   std::string text;                  // zone_export
   std::vector<std::string> lines;    // get: one record per line
   std::optional<StatusInfo> status;  // status
+  std::vector<NodeInfo> nodes;       // cluster_status
 
   static Response failure(std::string message) {
     Response r;

@@ -196,7 +196,19 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
   RAFTDNS_TRY(status);
 
   if (const toml::table* cluster = r.section(root, "cluster", status)) {
-    RAFTDNS_TRY(r.check_keys(*cluster, "cluster.", {"listen", "key_file", "peer"}));
+    RAFTDNS_TRY(r.check_keys(*cluster, "cluster.",
+                             {"listen", "key_file", "peer", "tick_ms", "election_ticks",
+                              "heartbeat_ticks", "compact_entries", "compact_bytes"}));
+    RAFTDNS_TRY(r.integer(*cluster, "cluster.", "tick_ms", 1, 10000, cfg.tick_ms));
+    RAFTDNS_TRY(r.integer(*cluster, "cluster.", "election_ticks", 2, 1000, cfg.election_ticks));
+    RAFTDNS_TRY(r.integer(*cluster, "cluster.", "heartbeat_ticks", 1, 1000, cfg.heartbeat_ticks));
+    if (cfg.heartbeat_ticks >= cfg.election_ticks) {
+      return r.fail(*cluster, "cluster.heartbeat_ticks must be below cluster.election_ticks");
+    }
+    RAFTDNS_TRY(r.integer(*cluster, "cluster.", "compact_entries", 1, uint64_t{1} << 40,
+                          cfg.compact_entries));
+    RAFTDNS_TRY(r.integer(*cluster, "cluster.", "compact_bytes", 4096, uint64_t{1} << 50,
+                          cfg.compact_bytes));
     if (const toml::node* listen = cluster->get("listen")) {
       SocketAddress addr;
       RAFTDNS_TRY(r.address(*listen, "cluster.listen", addr));
@@ -373,6 +385,11 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
            (fresh.cluster_listen ? fresh.cluster_listen->to_text() : ""),
        "cluster.listen");
   note(running.cluster_key_file != fresh.cluster_key_file, "cluster.key_file");
+  note(running.tick_ms != fresh.tick_ms, "cluster.tick_ms");
+  note(running.election_ticks != fresh.election_ticks, "cluster.election_ticks");
+  note(running.heartbeat_ticks != fresh.heartbeat_ticks, "cluster.heartbeat_ticks");
+  note(running.compact_entries != fresh.compact_entries, "cluster.compact_entries");
+  note(running.compact_bytes != fresh.compact_bytes, "cluster.compact_bytes");
   std::vector<std::string> a, b;
   for (const auto& p : running.peers) a.push_back(p.id + "=" + p.address.to_text());
   for (const auto& p : fresh.peers) b.push_back(p.id + "=" + p.address.to_text());

@@ -63,10 +63,15 @@ struct Config {
   std::string control_socket = "/run/raftdns/control.sock";
   std::string control_group;  // empty: keep the daemon's group
 
-  // [cluster] (validated now; replication uses it)
+  // [cluster]: peers and Raft timing. No peers: a cluster of one.
   std::optional<SocketAddress> cluster_listen;
   std::string cluster_key_file;
   std::vector<PeerConfig> peers;
+  uint32_t tick_ms = 50;          // one Raft tick
+  uint32_t election_ticks = 10;   // election timeout, in ticks (randomized up to 2x)
+  uint32_t heartbeat_ticks = 1;   // leader heartbeat interval, in ticks
+  uint64_t compact_entries = 10000;          // compact the WAL after this many applied entries
+  uint64_t compact_bytes = uint64_t{64} << 20;  // ... or once the WAL is this large
 };
 
 // Parses TOML text. `origin` names the source in messages (a path).

@@ -119,6 +119,17 @@ void ControlService::handle(const Request& request, Reply reply) {
       reply(std::move(r));
       return;
     }
+    case Op::cluster_status: {
+      if (!cluster_status_) return reply(Response::failure("this node has no cluster"));
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+      cluster_status_(deadline, [reply = std::move(reply)](std::vector<control::NodeInfo> nodes) {
+        Response r;
+        r.nodes = std::move(nodes);
+        reply(std::move(r));
+      });
+      return;
+    }
     case Op::zone_list: {
       Response r;
       for (const store::ZoneInfo& z : store_.zones()) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,15 +28,21 @@ class ControlService {
  public:
   using Reply = std::function<void(control::Response)>;
   using StatusSource = std::function<control::StatusInfo()>;
+  // Asks every cluster member for its state; answers asynchronously.
+  using ClusterStatusSource = std::function<void(
+      std::chrono::steady_clock::time_point deadline,
+      std::function<void(std::vector<control::NodeInfo>)> done)>;
 
   ControlService(store::Store& store, Proposer& proposer, StatusSource status);
   void handle(const control::Request& request, Reply reply);
+  void set_cluster_status(ClusterStatusSource source) { cluster_status_ = std::move(source); }
 
  private:
   void propose(store::Command command, const control::Request& request, Reply reply);
   store::Store& store_;
   Proposer& proposer_;
   StatusSource status_;
+  ClusterStatusSource cluster_status_;
 };
 
 // Resolves a group given by name (read from /etc/group, since a static

@@ -16,6 +16,8 @@
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
 #include "daemon/store/store.h"
+#include "replication/key.h"
+#include "replication/node.h"
 
 namespace raftdns::server {
 namespace {
@@ -42,6 +44,25 @@ unsigned resolve_workers(unsigned configured) {
   if (configured != 0) return configured;
   unsigned cpus = std::thread::hardware_concurrency();
   return cpus == 0 ? 1 : cpus;
+}
+
+control::NodeInfo to_control(const replication::NodeReport& r) {
+  control::NodeInfo n;
+  n.id = r.id;
+  n.reachable = r.reachable;
+  n.error = r.error;
+  n.role = r.role;
+  n.term = r.term;
+  n.leader = r.leader;
+  n.commit = r.commit;
+  n.applied = r.applied;
+  n.wal_bytes = r.wal_bytes;
+  n.snapshot_index = r.snapshot_index;
+  n.digest = r.digest;
+  for (const auto& p : r.peers) {
+    n.peers.push_back({p.id, p.reachable, p.match, p.lag, p.last_heard_ms});
+  }
+  return n;
 }
 
 std::string monotonic_usec() {
@@ -71,7 +92,6 @@ Status Daemon::start() {
   auto store = store::Store::open(store_dir);
   if (!store) return make_error("cannot open the store: " + store.error());
   store_ = std::move(*store);
-  proposer_ = std::make_unique<LocalProposer>(*store_);
   const store::StoreStats stats = store_->stats();
   log_info("store " + store_dir + " open: " + std::to_string(stats.zones) + " zones, " +
            std::to_string(stats.records) + " records, applied index " +
@@ -89,6 +109,9 @@ Status Daemon::start() {
     workers_.push_back(std::move(worker));
   }
 
+  if (Status s = open_cluster(); !s) return s;
+  proposer_ = std::make_unique<ClusterProposer>(*store_, *cluster_);
+
   control_service_ = std::make_unique<ControlService>(*store_, *proposer_, [this] {
     control::StatusInfo s;
     const store::StoreStats st = store_->stats();
@@ -102,9 +125,20 @@ Status Daemon::start() {
     s.queries = queries_served();
     s.applied_index = st.applied_index;
     s.applied_term = st.applied_term;
-    s.role = "single";
+    s.cluster = to_control(cluster_->local_report());
+    s.role = s.cluster->role;
     return s;
   });
+  control_service_->set_cluster_status(
+      [this](std::chrono::steady_clock::time_point deadline,
+             std::function<void(std::vector<control::NodeInfo>)> done) {
+        cluster_->cluster_report(deadline, [done = std::move(done)](
+                                               std::vector<replication::NodeReport> reports) {
+          std::vector<control::NodeInfo> nodes;
+          for (const auto& r : reports) nodes.push_back(to_control(r));
+          done(std::move(nodes));
+        });
+      });
   control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
   if (Status s = control_->open(config_.control_socket, config_.control_group); !s) return s;
 
@@ -117,13 +151,42 @@ Status Daemon::start() {
       evsignal_new(base_.get(), SIGHUP, on_event<&Daemon::on_reload>, this));
   for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
 
+  // DNS is served from the store at once, before Raft has a leader.
   for (auto& w : workers_) w->start();
+  if (Status s = cluster_->start(); !s) return s;
   std::string listening;
   for (const auto& a : config_.listen) listening += (listening.empty() ? "" : ", ") + a.to_text();
   log_info("raftdnsd " + std::string(RAFTDNS_VERSION) + " node " + config_.node_id +
            " serving DNS on " + listening + " with " + std::to_string(workers) +
            " workers; control socket " + config_.control_socket);
   sd_notify_send("READY=1\nSTATUS=serving\nMAINPID=" + std::to_string(::getpid()));
+  return {};
+}
+
+Status Daemon::open_cluster() {
+  replication::NodeConfig nc;
+  nc.self_id = config_.node_id;
+  if (config_.cluster_listen) nc.listen = config_.cluster_listen->to_text();
+  if (!config_.cluster_key_file.empty()) {
+    auto key = replication::load_key_file(config_.cluster_key_file);
+    if (!key) return make_error(key.error());
+    nc.key = *key;
+  }
+  for (const auto& p : config_.peers) nc.peers.push_back({p.id, p.address.to_text()});
+  nc.wal_dir = config_.data_dir + "/wal";
+  nc.snapshot_dir = config_.data_dir + "/snapshots";
+  nc.tick = std::chrono::milliseconds(config_.tick_ms);
+  nc.election_ticks = static_cast<int>(config_.election_ticks);
+  nc.heartbeat_ticks = static_cast<int>(config_.heartbeat_ticks);
+  nc.compact_entries = config_.compact_entries;
+  nc.compact_bytes = config_.compact_bytes;
+  nc.log = [](const std::string& line) { log_info(line); };
+  auto node = replication::ClusterNode::open(base_.get(), std::move(nc), *store_);
+  if (!node) return make_error("cannot open the replication log: " + node.error());
+  cluster_ = std::move(*node);
+  log_info("cluster: node " + config_.node_id + " with " + std::to_string(config_.peers.size()) +
+           " peers" +
+           (config_.cluster_listen ? ", peer port " + config_.cluster_listen->to_text() : ""));
   return {};
 }
 
@@ -174,6 +237,10 @@ void Daemon::shutdown() {
   control_.reset();
   control_service_.reset();
   proposer_.reset();
+  if (cluster_) {
+    cluster_->stop();
+    cluster_.reset();
+  }
   if (store_) {
     if (Status s = store_->sync(); !s) log_error("store sync at shutdown failed: " + s.error());
     store_.reset();

@@ -19,6 +19,9 @@
 namespace raftdns::store {
 class Store;
 }
+namespace raftdns::replication {
+class ClusterNode;
+}
 
 namespace raftdns::server {
 
@@ -42,12 +45,14 @@ class Daemon {
   void on_terminate(evutil_socket_t signal, short what);
   void on_reload(evutil_socket_t signal, short what);
   void shutdown();
+  Status open_cluster();
   uint64_t queries_served() const;
 
   Config config_;
   std::chrono::steady_clock::time_point started_;
   EventBasePtr base_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<replication::ClusterNode> cluster_;
   std::unique_ptr<Proposer> proposer_;
   std::unique_ptr<ServingSettings> settings_;
   std::unique_ptr<ConnectionLimiter> limiter_;

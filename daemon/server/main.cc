@@ -9,6 +9,7 @@
 #include "daemon/server/control_service.h"
 #include "daemon/server/daemon.h"
 #include "daemon/server/log.h"
+#include "replication/key.h"
 
 int main(int argc, char** argv) {
   using namespace raftdns::server;
@@ -16,13 +17,24 @@ int main(int argc, char** argv) {
   std::string config_path = "/etc/raftdns/raftdns.toml";
   bool check_only = false;
   bool show_version = false;
+  std::string init_key;
   app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
   app.add_flag("--check-config", check_only, "check the configuration file and exit");
   app.add_flag("-V,--version", show_version, "print the version and exit");
+  app.add_option("--init-key", init_key,
+                 "write a new random cluster key to FILE (mode 0600; never overwrites) and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (show_version) {
     std::printf("raftdnsd %s\n", RAFTDNS_VERSION);
+    return 0;
+  }
+  if (!init_key.empty()) {
+    if (auto s = raftdns::replication::init_key_file(init_key); !s) {
+      std::fprintf(stderr, "raftdnsd: %s\n", s.error().c_str());
+      return 1;
+    }
+    std::printf("wrote a new cluster key to %s\n", init_key.c_str());
     return 0;
   }
   auto config = load_config(config_path);

@@ -1,9 +1,10 @@
-// LocalProposer: the single-node write path (check, then apply).
+// Proposers: the single-node write path (check, then apply) and the cluster one (Raft).
 #include "daemon/server/proposer.h"
 
 #include <vector>
 
 #include "daemon/store/store.h"
+#include "replication/node.h"
 
 namespace raftdns::server {
 
@@ -38,6 +39,23 @@ void LocalProposer::submit(store::Command command, const ProposalOptions& option
     return;
   }
   done({}, index);
+}
+
+ClusterProposer::ClusterProposer(store::Store& store, replication::ClusterNode& node)
+    : store_(store), node_(node) {}
+
+void ClusterProposer::submit(store::Command command, const ProposalOptions& options,
+                             Callback done) {
+  if (Status s = store_.check(command); !s) return done(std::move(s), 0);
+  const auto deadline = options.deadline;
+  const bool wait_for_all = options.wait_for_all;
+  node_.submit(store::encode_command(command), deadline,
+               [this, deadline, wait_for_all, done = std::move(done)](Status s, uint64_t index) {
+                 if (!s || !wait_for_all) return done(std::move(s), index);
+                 node_.wait_applied_everywhere(index, deadline, [done, index](Status all) {
+                   done(std::move(all), index);
+                 });
+               });
 }
 
 }  // namespace raftdns::server

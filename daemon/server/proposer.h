@@ -18,6 +18,9 @@
 namespace raftdns::store {
 class Store;
 }
+namespace raftdns::replication {
+class ClusterNode;
+}
 
 namespace raftdns::server {
 
@@ -43,7 +46,21 @@ class Proposer {
   virtual void submit(store::Command command, const ProposalOptions& options, Callback done) = 0;
 };
 
-// A single node: check, then apply at the next local index in one write
+// The cluster: check against the local store (so a bad change is refused
+// before it enters the log), then propose through Raft. The callback runs
+// once the command is committed and applied on this node, or, with
+// wait_for_all, once every member has applied it.
+class ClusterProposer final : public Proposer {
+ public:
+  ClusterProposer(store::Store& store, replication::ClusterNode& node);
+  void submit(store::Command command, const ProposalOptions& options, Callback done) override;
+
+ private:
+  store::Store& store_;
+  replication::ClusterNode& node_;
+};
+
+// A single node without a log: check, then apply at the next local index in one write
 // transaction. The index continues from the store's applied index, so a
 // restart never reuses one.
 class LocalProposer final : public Proposer {

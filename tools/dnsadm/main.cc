@@ -6,6 +6,7 @@
 // not be reached or did not answer in time. Every failure prints exactly one
 // line on stderr, "dnsadm: <reason>".
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -160,27 +161,39 @@ std::string format_uptime(uint64_t seconds) {
   return out;
 }
 
+nlohmann::json node_json(const control::NodeInfo& n) {
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& p : n.peers) {
+    peers.push_back({{"id", p.id},
+                     {"reachable", p.reachable},
+                     {"match", p.match},
+                     {"lag", p.lag},
+                     {"last_heard_ms", p.last_heard_ms}});
+  }
+  nlohmann::json j = {{"id", n.id},           {"reachable", n.reachable}, {"role", n.role},
+                      {"term", n.term},       {"leader", n.leader},       {"commit", n.commit},
+                      {"applied", n.applied}, {"wal_bytes", n.wal_bytes},
+                      {"snapshot_index", n.snapshot_index}, {"digest", n.digest},
+                      {"peers", peers}};
+  if (!n.error.empty()) j["error"] = n.error;
+  return j;
+}
+
+std::string last_heard(int64_t ms) {
+  if (ms < 0) return "never";
+  if (ms < 1000) return std::to_string(ms) + "ms ago";
+  return std::to_string(ms / 1000) + "s ago";
+}
+
 void print_status(const control::StatusInfo& s, bool as_json) {
   if (as_json) {
-    // Written by hand to keep dnsadm free of a JSON library; every value is
-    // a number or a plain string.
-    auto quote = [](const std::string& v) {
-      std::string out = "\"";
-      for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) continue;
-        out += c;
-      }
-      return out + "\"";
-    };
-    std::printf(
-        "{\"version\":%s,\"node_id\":%s,\"role\":%s,\"uptime_seconds\":%llu,\"zones\":%llu,"
-        "\"records\":%llu,\"queries\":%llu,\"applied_index\":%llu,\"applied_term\":%llu}\n",
-        quote(s.version).c_str(), quote(s.node_id).c_str(), quote(s.role).c_str(),
-        static_cast<unsigned long long>(s.uptime_seconds), static_cast<unsigned long long>(s.zones),
-        static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(s.queries),
-        static_cast<unsigned long long>(s.applied_index),
-        static_cast<unsigned long long>(s.applied_term));
+    nlohmann::json j = {{"version", s.version},   {"node_id", s.node_id},
+                        {"role", s.role},         {"uptime_seconds", s.uptime_seconds},
+                        {"zones", s.zones},       {"records", s.records},
+                        {"queries", s.queries},   {"applied_index", s.applied_index},
+                        {"applied_term", s.applied_term}};
+    if (s.cluster) j["cluster"] = node_json(*s.cluster);
+    std::printf("%s\n", j.dump().c_str());
     return;
   }
   std::printf("version:        %s\n", s.version.c_str());
@@ -191,6 +204,45 @@ void print_status(const control::StatusInfo& s, bool as_json) {
   std::printf("records:        %llu\n", static_cast<unsigned long long>(s.records));
   std::printf("queries served: %llu\n", static_cast<unsigned long long>(s.queries));
   std::printf("applied index:  %llu\n", static_cast<unsigned long long>(s.applied_index));
+  if (!s.cluster) return;
+  const control::NodeInfo& c = *s.cluster;
+  std::printf("term:           %llu\n", static_cast<unsigned long long>(c.term));
+  std::printf("leader:         %s\n", c.leader.empty() ? "(none)" : c.leader.c_str());
+  std::printf("commit index:   %llu\n", static_cast<unsigned long long>(c.commit));
+  std::printf("wal size:       %llu bytes\n", static_cast<unsigned long long>(c.wal_bytes));
+  std::printf("snapshot index: %llu\n", static_cast<unsigned long long>(c.snapshot_index));
+  if (c.peers.empty()) return;
+  std::printf("peers:\n  %-12s %-10s %10s %8s  %s\n", "ID", "REACHABLE", "MATCH", "LAG",
+              "LAST HEARD");
+  for (const auto& p : c.peers) {
+    std::printf("  %-12s %-10s %10llu %8llu  %s\n", p.id.c_str(), p.reachable ? "yes" : "no",
+                static_cast<unsigned long long>(p.match), static_cast<unsigned long long>(p.lag),
+                last_heard(p.last_heard_ms).c_str());
+  }
+}
+
+// One row per node; equal digests at equal applied indexes mean equal data.
+void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
+  if (as_json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& n : nodes) arr.push_back(node_json(n));
+    std::printf("%s\n", nlohmann::json{{"nodes", arr}}.dump().c_str());
+    return;
+  }
+  std::printf("%-12s %-10s %6s %-12s %10s %10s %12s  %s\n", "NODE", "ROLE", "TERM", "LEADER",
+              "COMMIT", "APPLIED", "WAL BYTES", "DIGEST");
+  for (const auto& n : nodes) {
+    if (!n.reachable) {
+      std::printf("%-12s (unreachable: %s)\n", n.id.c_str(), n.error.c_str());
+      continue;
+    }
+    std::printf("%-12s %-10s %6llu %-12s %10llu %10llu %12llu  %s\n", n.id.c_str(),
+                n.role.c_str(), static_cast<unsigned long long>(n.term),
+                n.leader.empty() ? "-" : n.leader.c_str(),
+                static_cast<unsigned long long>(n.commit),
+                static_cast<unsigned long long>(n.applied),
+                static_cast<unsigned long long>(n.wal_bytes), n.digest.c_str());
+  }
 }
 
 int run(int argc, char** argv) {
@@ -248,6 +300,8 @@ int run(int argc, char** argv) {
   bool as_json = false;
   CLI::App* status = app.add_subcommand("status", "show the daemon's state");
   status->add_flag("--json", as_json, "one JSON object, for scripts");
+  bool whole_cluster = false;
+  status->add_flag("--cluster", whole_cluster, "ask every node and print one table");
 
   try {
     app.parse(argc, argv);
@@ -318,6 +372,9 @@ int run(int argc, char** argv) {
       if (!in) fail(kExitFailed, "cannot open batch file " + batch_file);
       request.changes = parse_batch(in, batch_file);
     }
+  } else if (status->parsed() && whole_cluster) {
+    request.op = control::Op::cluster_status;
+    print = [as_json](const control::Response& r) { print_cluster(r.nodes, as_json); };
   } else if (status->parsed()) {
     request.op = control::Op::status;
     print = [as_json](const control::Response& r) {
@@ -329,7 +386,9 @@ int run(int argc, char** argv) {
   request.wait = wait == "all" ? control::Wait::all : control::Wait::local;
   const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
   request.timeout_ms = timeout_ms;
-  auto response = control::call(socket_path, request, timeout_ms);
+  // The daemon answers by the deadline with its own reason (no quorum, not
+  // applied everywhere); give it a moment more before calling it unreachable.
+  auto response = control::call(socket_path, request, timeout_ms + 2000);
   if (!response) fail(kExitUnreachable, response.error());
   if (!response->ok) fail(kExitFailed, response->error);
   print(*response);
