@@ -318,7 +318,6 @@ class LmdbStore final : public Store {
     };
     for_each(r, r.env->zones, add);
     for_each(r, r.env->rrsets, add);
-    h.add_u64(read_u64(r.txn.get(), *r.env, kAppliedIndexKey));
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016" PRIx64, h.h);
     return hex;

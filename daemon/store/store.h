@@ -83,8 +83,10 @@ class Store {
   // Records at `owner` (all types when type == 0).
   virtual std::vector<wire::Record> get(const wire::Name& owner, uint16_t type) const = 0;
 
-  // SHA-256-free, deterministic digest of all zone data and the applied
-  // index (hex string), identical on nodes with identical state.
+  // Deterministic 64-bit digest (hex) of all zone data, identical on nodes
+  // whose data is identical. It leaves out the applied index, which Raft's
+  // empty leader entries move without changing data; status shows the two
+  // side by side.
   virtual std::string digest() const = 0;
 
   // Forces the data to disk (mdb_env_sync(force)); called before the WAL is
