@@ -27,14 +27,14 @@ fi
 
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j2 --target raftdnsd dnsadm raftdns-query
-bin=$top/build/bin
-[ -x "$bin/raftdnsd" ] || bin=$top/build
+cmake --build build -j2 --target raftdnsd dnsadm
+raftdnsd=$top/build/daemon/server/raftdnsd
+dnsadm=$top/build/tools/dnsadm/dnsadm
 
 stop_demo
 rm -rf "$demo"
 mkdir -p "$demo"
-"$bin/raftdnsd" --init-key "$demo/cluster.key" >/dev/null
+"$raftdnsd" --init-key "$demo/cluster.key" >/dev/null
 
 for i in $(seq 1 "$nodes"); do
   d=$demo/n$i
@@ -58,7 +58,7 @@ for i in $(seq 1 "$nodes"); do
       echo "address = \"127.0.0.1:710$j\""
     done
   } >"$d/raftdns.toml"
-  "$bin/raftdnsd" --config "$d/raftdns.toml" >"$d/raftdnsd.log" 2>&1 &
+  "$raftdnsd" --config "$d/raftdns.toml" >"$d/raftdnsd.log" 2>&1 &
   echo $! >"$d/raftdnsd.pid"
 done
 
@@ -73,7 +73,7 @@ mail    IN A   192.0.2.25
 @       IN MX  10 mail
 ZONE
 
-adm() { "$bin/dnsadm" --socket "$demo/n$1/control.sock" "${@:2}"; }
+adm() { "$dnsadm" --socket "$demo/n$1/control.sock" "${@:2}"; }
 
 # Wait for node 1's control socket, then for a leader to accept the import.
 for _ in $(seq 1 100); do [ -S "$demo/n1/control.sock" ] && break; sleep 0.1; done

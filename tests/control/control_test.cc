@@ -56,10 +56,37 @@ TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
   r.zones = {{"example.com.", 2024010101, 12}};
   r.text = "example.com. 3600 IN SOA ...\n";
   r.lines = {"www.example.com. 300 IN A 192.0.2.10"};
-  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "single"};
+  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "leader", std::nullopt};
   auto decoded = decode_response_body(bytes(encode_response_body(r)));
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(*decoded, r);
+}
+
+TEST(ControlCodec, ClusterStateRoundTripsInStatusAndClusterStatus) {
+  NodeInfo n;
+  n.id = "n1";
+  n.role = "leader";
+  n.term = 7;
+  n.leader = "n1";
+  n.commit = 120;
+  n.applied = 119;
+  n.wal_bytes = 4096;
+  n.snapshot_index = 100;
+  n.digest = "0123456789abcdef";
+  n.peers = {{"n2", true, 119, 1, 15}, {"n3", false, 0, 120, -1}};
+  NodeInfo down;
+  down.id = "n3";
+  down.reachable = false;
+  down.error = "no answer";
+  Response r;
+  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 119, 7, "leader", n};
+  r.nodes = {n, down};
+  auto decoded = decode_response_body(bytes(encode_response_body(r)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+  ASSERT_TRUE(decoded->status->cluster);
+  EXPECT_EQ(decoded->status->cluster->peers[1].last_heard_ms, -1);
+  EXPECT_FALSE(decoded->nodes[1].reachable);
 }
 
 TEST(ControlCodec, ErrorResponseCarriesItsMessage) {
