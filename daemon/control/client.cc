@@ -52,6 +52,10 @@ Result<Response> call(const std::string& socket_path, const Request& request, ui
   if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     // A Unix stream connect completes or fails at once; EAGAIN means the
     // listen backlog is full, which a deadline should ride out.
+    if (errno == EACCES || errno == EPERM) {
+      return make_error("cannot connect to " + socket_path + ": " + errno_text(errno) +
+                        " (dnsadm needs root or membership in the socket's group)");
+    }
     if (errno != EAGAIN && errno != EINPROGRESS) {
       return make_error("cannot connect to " + socket_path + ": " + errno_text(errno) +
                         " (is raftdnsd running?)");

@@ -371,7 +371,10 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
     auto ok = doc.find("ok");
     if (ok == doc.end() || !ok->is_boolean()) return make_error("response has no \"ok\" member");
     r.ok = ok->get<bool>();
-    if (auto s = read_string(doc, "error", r.error); !s) return std::move(s).take_error();
+    // Only a failure carries a reason; an "error" member on success is noise.
+    if (!r.ok) {
+      if (auto s = read_string(doc, "error", r.error); !s) return std::move(s).take_error();
+    }
     if (auto s = read_uint(doc, "index", r.index); !s) return std::move(s).take_error();
     if (auto s = read_string(doc, "text", r.text); !s) return std::move(s).take_error();
     if (auto it = doc.find("zones"); it != doc.end()) {

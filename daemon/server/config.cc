@@ -142,9 +142,12 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
 
   bool identity_set = false, version_set = false;
   if (const toml::table* dns = r.section(root, "dns", status)) {
-    RAFTDNS_TRY(r.check_keys(*dns, "dns.",
-                             {"listen", "workers", "identity", "version", "max_udp_size",
-                              "tcp_idle_timeout", "tcp_max_connections", "tcp_max_per_client"}));
+    RAFTDNS_TRY(
+        r.check_keys(*dns, "dns.",
+                     {"listen", "workers", "identity", "version", "max_udp_size",
+                      "tcp_idle_timeout", "tcp_max_connections", "tcp_max_per_client",
+                      "max_message_size", "rate_limit", "rate_limit_slip", "rate_limit_ipv4_prefix",
+                      "rate_limit_ipv6_prefix", "rate_limit_table_size"}));
     if (const toml::node* listen = dns->get("listen")) {
       const toml::array* list = listen->as_array();
       if (!list || list->empty()) {
@@ -178,6 +181,14 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
     RAFTDNS_TRY(
         r.integer(*dns, "dns.", "tcp_max_connections", 1, 1000000, cfg.tcp_max_connections));
     RAFTDNS_TRY(r.integer(*dns, "dns.", "tcp_max_per_client", 1, 1000000, cfg.tcp_max_per_client));
+    // 512 is the classic UDP message size: no query may be refused below it.
+    RAFTDNS_TRY(r.integer(*dns, "dns.", "max_message_size", 512, 65535, cfg.max_message_size));
+    RAFTDNS_TRY(r.integer(*dns, "dns.", "rate_limit", 0, 1000000, cfg.rrl.rate));
+    RAFTDNS_TRY(r.integer(*dns, "dns.", "rate_limit_slip", 0, 100, cfg.rrl.slip));
+    RAFTDNS_TRY(r.integer(*dns, "dns.", "rate_limit_ipv4_prefix", 8, 32, cfg.rrl.ipv4_prefix));
+    RAFTDNS_TRY(r.integer(*dns, "dns.", "rate_limit_ipv6_prefix", 16, 128, cfg.rrl.ipv6_prefix));
+    RAFTDNS_TRY(
+        r.integer(*dns, "dns.", "rate_limit_table_size", 1024, 1 << 24, cfg.rrl.table_size));
   }
   RAFTDNS_TRY(status);
   if (cfg.listen.empty()) cfg.listen.push_back(*parse_socket_address("127.0.0.1:53"));
@@ -379,6 +390,13 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   note(running.tcp_idle_timeout_ms != fresh.tcp_idle_timeout_ms, "dns.tcp_idle_timeout");
   note(running.tcp_max_connections != fresh.tcp_max_connections, "dns.tcp_max_connections");
   note(running.tcp_max_per_client != fresh.tcp_max_per_client, "dns.tcp_max_per_client");
+  // The limits are sized into each worker's buffers and tables at start-up.
+  note(running.max_message_size != fresh.max_message_size, "dns.max_message_size");
+  note(running.rrl.rate != fresh.rrl.rate, "dns.rate_limit");
+  note(running.rrl.slip != fresh.rrl.slip, "dns.rate_limit_slip");
+  note(running.rrl.ipv4_prefix != fresh.rrl.ipv4_prefix, "dns.rate_limit_ipv4_prefix");
+  note(running.rrl.ipv6_prefix != fresh.rrl.ipv6_prefix, "dns.rate_limit_ipv6_prefix");
+  note(running.rrl.table_size != fresh.rrl.table_size, "dns.rate_limit_table_size");
   note(running.control_socket != fresh.control_socket, "control.socket");
   note(running.control_group != fresh.control_group, "control.group");
   note((running.cluster_listen ? running.cluster_listen->to_text() : "") !=

@@ -15,6 +15,7 @@
 
 #include "common/result.h"
 #include "daemon/server/log.h"
+#include "daemon/server/rrl.h"
 
 namespace raftdns::server {
 
@@ -58,6 +59,10 @@ struct Config {
   uint32_t tcp_idle_timeout_ms = 10000;
   uint32_t tcp_max_connections = 1024;
   uint32_t tcp_max_per_client = 16;
+  // Inbound: a larger query is dropped (UDP) or its connection closed (TCP).
+  uint32_t max_message_size = 4096;
+  // Response rate limiting for UDP (rate_limit* keys); off by default.
+  RrlConfig rrl;
 
   // [control]
   std::string control_socket = "/run/raftdns/control.sock";

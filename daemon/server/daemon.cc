@@ -101,8 +101,7 @@ Status Daemon::start() {
   limiter_ =
       std::make_unique<ConnectionLimiter>(config_.tcp_max_connections, config_.tcp_max_per_client);
   const unsigned workers = resolve_workers(config_.workers);
-  WorkerOptions options;
-  options.tcp_idle_timeout_ms = config_.tcp_idle_timeout_ms;
+  const WorkerOptions options = worker_options(config_);
   for (unsigned i = 0; i < workers; ++i) {
     auto worker = std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options);
     if (Status s = worker->listen(config_.listen); !s) return s;

@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <random>
 
 #include "daemon/server/log.h"
 #include "daemon/store/read_txn.h"
@@ -19,9 +21,6 @@ namespace raftdns::server {
 namespace {
 
 constexpr size_t kUdpBatch = 32;
-// Queries are small; a datagram larger than this is cut short by the
-// kernel (MSG_TRUNC) and dropped rather than answered from a fragment.
-constexpr size_t kMaxUdpQuery = 4096;
 constexpr size_t kMaxMessage = 65535;
 constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(in6_pktinfo));
 // Rounds of recvmmsg per wake-up before yielding to the worker's other
@@ -31,8 +30,21 @@ constexpr int kUdpRoundsPerWake = 8;
 constexpr size_t kMaxTcpPendingOutput = 256 * 1024;
 constexpr size_t kMaxTcpBufferedInput = 2 * (kMaxMessage + 2);
 constexpr int kTcpBacklog = 1024;
+// A burst queues in the kernel while a worker answers the batch before it.
+// The default (rmem_default, ~200 KiB) holds only a few hundred datagrams;
+// when that queue overflows, the kernel drops queries from every client
+// that hashes to the socket, not just from the one flooding it.
+constexpr int kUdpReceiveBuffer = 4 << 20;
 
 std::string errno_text() { return std::strerror(errno); }
+
+// RRL's clock: coarse is plenty for a per-second budget and costs no syscall.
+uint32_t monotonic_ms() noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<uint32_t>(static_cast<uint64_t>(now.tv_sec) * 1000u +
+                               static_cast<uint64_t>(now.tv_nsec) / 1000000u);
+}
 
 Result<UniqueFd> open_socket(const SocketAddress& addr, int type, bool want_pktinfo) {
   const char* proto = type == SOCK_DGRAM ? "UDP" : "TCP";
@@ -46,6 +58,14 @@ Result<UniqueFd> open_socket(const SocketAddress& addr, int type, bool want_pkti
   }
   if (addr.family() == AF_INET6) {
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (type == SOCK_DGRAM) {
+    // The forced form passes net.core.rmem_max when we may (CAP_NET_ADMIN);
+    // otherwise the kernel caps the plain request at rmem_max.
+    int size = kUdpReceiveBuffer;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    }
   }
   if (want_pktinfo) {
     // On a wildcard address the reply must leave from the address the query
@@ -75,6 +95,14 @@ void add_counters(query::EngineCounters& into, const query::EngineCounters& from
 }
 
 }  // namespace
+
+WorkerOptions worker_options(const Config& config) {
+  WorkerOptions options;
+  options.tcp_idle_timeout_ms = config.tcp_idle_timeout_ms;
+  options.max_message_size = config.max_message_size;
+  options.rrl = config.rrl;
+  return options;
+}
 
 // --- ConnectionLimiter ---
 
@@ -155,11 +183,15 @@ struct DnsWorker::TcpConnection {
 };
 
 struct DnsWorker::UdpBuffers {
+  explicit UdpBuffers(size_t max_query) : in_stride(max_query), in(kUdpBatch * max_query) {}
   mmsghdr in_msgs[kUdpBatch];
   iovec in_iov[kUdpBatch];
   sockaddr_storage peers[kUdpBatch];
   alignas(cmsghdr) uint8_t in_control[kUdpBatch][kPktinfoSpace];
-  uint8_t in[kUdpBatch][kMaxUdpQuery];
+  // A datagram longer than a slot is cut short by the kernel (MSG_TRUNC) and
+  // dropped rather than answered from a fragment.
+  size_t in_stride;
+  std::vector<uint8_t> in;
   mmsghdr out_msgs[kUdpBatch];
   iovec out_iov[kUdpBatch];
   alignas(cmsghdr) uint8_t out_control[kUdpBatch][kPktinfoSpace];
@@ -176,9 +208,14 @@ DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings&
       limiter_(limiter),
       options_(options),
       base_(event_base_new()),
-      udp_buffers_(std::make_unique<UdpBuffers>()),
+      udp_buffers_(std::make_unique<UdpBuffers>(options.max_message_size)),
       tcp_out_(kMaxMessage + 2) {
   if (!base_) throw std::runtime_error("cannot create an event base for a DNS worker");
+  if (options_.rrl.enabled()) {
+    std::random_device entropy;
+    const uint64_t seed = uint64_t{entropy()} << 32 | entropy();
+    rrl_ = std::make_unique<ResponseRateLimiter>(options_.rrl, seed);
+  }
   refresh_engine_if_reloaded();
   refresh_timer_.reset(
       event_new(base_.get(), -1, EV_PERSIST, on_event<&DnsWorker::on_refresh_timer>, this));
@@ -257,6 +294,31 @@ const store::ReadTxn* DnsWorker::fresh_view() noexcept {
 void DnsWorker::on_refresh_timer(evutil_socket_t, short) {
   if (!view_used_since_refresh_) view_.reset();
   view_used_since_refresh_ = false;
+  report_limits();
+}
+
+// An operator should learn that limits bite (a flood, or limits set too
+// tight) without a line per packet: one summary per worker per period.
+void DnsWorker::report_limits() {
+  constexpr int kReportEverySeconds = 10;
+  if (++seconds_since_limits_report_ < kReportEverySeconds) return;
+  seconds_since_limits_report_ = 0;
+  const uint64_t withheld = counters_.rrl_dropped.load(std::memory_order_relaxed);
+  const uint64_t slipped = counters_.rrl_slipped.load(std::memory_order_relaxed);
+  const uint64_t oversized = counters_.oversized.load(std::memory_order_relaxed);
+  const uint64_t tcp_refused = counters_.tcp_refused.load(std::memory_order_relaxed);
+  LimitsReport& last = last_limits_report_;
+  if (withheld == last.withheld && slipped == last.slipped && oversized == last.oversized &&
+      tcp_refused == last.tcp_refused) {
+    return;
+  }
+  log_warning("worker " + std::to_string(index_) + ", last " + std::to_string(kReportEverySeconds) +
+              " s: rate limiting dropped " + std::to_string(withheld - last.withheld) +
+              " and truncated " + std::to_string(slipped - last.slipped) + " UDP responses; " +
+              std::to_string(oversized - last.oversized) + " oversized queries; " +
+              std::to_string(tcp_refused - last.tcp_refused) +
+              " TCP connections refused at the caps");
+  last = {withheld, slipped, oversized, tcp_refused};
 }
 
 void DnsWorker::publish_counters() {
@@ -310,7 +372,7 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
   UdpBuffers& b = *udp_buffers_;
   for (int round = 0; round < kUdpRoundsPerWake; ++round) {
     for (size_t i = 0; i < kUdpBatch; ++i) {
-      b.in_iov[i] = {b.in[i], kMaxUdpQuery};
+      b.in_iov[i] = {b.in.data() + i * b.in_stride, b.in_stride};
       msghdr& h = b.in_msgs[i].msg_hdr;
       h = msghdr{};
       h.msg_name = &b.peers[i];
@@ -333,17 +395,36 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
 
     refresh_engine_if_reloaded();
     const store::ReadTxn* view = fresh_view();
+    const uint32_t now_ms = rrl_ ? monotonic_ms() : 0;
     unsigned replies = 0;
+    // Counted locally: under a flood these are the hot path.
+    uint64_t rrl_dropped = 0, rrl_slipped = 0;
     for (int i = 0; i < received; ++i) {
       msghdr& in = b.in_msgs[i].msg_hdr;
       if ((in.msg_flags & MSG_TRUNC) || !view) {
+        if (in.msg_flags & MSG_TRUNC) counters_.oversized.fetch_add(1, std::memory_order_relaxed);
         counters_.udp_dropped.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
-      size_t length = engine_->answer({b.in[i], b.in_msgs[i].msg_len}, {out, kMaxMessage},
-                                      query::Transport::udp, *view);
+      size_t length = engine_->answer({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
+                                      {out, kMaxMessage}, query::Transport::udp, *view);
       if (length == 0) continue;
+      if (rrl_) {
+        const ClassifiedResponse response = classify_response({out, length});
+        switch (rrl_->check(reinterpret_cast<const sockaddr*>(&b.peers[i]), response, now_ms)) {
+          case RrlVerdict::send:
+            break;
+          case RrlVerdict::drop:
+            ++rrl_dropped;
+            continue;
+          case RrlVerdict::slip:
+            ++rrl_slipped;
+            length = make_slip_response({out, length}, response.question_end);
+            if (length == 0) continue;
+            break;
+        }
+      }
       b.out_iov[replies] = {out, length};
       msghdr& reply = b.out_msgs[replies].msg_hdr;
       reply = msghdr{};
@@ -361,6 +442,8 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
       ++replies;
     }
     if (!view) log_error("worker " + std::to_string(index_) + ": cannot open a store read view");
+    if (rrl_dropped) counters_.rrl_dropped.fetch_add(rrl_dropped, std::memory_order_relaxed);
+    if (rrl_slipped) counters_.rrl_slipped.fetch_add(rrl_slipped, std::memory_order_relaxed);
 
     unsigned done = 0;
     while (done < replies) {
@@ -433,6 +516,17 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
     if (length == 0) {
       // A zero-length message has no ID to answer with: the stream is
       // garbage from here on.
+      close_tcp(conn);
+      return;
+    }
+    if (length > options_.max_message_size) {
+      // Reading a message only to refuse it would let a client make us buffer
+      // up to 64 KiB; the stream cannot be resynchronised without it, so the
+      // connection ends here.
+      counters_.oversized.fetch_add(1, std::memory_order_relaxed);
+      log_debug("worker " + std::to_string(index_) + ": closing a TCP connection that sent a " +
+                std::to_string(length) + "-byte query (dns.max_message_size is " +
+                std::to_string(options_.max_message_size) + ")");
       close_tcp(conn);
       return;
     }

@@ -7,6 +7,11 @@
 // caps on connections in total and per client address. No lock is taken on
 // the query path; the only shared state is the connection limiter (taken at
 // accept and close) and the reload generation (an atomic load per batch).
+//
+// Inbound limits: a query larger than max_message_size is dropped (UDP) or
+// ends its connection (TCP). UDP responses pass the worker's own response
+// rate limiter (rrl.h) when it is on; TCP is never rate limited, as it is
+// the way back for real clients that a limited prefix hides.
 #pragma once
 
 #include <atomic>
@@ -22,6 +27,7 @@
 #include "daemon/query/engine.h"
 #include "daemon/server/config.h"
 #include "daemon/server/event_util.h"
+#include "daemon/server/rrl.h"
 
 namespace raftdns::store {
 class Store;
@@ -66,7 +72,12 @@ class ServingSettings {
 
 struct WorkerOptions {
   uint32_t tcp_idle_timeout_ms = 10000;
+  uint32_t max_message_size = 4096;  // largest query accepted, UDP or TCP
+  RrlConfig rrl;                     // off unless rrl.rate > 0
 };
+
+// The worker options a config asks for.
+WorkerOptions worker_options(const Config& config);
 
 // Per-worker counters, published after every batch for status readers.
 struct WorkerCounters {
@@ -77,6 +88,9 @@ struct WorkerCounters {
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> udp_dropped{0};
   std::atomic<uint64_t> tcp_refused{0};
+  std::atomic<uint64_t> oversized{0};    // queries over max_message_size
+  std::atomic<uint64_t> rrl_dropped{0};  // UDP responses withheld by RRL
+  std::atomic<uint64_t> rrl_slipped{0};  // ... sent truncated instead
 };
 
 class DnsWorker {
@@ -104,6 +118,7 @@ class DnsWorker {
   void run();
   void serve_udp(UdpSocket& sock);
   void on_refresh_timer(evutil_socket_t fd, short what);
+  void report_limits();
   void on_tcp_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len);
   void answer_tcp(TcpConnection& conn);
   void tcp_drained(TcpConnection& conn);
@@ -133,6 +148,12 @@ class DnsWorker {
   std::unique_ptr<store::ReadTxn> view_;
   bool view_used_since_refresh_ = false;
   std::unique_ptr<UdpBuffers> udp_buffers_;
+  std::unique_ptr<ResponseRateLimiter> rrl_;  // null when RRL is off
+  struct LimitsReport {
+    uint64_t withheld = 0, slipped = 0, oversized = 0, tcp_refused = 0;
+  };
+  LimitsReport last_limits_report_;
+  int seconds_since_limits_report_ = 0;
   std::vector<uint8_t> tcp_out_;
 
   WorkerCounters counters_;

@@ -172,7 +172,11 @@ std::string Name::to_text() const {
     uint8_t ll = bytes_[pos];
     for (size_t i = 1; i <= ll; ++i) {
       uint8_t c = bytes_[pos + i];
-      if (c <= 0x20 || c >= 0x7f) {
+      // Only letters, digits and - _ * / go out bare: master-file parsers
+      // differ on other punctuation, and \DDD reads back the same everywhere.
+      bool bare = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '*' || c == '/';
+      if (!bare && !is_special(c)) {
         char esc[5];
         esc[0] = '\\';
         esc[1] = static_cast<char>('0' + c / 100);

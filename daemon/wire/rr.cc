@@ -197,6 +197,17 @@ bool alpn_well_formed(std::span<const uint8_t> v) {
   return true;
 }
 
+bool alpn_has_list_specials(std::span<const uint8_t> v) {
+  Cursor c{v};
+  while (!c.at_end()) {
+    for (uint8_t ch : c.char_string()) {
+      if (ch == ',' || ch == '\\') return true;
+    }
+    if (c.bad) return true;
+  }
+  return false;
+}
+
 bool svc_param_well_formed(uint16_t key, std::span<const uint8_t> v) {
   switch (key) {
     case svckey::MANDATORY: {
@@ -447,7 +458,26 @@ Status validate_rdata(uint16_t type, std::span<const uint8_t> rdata) {
                     " octets)");
 }
 
+// An alpn id holding ',' or '\\' needs the two-level escaping of RFC 9460
+// Appendix A, which the zone parser we import with reads with one level only;
+// such RDATA is shown in the generic form, which round-trips exactly.
+bool svcb_needs_generic_text(std::span<const uint8_t> rdata) {
+  Cursor c{rdata};
+  c.u16();
+  c.name();
+  while (!c.at_end() && !c.bad) {
+    uint16_t key = c.u16();
+    uint16_t len = c.u16();
+    auto v = c.bytes(len);
+    if (key == svckey::ALPN && alpn_has_list_specials(v)) return true;
+  }
+  return false;
+}
+
 std::string rdata_to_text(uint16_t type, std::span<const uint8_t> rdata) {
+  if ((type == rrtype::SVCB || type == rrtype::HTTPS) && svcb_needs_generic_text(rdata)) {
+    return unknown_rdata_text(rdata);
+  }
   if (has_known_codec(type)) {
     if (auto text = known_rdata_text(type, rdata)) return std::move(*text);
   }

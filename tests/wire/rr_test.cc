@@ -52,7 +52,9 @@ const TextCase kCases[] = {
      "0001 0008 03 612c62 03 615c62"  // alpn ids "a,b" and "a\b"
      "0007 0003 2f7131"               // dohpath, generic form
      "fde8 0000",                     // key65000 with no value
-     "2 s. alpn=\"a\\\\,b,a\\\\\\\\b\" key7=\"/q1\" key65000"},
+     // alpn ids holding ',' or '\\' are shown in the generic form, which
+     // imports back exactly.
+     "\\# 28 00020173000001000803612C6203615C62000700032F7131FDE80000"},
     {65280, "abcd01", "\\# 3 ABCD01"},
     {43, "", "\\# 0"},
 };
