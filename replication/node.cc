@@ -199,6 +199,29 @@ class ClusterNode::Impl {
       auto conf = decode_conf(membership);
       if (!conf) return make_error("store: membership record is malformed");
       applied_conf_ = *conf;
+      // Membership is fixed at a cluster's first start. A node whose store
+      // was built with other members must not quietly form its own cluster.
+      std::vector<uint64_t> stored = applied_conf_.voters;
+      stored.insert(stored.end(), applied_conf_.learners.begin(), applied_conf_.learners.end());
+      std::sort(stored.begin(), stored.end());
+      std::vector<uint64_t> configured;
+      for (const auto& [id, name] : names_) configured.push_back(id);
+      if (stored != configured) {
+        auto list = [this](const std::vector<uint64_t>& ids) {
+          std::string out;
+          for (uint64_t id : ids) {
+            auto n = names_.find(id);
+            out += (out.empty() ? "" : ", ") + (n == names_.end() ? std::to_string(id) : n->second);
+          }
+          return out;
+        };
+        return make_error("cluster: the store in this data directory belongs to a cluster of " +
+                          std::to_string(stored.size()) + " (" + list(stored) +
+                          "), but the config names " + std::to_string(configured.size()) + " (" +
+                          list(configured) +
+                          "); membership is fixed when a cluster first starts — start this node "
+                          "with an empty data_dir to join the configured cluster");
+      }
     }
 
     // A snapshot swapped into the store just before a crash leaves the WAL
@@ -266,11 +289,9 @@ class ClusterNode::Impl {
     tick_ev_.reset(event_new(base_, -1, EV_PERSIST, forward_to<&Impl::on_tick>, this));
     ready_ev_.reset(event_new(base_, -1, 0, forward_to<&Impl::on_ready>, this));
     pump_ev_.reset(event_new(base_, -1, EV_PERSIST, forward_to<&Impl::on_pump>, this));
-    timeval tv{0, static_cast<suseconds_t>(cfg_.tick.count() * 1000)};
+    const auto tick_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg_.tick).count();
+    timeval tv{static_cast<time_t>(tick_us / 1000000), static_cast<suseconds_t>(tick_us % 1000000)};
     event_add(tick_ev_.get(), &tv);
-    // A single-voter cluster elects itself at once; larger ones wait for
-    // their randomized election timeout as usual.
-    if (names_.size() == 1) (void)node_->campaign();
     schedule_ready();
     return {};
   }
@@ -513,6 +534,11 @@ class ClusterNode::Impl {
       items.push_back(item);
     }
     if (items.empty()) return;
+    // A cluster of one need not wait an election timeout for itself.
+    if (applied_conf_.voters.size() == 1 && applied_conf_.voters[0] == self_ &&
+        node_->role() != raft::Role::leader) {
+      (void)node_->campaign();
+    }
     std::vector<Status> outcomes;
     if (auto s = store_.apply(items, &outcomes); !s) fatal("store apply failed: " + s.error());
     applied_ = items.back().index;
@@ -534,17 +560,26 @@ class ClusterNode::Impl {
     }
   }
 
+  // Compacts the WAL once enough has been applied since the last time. It
+  // keeps the newest half of `compact_entries` so a follower that is only a
+  // little behind catches up from the log, not with a whole snapshot.
   void maybe_compact() {
     uint64_t since = applied_ > wal_->snapshot_index() ? applied_ - wal_->snapshot_index() : 0;
     if (since == 0) return;
-    if (since < cfg_.compact_entries && wal_->size_bytes() < cfg_.compact_bytes) return;
-    auto term = wal_->term(applied_);
+    uint64_t grown = wal_->size_bytes() > wal_bytes_after_compact_
+                         ? wal_->size_bytes() - wal_bytes_after_compact_
+                         : 0;
+    if (since < cfg_.compact_entries && grown < cfg_.compact_bytes) return;
+    uint64_t keep = cfg_.compact_entries / 2;
+    uint64_t upto = applied_ > keep ? applied_ - keep : 0;
+    if (upto <= wal_->snapshot_index()) return;
+    auto term = wal_->term(upto);
     if (!term) return;
     // The WAL may only forget what LMDB holds durably.
     if (auto s = store_.sync(); !s) fatal("store sync before compaction failed: " + s.error());
-    if (auto s = wal_->compact_prefix(applied_, *term); !s)
-      fatal("WAL compaction failed: " + s.error());
-    log("wal: compacted through index " + std::to_string(applied_));
+    if (auto s = wal_->compact_prefix(upto, *term); !s) fatal("WAL compaction failed: " + s.error());
+    wal_bytes_after_compact_ = wal_->size_bytes();
+    log("wal: compacted through index " + std::to_string(upto));
   }
 
   raft::SnapshotMeta snapshot_meta() const {
@@ -874,7 +909,7 @@ class ClusterNode::Impl {
       req.slot[p.id] = req.reports.size();
       req.reports.push_back(missing);
       if (!transport_ || !transport_->send(p.id, kStatusRequest, ask)) {
-        req.reports.back().error = "unreachable";
+        req.reports.back().error = "not connected";
       }
     }
     maybe_finish_report(id);
@@ -1025,6 +1060,7 @@ class ClusterNode::Impl {
   raft::ConfState applied_conf_;
   uint64_t applied_ = 0, applied_term_ = 0;
   uint64_t persisted_term_ = 0, persisted_vote_ = 0;
+  uint64_t wal_bytes_after_compact_ = 0;
   uint64_t next_request_ = 0;
   bool stopped_ = false;
   EventPtr tick_ev_, ready_ev_, pump_ev_;

@@ -74,8 +74,9 @@ struct NodeConfig {
   std::chrono::milliseconds tick{50};
   int election_ticks = 10;
   int heartbeat_ticks = 1;
-  // Compact the WAL once this many entries, or this many bytes, have been
-  // applied past the last compaction point.
+  // Compact the WAL once this many entries have been applied past the last
+  // compaction point, or the WAL has grown by this many bytes since; the
+  // newest compact_entries/2 entries are kept for followers that lag a little.
   uint64_t compact_entries = 10000;
   uint64_t compact_bytes = uint64_t{64} << 20;
   // Bytes of a store copy per snapshot chunk.

@@ -23,7 +23,17 @@ int main(int argc, char** argv) {
   app.add_flag("-V,--version", show_version, "print the version and exit");
   app.add_option("--init-key", init_key,
                  "write a new random cluster key to FILE (mode 0600; never overwrites) and exit");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One exit code for every usage error, as dnsadm does.
+    (void)app.exit(e);
+    return 2;
+  }
 
   if (show_version) {
     std::printf("raftdnsd %s\n", RAFTDNS_VERSION);

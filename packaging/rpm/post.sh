@@ -12,11 +12,7 @@ chown raftdns:raftdns /var/lib/raftdns
 chmod 0750 /var/lib/raftdns
 key=/etc/raftdns/cluster.key
 if [ ! -e "$key" ]; then
-    if raftdnsd --help 2>/dev/null | grep -q -- '--init-key'; then
-        (umask 077 && raftdnsd --init-key "$key" >/dev/null)
-    else
-        (umask 077 && head -c 32 /dev/urandom >"$key.new" && mv "$key.new" "$key")
-    fi
+    (umask 077 && raftdnsd --init-key "$key" >/dev/null)
     chown raftdns:raftdns "$key"
     chmod 0600 "$key"
 fi

@@ -1,0 +1,238 @@
+// Fuzz target: hostile DNS messages through the wire parsers and the answer engine.
+//
+// The input is one query packet. It is parsed by parse_query and parse_message, answered over
+// UDP and over TCP from a small LMDB store (made once per process), and each response is
+// checked: it parses, carries the query's ID and opcode with QR set, and fits the size the
+// query was entitled to. A message that parses is also re-encoded and must parse back the same.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "daemon/query/engine.h"
+#include "daemon/store/command.h"
+#include "daemon/store/read_txn.h"
+#include "daemon/store/store.h"
+#include "daemon/wire/message.h"
+#include "daemon/zone/zone.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace {
+
+using namespace raftdns;
+using fuzz::broken;
+
+constexpr const char* kTarget = "fuzz_dns_query";
+
+// A zone with every case the resolver has a branch for: delegation with glue, CNAME chains
+// (in and out of zone), DNAME, wildcards, an empty non-terminal, an RRset too big for 512
+// octets, and a child zone held by the same store.
+constexpr const char* kZone = R"(
+$TTL 300
+@        SOA   ns1 hostmaster 2024010101 3600 900 604800 300
+@        NS    ns1
+@        NS    ns2.example.net.
+@        MX    10 mail
+@        TXT   "v=spf1 -all"
+ns1      A     192.0.2.1
+ns1      AAAA  2001:db8::1
+mail     A     192.0.2.25
+www      CNAME web
+web      A     192.0.2.80
+web      AAAA  2001:db8::80
+out      CNAME www.example.net.
+loop1    CNAME loop2
+loop2    CNAME loop1
+*.wild   A     192.0.2.99
+*.wild   TXT   "wildcard"
+a.b.ent  A     192.0.2.7
+sub      NS    ns.sub
+ns.sub   A     192.0.2.53
+dn       DNAME example.net.
+_sip._udp SRV  10 5 5060 sip
+sip      A     192.0.2.60
+big      TXT   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+big      TXT   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+big      TXT   "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+big      TXT   "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+big      TXT   "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+big      TXT   "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+)";
+
+constexpr const char* kChildZone = R"(
+$TTL 60
+@        SOA   ns hostmaster 7 3600 900 604800 60
+@        NS    ns
+ns       A     192.0.2.200
+host     A     192.0.2.201
+)";
+
+struct Fixture {
+  std::filesystem::path dir;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::ReadTxn> view;
+  std::unique_ptr<query::Engine> engine;
+  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(65535);
+
+  ~Fixture() {
+    view.reset();
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+void put_zone(store::Store& s, std::uint64_t index, const char* origin, const char* text) {
+  auto name = wire::Name::from_text(origin);
+  if (!name) broken(kTarget, "fixture origin: " + name.error());
+  auto zone = zone::load_zone_text(text, *name, origin);
+  if (!zone) broken(kTarget, "fixture zone: " + zone.error());
+  const auto bytes = store::encode_command(store::PutZone{*name, zone->records});
+  const store::ApplyItem item{index, 1, bytes};
+  std::vector<Status> outcomes;
+  if (auto st = s.apply(std::span(&item, 1), &outcomes); !st) broken(kTarget, st.error());
+  if (outcomes.size() != 1 || !outcomes[0]) {
+    broken(kTarget, "fixture zone refused: " + (outcomes.empty() ? "" : outcomes[0].error()));
+  }
+}
+
+Fixture& fixture() {
+  static Fixture* f = [] {
+    auto* made = new Fixture;
+    std::string tmpl = (std::filesystem::temp_directory_path() / "raftdns-fuzz-query-XXXXXX");
+    if (!::mkdtemp(tmpl.data())) broken(kTarget, "mkdtemp failed");
+    made->dir = tmpl;
+    store::StoreOptions opts;
+    opts.map_size = std::size_t{64} << 20;
+    auto opened = store::Store::open((made->dir / "store").string(), opts);
+    if (!opened) broken(kTarget, "store: " + opened.error());
+    made->store = std::move(*opened);
+    put_zone(*made->store, 1, "example.com.", kZone);
+    put_zone(*made->store, 2, "child.example.com.", kChildZone);
+    made->view = made->store->begin_read();
+    if (!made->view) broken(kTarget, "no read view");
+    query::EngineConfig cfg;
+    cfg.identity = "ns1.fuzz";
+    cfg.version = "raftdns-fuzz";
+    made->engine = std::make_unique<query::Engine>(cfg);
+    std::atexit([] { delete f; });
+    return made;
+  }();
+  return *f;
+}
+
+bool same_question(const wire::Question& a, const wire::Question& b) {
+  return a.name == b.name && a.qtype == b.qtype && a.qclass == b.qclass;
+}
+
+bool same_records(const std::vector<wire::Record>& a, const std::vector<wire::Record>& b) {
+  return a == b;
+}
+
+// encode_message(parse_message(x)) must parse back to the same message, when nothing was
+// dropped for size.
+void check_reencode(const wire::Message& m) {
+  const auto bytes = wire::encode_message(m);
+  wire::Message again;
+  const auto err = wire::parse_message(bytes, again);
+  if (err != wire::WireError::ok) {
+    broken(kTarget,
+           std::string("re-encoded message does not parse: ") + wire::wire_error_text(err));
+  }
+  if (again.header.tc && !m.header.tc) return;  // records were dropped to fit: not comparable
+  const auto& h1 = m.header;
+  const auto& h2 = again.header;
+  if (h1.id != h2.id || h1.qr != h2.qr || h1.opcode != h2.opcode || h1.aa != h2.aa ||
+      h1.rd != h2.rd || h1.ra != h2.ra || h1.ad != h2.ad || h1.cd != h2.cd) {
+    broken(kTarget, "re-encoded header differs");
+  }
+  if (m.questions.size() != again.questions.size()) broken(kTarget, "question count differs");
+  for (std::size_t i = 0; i < m.questions.size(); ++i) {
+    if (!same_question(m.questions[i], again.questions[i])) broken(kTarget, "question differs");
+  }
+  if (!same_records(m.answer, again.answer) || !same_records(m.authority, again.authority) ||
+      !same_records(m.additional, again.additional)) {
+    broken(kTarget, "re-encoded records differ");
+  }
+  if (m.edns.has_value() != again.edns.has_value()) broken(kTarget, "EDNS presence differs");
+  if (m.edns &&
+      (m.edns->udp_size != again.edns->udp_size || m.edns->version != again.edns->version ||
+       m.edns->do_bit != again.edns->do_bit || m.edns->options != again.edns->options)) {
+    broken(kTarget, "re-encoded EDNS differs");
+  }
+}
+
+void check_response(std::span<const std::uint8_t> q, std::span<const std::uint8_t> response,
+                    std::size_t limit, const wire::QueryView& qv, wire::WireError query_error,
+                    const char* transport) {
+  const std::string where = std::string(" (") + transport + ")";
+  if (response.size() > limit) {
+    broken(kTarget, "response of " + std::to_string(response.size()) + " octets exceeds " +
+                        std::to_string(limit) + where);
+  }
+  wire::Message r;
+  const auto err = wire::parse_message(response, r);
+  if (err != wire::WireError::ok) {
+    broken(kTarget, std::string("response does not parse: ") + wire::wire_error_text(err) + where);
+  }
+  const std::uint16_t qid = static_cast<std::uint16_t>(q[0] << 8 | q[1]);
+  if (r.header.id != qid) broken(kTarget, "response ID differs from the query ID" + where);
+  if (!r.header.qr) broken(kTarget, "response without QR" + where);
+  if (r.header.opcode != ((q[2] >> 3) & 0xf)) broken(kTarget, "response opcode differs" + where);
+  if (r.header.rd != bool(q[2] & 1)) broken(kTarget, "RD not echoed" + where);
+  if (query_error != wire::WireError::ok) {
+    if (r.header.rcode != wire::rcode::FORMERR)
+      broken(kTarget, "malformed query not FORMERR" + where);
+    return;
+  }
+  if (r.questions.size() > 1) broken(kTarget, "response echoes several questions" + where);
+  if (r.questions.size() == 1 && qv.has_question && !same_question(r.questions[0], qv.question)) {
+    broken(kTarget, "response question differs from the query's" + where);
+  }
+  const bool one_question = q[4] == 0 && q[5] == 1 && qv.has_question;
+  if (one_question && qv.header.opcode == wire::opcode::QUERY && qv.has_edns &&
+      qv.edns_version > 0) {
+    const unsigned full = r.header.rcode | (r.edns ? unsigned{r.edns->extended_rcode} << 4 : 0u);
+    if (full != wire::rcode::BADVERS) broken(kTarget, "EDNS version > 0 without BADVERS" + where);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Fixture& f = fixture();
+  const std::span<const std::uint8_t> q(data, std::min<std::size_t>(size, 65535));
+
+  wire::Message parsed;
+  if (wire::parse_message(q, parsed) == wire::WireError::ok) check_reencode(parsed);
+
+  wire::QueryView qv;
+  const wire::WireError query_error = wire::parse_query(q, qv);
+
+  const bool answerable = q.size() >= wire::kHeaderSize && !(q[2] & 0x80);
+  for (const auto transport : {query::Transport::udp, query::Transport::tcp}) {
+    const bool tcp = transport == query::Transport::tcp;
+    const std::size_t n = f.engine->answer(q, f.out, transport, *f.view);
+    if (!answerable) {
+      if (n != 0) broken(kTarget, "a response or a runt packet was answered");
+      continue;
+    }
+    if (n == 0) broken(kTarget, "a query was dropped");
+    // RFC 1035 §4.2.1 and RFC 6891 §6.2.5: 512 octets without EDNS, else the smaller of the
+    // client's offer and ours (1232), never below 512; a malformed query gets 512.
+    std::size_t limit = 65535;
+    if (!tcp) {
+      limit = wire::kMinUdpSize;
+      if (query_error == wire::WireError::ok && qv.has_edns) {
+        limit = std::clamp<std::size_t>(qv.edns_udp_size, wire::kMinUdpSize, 1232);
+      }
+    }
+    check_response(q, std::span(f.out).first(n), limit, qv, query_error, tcp ? "tcp" : "udp");
+  }
+  return 0;
+}
