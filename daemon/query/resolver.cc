@@ -197,6 +197,9 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
     return Next::done;
   }
   r_.answer.push(cname_owner, cname, dname->ttl);
+  // A query for the CNAME itself is answered by the synthesized CNAME; the
+  // chain is followed only for other types (RFC 1034 §4.3.2 step 3a).
+  if (qtype_ == T::CNAME) return Next::done;
   return Next::follow;
 }
 

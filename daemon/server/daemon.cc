@@ -108,6 +108,9 @@ Status Daemon::start() {
     workers_.push_back(std::move(worker));
   }
 
+  // DNS is served from the store at once: before the WAL is read and
+  // before Raft has a leader.
+  for (auto& w : workers_) w->start();
   if (Status s = open_cluster(); !s) return s;
   proposer_ = std::make_unique<ClusterProposer>(*store_, *cluster_);
 
@@ -150,8 +153,6 @@ Status Daemon::start() {
       evsignal_new(base_.get(), SIGHUP, on_event<&Daemon::on_reload>, this));
   for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
 
-  // DNS is served from the store at once, before Raft has a leader.
-  for (auto& w : workers_) w->start();
   if (Status s = cluster_->start(); !s) return s;
   std::string listening;
   for (const auto& a : config_.listen) listening += (listening.empty() ? "" : ", ") + a.to_text();

@@ -350,6 +350,17 @@ TEST_F(QueryTest, DnameSynthesizesCname) {
                                       "www.example.net. 300 IN A 198.51.100.10"}));
 }
 
+// RFC 1034 §4.3.2 step 3a: a query for the CNAME type under a DNAME is
+// answered by the synthesized CNAME; the chain is not followed.
+TEST_F(QueryTest, CnameQueryUnderDnameStopsAtTheSynthesizedCname) {
+  auto m = ask("nothere.dname.example.com.", T::CNAME);
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  EXPECT_TRUE(m.header.aa);
+  EXPECT_EQ(texts(m.answer),
+            (std::vector<std::string>{"dname.example.com. 1234 IN DNAME example.net.",
+                                      "nothere.dname.example.com. 1234 IN CNAME nothere.example.net."}));
+}
+
 // RFC 6672 §2.2: a substituted name over 255 octets is YXDOMAIN.
 TEST_F(QueryTest, DnameOverflowIsYxdomain) {
   auto m = ask(long_label('a') + "." + long_label('b') + ".long.example.com.");
