@@ -25,4 +25,13 @@ wait_until 10 converged || fail "digests differ after propagation"
 adm 1 status --cluster >"$WORK/st" || fail "status --cluster failed"
 cat "$WORK/st"
 for i in 1 2 3; do grep -q "n$i" "$WORK/st" || fail "status --cluster lacks n$i"; done
+# status on the leader: role, term, leader, and each peer's reachability,
+# match index and lag.
+adm "$L" status --json >"$WORK/leader.json" || fail "status --json failed"
+jq -e '.cluster.role == "leader" and .cluster.term > 0 and .cluster.leader == "n'"$L"'"' \
+  "$WORK/leader.json" >/dev/null || fail "leader status lacks role/term/leader: $(cat "$WORK/leader.json")"
+jq -e '.cluster.peers | length == 2 and all(.reachable and .match > 0 and .last_heard_ms >= 0)' \
+  "$WORK/leader.json" >/dev/null || fail "leader status lacks peer progress: $(cat "$WORK/leader.json")"
+jq -e '.cluster.wal_bytes > 0 and .cluster.applied == .cluster.commit' "$WORK/leader.json" \
+  >/dev/null || fail "leader status lacks WAL size or indexes"
 log "PASS"
