@@ -12,7 +12,7 @@ packages=(
   # test peers and clients
   bind9-dnsutils knot-dnsutils nsd knot dnsperf iproute2 procps
   # packaging checks
-  rpm lintian mandoc fakeroot dpkg-dev jq
+  rpm lintian mandoc fakeroot dpkg-dev jq nftables
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
 )

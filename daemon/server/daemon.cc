@@ -112,7 +112,7 @@ Status Daemon::start() {
   // before Raft has a leader.
   for (auto& w : workers_) w->start();
   if (Status s = open_cluster(); !s) return s;
-  proposer_ = std::make_unique<ClusterProposer>(*store_, *cluster_);
+  proposer_ = std::make_unique<ClusterProposer>(*cluster_);
 
   control_service_ = std::make_unique<ControlService>(*store_, *proposer_, [this] {
     control::StatusInfo s;

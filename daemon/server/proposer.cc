@@ -41,12 +41,14 @@ void LocalProposer::submit(store::Command command, const ProposalOptions& option
   done({}, index);
 }
 
-ClusterProposer::ClusterProposer(store::Store& store, replication::ClusterNode& node)
-    : store_(store), node_(node) {}
+ClusterProposer::ClusterProposer(replication::ClusterNode& node) : node_(node) {}
 
 void ClusterProposer::submit(store::Command command, const ProposalOptions& options,
                              Callback done) {
-  if (Status s = store_.check(command); !s) return done(std::move(s), 0);
+  // No check against the local store first: it may lag the cluster (a node
+  // just restarted, or a follower a few entries behind), and would refuse a
+  // change that is valid at the point in the log where it will apply. The
+  // apply itself enforces the rules on every node and its verdict comes back.
   const auto deadline = options.deadline;
   const bool wait_for_all = options.wait_for_all;
   node_.submit(store::encode_command(command), deadline,

@@ -46,17 +46,17 @@ class Proposer {
   virtual void submit(store::Command command, const ProposalOptions& options, Callback done) = 0;
 };
 
-// The cluster: check against the local store (so a bad change is refused
-// before it enters the log), then propose through Raft. The callback runs
-// once the command is committed and applied on this node, or, with
-// wait_for_all, once every member has applied it.
+// The cluster: propose through Raft. The callback runs once the command is
+// committed and applied on this node (with the apply's verdict: a change the
+// store refuses, such as removing a record that is not there, is refused
+// identically on every node and changes nothing), or, with wait_for_all,
+// once every member has applied it.
 class ClusterProposer final : public Proposer {
  public:
-  ClusterProposer(store::Store& store, replication::ClusterNode& node);
+  explicit ClusterProposer(replication::ClusterNode& node);
   void submit(store::Command command, const ProposalOptions& options, Callback done) override;
 
  private:
-  store::Store& store_;
   replication::ClusterNode& node_;
 };
 
