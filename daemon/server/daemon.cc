@@ -234,13 +234,13 @@ void Daemon::shutdown() {
   if (control_) control_->close();
   for (auto& w : workers_) w->stop();
   workers_.clear();
+  // Fails the requests still waiting for a commit while everything their
+  // replies pass through is alive; syncs the WAL and stops the transport.
+  if (cluster_) cluster_->stop();
   control_.reset();
   control_service_.reset();
   proposer_.reset();
-  if (cluster_) {
-    cluster_->stop();
-    cluster_.reset();
-  }
+  cluster_.reset();
   if (store_) {
     if (Status s = store_->sync(); !s) log_error("store sync at shutdown failed: " + s.error());
     store_.reset();
