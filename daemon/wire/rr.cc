@@ -485,8 +485,13 @@ std::string rdata_to_text(uint16_t type, std::span<const uint8_t> rdata) {
 }
 
 std::string record_to_text(const Record& rr) {
+  // Types without a codec here use the numeric RFC 3597 form with their
+  // generic RDATA: every master-file parser reads it, while mnemonics of
+  // rare or obsolete types (HIP, NSAP, ...) are refused by some.
+  std::string type =
+      has_known_codec(rr.type) ? type_to_text(rr.type) : "TYPE" + std::to_string(rr.type);
   return rr.owner.to_text() + " " + std::to_string(rr.ttl) + " " + class_to_text(rr.rclass) + " " +
-         type_to_text(rr.type) + " " + rdata_to_text(rr.type, rr.rdata);
+         type + " " + rdata_to_text(rr.type, rr.rdata);
 }
 
 std::optional<Name> rdata_target(uint16_t type, std::span<const uint8_t> rdata) {

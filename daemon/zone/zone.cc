@@ -358,17 +358,7 @@ std::string export_zone(const Name& origin, const std::vector<Record>& records) 
 
   std::string out = "$ORIGIN " + origin.to_text() + "\n";
   for (const Record* rr : order) {
-    out += rr->owner.to_text();
-    out.push_back(' ');
-    out += std::to_string(rr->ttl);
-    out.push_back(' ');
-    out += wire::class_to_text(rr->rclass);
-    out.push_back(' ');
-    // Types without a codec use the numeric form, which every parser knows.
-    out += wire::has_known_codec(rr->type) ? wire::type_to_text(rr->type)
-                                           : "TYPE" + std::to_string(rr->type);
-    out.push_back(' ');
-    out += wire::rdata_to_text(rr->type, rr->rdata);
+    out += wire::record_to_text(*rr);
     out.push_back('\n');
   }
   return out;

@@ -117,6 +117,10 @@ TEST(Rdata, RecordTextIsOneAbsoluteLine) {
   EXPECT_EQ(record_to_text(rr), "www.example. 300 IN MX 10 .");
   rr.type = 65280;
   EXPECT_EQ(record_to_text(rr), "www.example. 300 IN TYPE65280 \\# 3 000A00");
+  // A type with a mnemonic but no codec here (HIP) is written in the numeric
+  // form too, which every importer reads back.
+  rr.type = 55;
+  EXPECT_EQ(record_to_text(rr), "www.example. 300 IN TYPE55 \\# 3 000A00");
 }
 
 TEST(Rdata, TargetsForAdditionalProcessingAndChains) {
