@@ -7,6 +7,9 @@
 #   FUZZ_BUILD    build directory (default <repo>/../build-fuzz)
 #   FUZZ_JOBS     parallel build jobs (default 2)
 #   FUZZ_WORK     where the growing corpora and crash inputs go (default $FUZZ_BUILD/fuzz-work)
+#   FUZZ_SEED     libFuzzer's random seed (default: libFuzzer picks one); with FUZZ_RUNS the
+#                 run is repeatable, which CI uses so that a red run replays exactly
+#   FUZZ_RUNS     stop each target after this many executions (FUZZ_SECONDS stays the cap)
 # Prints one line per target: seconds, executions, crashes. A crash input is copied to
 # tests/fuzz/regressions/<target>/ (where the regression tests replay it) and the script
 # exits non-zero.
@@ -59,8 +62,12 @@ for t in "${targets[@]}"; do
   log="$work/$t.log"
   start=$(date +%s)
   # The growing corpus comes first (new inputs are written there); the seeds are read only.
+  extra=()
+  [[ -n ${FUZZ_SEED:-} ]] && extra+=(-seed="$FUZZ_SEED")
+  [[ -n ${FUZZ_RUNS:-} ]] && extra+=(-runs="$FUZZ_RUNS")
   "$exe" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-    -max_len=4096 -artifact_prefix="$crashes/" "$live" "$(corpus_of "$t")" >"$log" 2>&1
+    -max_len=4096 "${extra[@]}" -artifact_prefix="$crashes/" "$live" "$(corpus_of "$t")" \
+    >"$log" 2>&1
   rc=$?
   elapsed=$(($(date +%s) - start))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
