@@ -27,7 +27,8 @@ using control::Op;
 using control::Request;
 using control::Response;
 
-constexpr size_t kMaxControlConnections = 64;
+// Enough for many concurrent admin clients and write loads; each costs one fd.
+constexpr size_t kMaxControlConnections = 512;
 constexpr timeval kControlIdleTimeout{60, 0};
 
 Result<wire::Name> decode_name(const std::vector<uint8_t>& wire_form, const char* what) {

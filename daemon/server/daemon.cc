@@ -2,6 +2,7 @@
 #include "daemon/server/daemon.h"
 
 #include <event2/thread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -81,6 +82,13 @@ Daemon::~Daemon() { shutdown(); }
 Status Daemon::start() {
   started_ = std::chrono::steady_clock::now();
   set_log_level(config_.log_level);
+  // TCP clients, control clients and peers each hold a descriptor; the soft
+  // limit (often 1024) is lower than the connection caps allow, so raise it
+  // to the hard limit.
+  if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &fds) != 0) log_warning("cannot raise the open-file limit");
+  }
   // Workers are stopped from the main thread (event_base_loopexit), which
   // libevent only allows once locking is on.
   if (evthread_use_pthreads() != 0) return make_error("libevent has no pthread support");
