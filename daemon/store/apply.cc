@@ -433,18 +433,7 @@ Status Applier::put_zone(const PutZone& p) {
   KeyBuffer zkey;
   make_zone_key(zk, zkey);
   // Drop the old contents; the zone entry restarts with no records.
-  {
-    lmdb::Cursor cursor;
-    if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
-    for (;;) {
-      MDB_val k = lmdb::val(zkey.data, zkey.size), v;
-      int rc = cursor.get(&k, &v, MDB_SET_RANGE);
-      if (rc == MDB_NOTFOUND) break;
-      if (rc != 0) throw_lmdb(rc, "scan");
-      if (k.mv_size < zkey.size || std::memcmp(k.mv_data, zkey.data, zkey.size) != 0) break;
-      if ((rc = mdb_cursor_del(cursor.get(), 0)) != 0) throw_lmdb(rc, "delete");
-    }
-  }
+  delete_zone_rrsets(zkey);
   ZoneMeta fresh_meta;
   fresh_meta.serial = zone_serial(zk).value_or(0);
   put(env_.zones, zkey.span(), fresh_meta.encode());
@@ -475,15 +464,7 @@ Status Applier::put_zone(const PutZone& p) {
   return {};
 }
 
-Status Applier::remove_zone(const RemoveZone& r) {
-  NameKey zone_key(r.zone);
-  auto zk = zone_key.bytes();
-  KeyBuffer zkey;
-  make_zone_key(zk, zkey);
-  if (zkey.size > kMaxLmdbKey || !get(env_.zones, zkey.span())) {
-    return make_error("no zone " + r.zone.to_text());
-  }
-  touch(zk);
+void Applier::delete_zone_rrsets(const KeyBuffer& zkey) {
   lmdb::Cursor cursor;
   if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
   for (;;) {
@@ -494,6 +475,18 @@ Status Applier::remove_zone(const RemoveZone& r) {
     if (k.mv_size < zkey.size || std::memcmp(k.mv_data, zkey.data, zkey.size) != 0) break;
     if ((rc = mdb_cursor_del(cursor.get(), 0)) != 0) throw_lmdb(rc, "delete");
   }
+}
+
+Status Applier::remove_zone(const RemoveZone& r) {
+  NameKey zone_key(r.zone);
+  auto zk = zone_key.bytes();
+  KeyBuffer zkey;
+  make_zone_key(zk, zkey);
+  if (zkey.size > kMaxLmdbKey || !get(env_.zones, zkey.span())) {
+    return make_error("no zone " + r.zone.to_text());
+  }
+  touch(zk);
+  delete_zone_rrsets(zkey);
   del(env_.zones, zkey.span());
   update_zone_depth_hint();
   return {};

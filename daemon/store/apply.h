@@ -63,6 +63,8 @@ class Applier {
                          uint16_t type);
   void finish_serials();
   void update_zone_depth_hint();
+  // Deletes every RRset of the zone whose `zones` key is `zkey`.
+  void delete_zone_rrsets(const KeyBuffer& zkey);
 
   // Table access; throw LmdbFailure on LMDB errors.
   std::optional<std::string> get(MDB_dbi dbi, std::span<const uint8_t> key);
