@@ -185,6 +185,8 @@ void count_replies(int fd, FloodResult& result) {
   }
 }
 
+constexpr double kMinFloodSeconds = 1.5;
+
 FloodResult flood(const char* server, int port, const char* source, long count,
                   const std::string& name, std::atomic<bool>& sending) {
   FloodResult result;
@@ -212,6 +214,17 @@ FloodResult flood(const char* server, int port, const char* source, long count,
     int n = ::sendmmsg(fd, msgs, static_cast<unsigned>(want), MSG_DONTWAIT);
     if (n > 0) {
       result.sent += n;
+      // Spread the flood over at least kMinFloodSeconds (still thousands of
+      // queries a second, far above any rate limit), so the other clients
+      // measure their latency during it even on a fast machine.
+      const auto due = start + std::chrono::microseconds(static_cast<long long>(
+                                   kMinFloodSeconds * 1e6 * static_cast<double>(result.sent) /
+                                   static_cast<double>(count)));
+      while (Clock::now() < due) {
+        pollfd p{fd, POLLIN, 0};
+        ::poll(&p, 1, 1);
+        count_replies(fd, result);
+      }
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                errno != ECONNREFUSED) {
       die(std::string("sendmmsg: ") + std::strerror(errno));

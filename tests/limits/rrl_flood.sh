@@ -1,6 +1,7 @@
 #!/bin/bash
 # Response rate limiting under a real, bounded UDP flood: 20000 queries from
-# 127.0.0.1 as fast as the socket takes them. Most responses to the flooding
+# 127.0.0.1 in about 1.5 s (over 13,000 a second, with the rate limit at 100
+# a second). Most responses to the flooding
 # /24 are withheld, every 2nd withheld one goes out truncated (slip), and
 # clients in other /24s (127.0.1.1 to 127.0.16.1) keep getting every answer,
 # quickly. Prints the figures: share withheld, the others' p50/p99 latency.
