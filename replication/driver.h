@@ -220,6 +220,15 @@ class Driver {
   std::map<std::string, uint64_t> peer_applied_;
   std::map<uint64_t, ReportRequest> reports_;
   std::map<std::string, SnapshotSend> sending_;
+  // Copies whose transfer was given up while the copy thread still ran: the
+  // loop never waits for one (pump_snapshots() reaps them), except before a
+  // snapshot replaces the state underneath them.
+  struct AbandonedCopy {
+    std::string dir;
+    std::future<Result<SnapshotFile>> copy;
+  };
+  std::vector<AbandonedCopy> abandoned_;
+  void reap_abandoned(bool wait);
   SnapshotReceive receiving_;
   std::optional<ReceivedSnapshot> received_;
   // Membership by applied index (conf changes are rare), so a snapshot

@@ -432,8 +432,12 @@ void Driver::stop() {
     if (r.done) r.done(std::move(r.reports));
   }
   reports_.clear();
-  // A copy thread still running is waited for here (the future's destructor).
+  // A copy thread still running is waited for here.
+  for (auto& [peer, s] : sending_) {
+    if (s.copy.valid()) abandoned_.push_back({s.dir, std::move(s.copy)});
+  }
   sending_.clear();
+  reap_abandoned(true);
   receiving_ = {};
   if (network_) network_->stop();
   update_pump();

@@ -35,7 +35,19 @@ void remove_files(wal::FileSystem& fs, const std::string& dir) {
 }  // namespace
 
 void Driver::update_pump() {
-  if (hooks_.pump) hooks_.pump(!stopped_ && !sending_.empty());
+  if (hooks_.pump) hooks_.pump(!stopped_ && (!sending_.empty() || !abandoned_.empty()));
+}
+
+void Driver::reap_abandoned(bool wait) {
+  for (auto it = abandoned_.begin(); it != abandoned_.end();) {
+    if (!wait && it->copy.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ++it;
+      continue;
+    }
+    (void)it->copy.get();
+    remove_files(fs_, it->dir);
+    it = abandoned_.erase(it);
+  }
 }
 
 // ---- sending ----
@@ -44,6 +56,13 @@ void Driver::start_snapshot_send(const std::string& peer, raft::Message m) {
   if (sending_.count(peer)) return;  // one at a time; the core waits for our report
   if (!m.snapshot) return;
   std::string dir = cfg_.snapshot_dir + "/out-" + peer;
+  for (const auto& a : abandoned_) {
+    if (a.dir == dir) {
+      // The last copy for this peer is still being written; the core asks again.
+      node_->report_snapshot(m.to, false);
+      return;
+    }
+  }
   if (auto made = fs_.make_dir(dir); !made) {
     log("snapshot for " + peer + ": " + made.error());
     node_->report_snapshot(m.to, false);
@@ -89,8 +108,12 @@ void Driver::end_snapshot_send(const std::string& peer, bool success) {
   if (it == sending_.end()) return;
   uint64_t to = it->second.msg.to;
   std::string dir = it->second.dir;
-  sending_.erase(it);  // waits for a copy thread still running
-  remove_files(fs_, dir);
+  if (it->second.copy.valid()) {
+    abandoned_.push_back({dir, std::move(it->second.copy)});
+  } else {
+    remove_files(fs_, dir);
+  }
+  sending_.erase(it);
   node_->report_snapshot(to, success);
   update_pump();
   wake();
@@ -106,6 +129,7 @@ void Driver::abort_snapshot_send(const std::string& peer, const std::string& why
 // sits in memory at once.
 void Driver::pump_snapshots() {
   if (stopped_) return;
+  reap_abandoned(false);
   std::vector<std::string> ready_copies, done, failed;
   for (auto& [peer, s] : sending_) {
     if (s.copy.valid() &&
@@ -146,6 +170,7 @@ void Driver::pump_snapshots() {
   }
   for (const auto& peer : failed) abort_snapshot_send(peer, "the peer's queue refused a chunk");
   for (const auto& peer : done) end_snapshot_send(peer, true);
+  update_pump();
 }
 
 // ---- receiving ----
@@ -240,6 +265,7 @@ void Driver::install_snapshot(const raft::SnapshotMeta& meta) {
   std::vector<std::string> peers;
   for (const auto& [peer, s] : sending_) peers.push_back(peer);
   for (const auto& peer : peers) abort_snapshot_send(peer, "this node is installing a snapshot");
+  reap_abandoned(true);
   if (auto s = sm_.install_snapshot(received_->path); !s) {
     fatal("snapshot install failed: " + s.error());
   }
