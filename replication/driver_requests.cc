@@ -24,8 +24,15 @@ void Driver::on_message(const std::string& peer, uint8_t kind, std::span<const u
         log("peer " + peer + ": bad raft message: " + m.error());
         return;
       }
-      if (m->from != raft_id_of(peer) || m->type == raft::MessageType::snap) {
+      if (m->from != raft_id_of(peer)) {
         log("peer " + peer + ": raft message claims another sender; dropped");
+        return;
+      }
+      if (m->type == raft::MessageType::snap || m->type == raft::MessageType::prop) {
+        // A snapshot travels as chunks (kinds 2 and 3), and a proposal as a
+        // driver envelope (kinds 6 and 8), which the origin can track.
+        log("peer " + peer + ": raw " + std::string(raft::to_string(m->type)) +
+            " message dropped");
         return;
       }
       step(*m);

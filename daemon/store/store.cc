@@ -93,7 +93,8 @@ class LmdbStore final : public Store {
     if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers)) return fail("set readers", rc);
     if (int rc = mdb_env_set_maxdbs(raw, 4)) return fail("set max dbs", rc);
     // NOTLS: a worker's ReadTxn is not tied to the thread that began it.
-    // NOMETASYNC: the WAL is the durable source (see DESIGN.md); never NOSYNC.
+    // NOMETASYNC: the WAL is the durable source (docs/ARCHITECTURE.md,
+    // "Durability order"); never NOSYNC.
     if (int rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0640)) {
       return fail("open", rc);
     }
