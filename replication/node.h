@@ -1,26 +1,36 @@
-// ClusterNode: the node driver that joins the Raft core, the WAL, the store
-// and the peer transport on the main event loop.
+// ClusterNode: the replication driver on the main event loop.
+//
+// The driver joins the Raft core, the WAL, a StateMachine (the daemon binds
+// its LMDB store) and the peer transport. The work itself is done by Driver
+// (replication/driver.h), which has no event loop of its own; ClusterNode
+// gives it libevent timers. The in-process tests drive Driver directly.
 //
 // ## The driver loop
 //
 // Inputs (a peer message, a proposal, a tick) only feed the core; the Ready is
 // drained once per loop iteration from a deferred event, so proposals that
 // arrive together become one log append and one fdatasync. For each Ready, in
-// this order (DESIGN.md, "Durability order"):
+// this order (docs/ARCHITECTURE.md, "Durability order"):
 //
-//   1. snapshot data swapped into the store (it arrived in chunks before the
-//      snap message was stepped), the WAL reset to the snapshot point; new
-//      entries appended (a conflicting suffix truncated first), the hard state
-//      written when term or vote changed; then ONE wal.sync() if must_sync;
-//   2. messages sent (a snap message starts a chunked store copy instead);
-//   3. committed entries applied to LMDB in one write transaction that also
-//      records the applied index; conf changes applied to the core and their
-//      membership recorded in the same transaction;
-//   4. advance.
+//   1. a snapshot the core accepted is installed into the state machine
+//      (its file arrived in chunks and was made durable before the snap
+//      message was stepped), then the WAL is reset to the snapshot point;
+//   2. new entries appended (a conflicting suffix truncated first) and, if
+//      must_sync, the segment fdatasynced: the Ready's one sync;
+//   3. the hard state written when term or vote changed (the WAL's meta
+//      file, its own fdatasync). It comes after the entries because its
+//      commit index may cover them: a commit index must never be durable
+//      before the entries it commits;
+//   4. messages sent (a snap message starts a store copy on a thread, then a
+//      chunked stream);
+//   5. committed entries applied in one state machine step that also records
+//      the applied index; conf changes applied to the core and their
+//      membership recorded in the same step;
+//   6. advance.
 //
 // The commit index is persisted lazily (with term/vote changes): after a
-// restart it is at least the store's applied index, and the leader tells us
-// the rest.
+// restart it is at least the state machine's applied index, and the leader
+// tells us the rest.
 //
 // ## Requests
 //
@@ -31,13 +41,17 @@
 // "committed and applied here". A proposal is attempted only while this node
 // sees a leader and (on the leader) a reachable quorum; otherwise it waits
 // for one until its deadline and then fails with "no quorum: k of n voters
-// reachable", never having entered the log.
+// reachable", never having entered the log. A forward lost with its
+// connection is sent again (to whoever leads then), flagged so the leader
+// first looks for it in its log: a retry never applies a command twice.
 //
 // ## Restart
 //
-// The store (LMDB) holds the applied index and membership; the WAL holds the
-// entries and hard state. At open, a WAL that ends before the store's applied
-// index (a snapshot swapped in just before a crash) is reset to that point.
+// The state machine holds the applied index and membership; the WAL holds
+// the entries and hard state. At open, a WAL that ends before the applied
+// index (a snapshot installed just before a crash) is reset to that point;
+// a state machine behind the WAL's compaction point (its data lost) is
+// refused, naming both.
 #pragma once
 
 #include <chrono>
@@ -54,11 +68,14 @@
 
 struct event_base;
 
-namespace raftdns::store {
-class Store;
+namespace raftdns::wal {
+class FileSystem;
 }
 
 namespace raftdns::replication {
+
+class StateMachine;
+class Driver;
 
 // Raft node ids are derived from the operator's string ids (FNV-1a 64, never 0).
 uint64_t raft_id_of(const std::string& node_id);
@@ -79,9 +96,17 @@ struct NodeConfig {
   // newest compact_entries/2 entries are kept for followers that lag a little.
   uint64_t compact_entries = 10000;
   uint64_t compact_bytes = uint64_t{64} << 20;
+  // Size of a WAL segment file (preallocated); tests shrink it.
+  uint64_t wal_segment_bytes = uint64_t{64} << 20;
   // Bytes of a store copy per snapshot chunk.
   size_t snapshot_chunk = size_t{1} << 20;
   std::function<void(const std::string&)> log;
+  // The file system for the WAL and the snapshot files (nullptr: the real
+  // one). Tests pass a fault-injecting one.
+  wal::FileSystem* fs = nullptr;
+  // Called when the node cannot go on (a failed write or fsync, a broken
+  // invariant). It must not return; the default logs and aborts.
+  std::function<void(const std::string&)> fatal;
 };
 
 struct PeerReport {
@@ -116,7 +141,7 @@ class ClusterNode {
   // A brand-new node writes the bootstrap log (every configured member a
   // voter). Errors name the WAL directory or the inconsistency.
   static Result<std::unique_ptr<ClusterNode>> open(event_base* base, NodeConfig config,
-                                                   store::Store& store);
+                                                   StateMachine& state);
   ~ClusterNode();
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
@@ -126,8 +151,9 @@ class ClusterNode {
   // Syncs the WAL, stops the transport and timers; pending requests fail.
   void stop();
 
-  // Proposes an encoded store::Command (already checked against the local
-  // store). `done` runs once, on the loop thread.
+  // Proposes a command (opaque bytes the state machine understands). `done`
+  // runs once, on the loop thread, when the command is applied here (with
+  // the state machine's verdict), or fails.
   void submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done);
 
   // Completes once every member has applied `index`, or at the deadline with
@@ -143,11 +169,11 @@ class ClusterNode {
   uint64_t applied_index() const;
   bool is_leader() const;
 
-  class Impl;
+  class Loop;
 
  private:
-  explicit ClusterNode(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit ClusterNode(std::unique_ptr<Loop> loop);
+  std::unique_ptr<Loop> loop_;
 };
 
 }  // namespace raftdns::replication

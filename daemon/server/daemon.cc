@@ -189,7 +189,8 @@ Status Daemon::open_cluster() {
   nc.compact_entries = config_.compact_entries;
   nc.compact_bytes = config_.compact_bytes;
   nc.log = [](const std::string& line) { log_info(line); };
-  auto node = replication::ClusterNode::open(base_.get(), std::move(nc), *store_);
+  state_machine_ = std::make_unique<StoreStateMachine>(*store_);
+  auto node = replication::ClusterNode::open(base_.get(), std::move(nc), *state_machine_);
   if (!node) return make_error("cannot open the replication log: " + node.error());
   cluster_ = std::move(*node);
   log_info("cluster: node " + config_.node_id + " with " + std::to_string(config_.peers.size()) +
@@ -249,6 +250,7 @@ void Daemon::shutdown() {
   control_service_.reset();
   proposer_.reset();
   cluster_.reset();
+  state_machine_.reset();
   if (store_) {
     if (Status s = store_->sync(); !s) log_error("store sync at shutdown failed: " + s.error());
     store_.reset();

@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "daemon/server/config.h"
 #include "daemon/server/event_util.h"
+#include "daemon/server/store_state_machine.h"
 
 namespace raftdns::store {
 class Store;
@@ -52,6 +53,7 @@ class Daemon {
   std::chrono::steady_clock::time_point started_;
   EventBasePtr base_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<StoreStateMachine> state_machine_;  // binds store_ to the driver
   std::unique_ptr<replication::ClusterNode> cluster_;
   std::unique_ptr<Proposer> proposer_;
   std::unique_ptr<ServingSettings> settings_;

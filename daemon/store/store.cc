@@ -93,7 +93,8 @@ class LmdbStore final : public Store {
     if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers)) return fail("set readers", rc);
     if (int rc = mdb_env_set_maxdbs(raw, 4)) return fail("set max dbs", rc);
     // NOTLS: a worker's ReadTxn is not tied to the thread that began it.
-    // NOMETASYNC: the WAL is the durable source (see DESIGN.md); never NOSYNC.
+    // NOMETASYNC: the WAL is the durable source (docs/ARCHITECTURE.md,
+    // "Durability order"); never NOSYNC.
     if (int rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0640)) {
       return fail("open", rc);
     }
@@ -330,18 +331,44 @@ class LmdbStore final : public Store {
     return {};
   }
 
-  Status copy_to(const std::string& path) const override {
+  Result<StoreCopy> copy_to(const std::string& path) const override {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return make_error("snapshot copy " + path + ": " + ec.message());
     if (std::filesystem::exists(std::filesystem::path(path) / "data.mdb")) {
       return make_error("snapshot copy " + path + ": already holds a data.mdb");
     }
-    if (int rc = mdb_env_copy2(env_->get(), path.c_str(), MDB_CP_COMPACT)) {
+    std::shared_ptr<lmdb::Env> env;
+    {
+      std::lock_guard lock(env_mu_);
+      env = env_;
+    }
+    if (int rc = mdb_env_copy2(env->get(), path.c_str(), MDB_CP_COMPACT)) {
       return make_error("snapshot copy " + path + ": " + mdb_strerror(rc));
     }
-    if (auto s = fsync_path(path + "/data.mdb", false); !s) return s;
-    return fsync_path(path, true);
+    if (auto s = fsync_path(path + "/data.mdb", false); !s) return std::move(s).take_error();
+    if (auto s = fsync_path(path, true); !s) return std::move(s).take_error();
+    // The copy runs its own read transaction, so it may hold more than was
+    // applied when it began: read its position from the copy itself.
+    StoreCopy out;
+    out.file = path + "/data.mdb";
+    {
+      auto copy = open_env(path, opts_);
+      if (!copy) return make_error("snapshot copy " + path + ": " + copy.error());
+      lmdb::Txn txn;
+      if (int rc = lmdb::Txn::begin((*copy)->get(), nullptr, MDB_RDONLY, txn)) {
+        return make_error("snapshot copy " + path + ": " + mdb_strerror(rc));
+      }
+      out.applied_index = read_u64(txn.get(), **copy, kAppliedIndexKey);
+      out.applied_term = read_u64(txn.get(), **copy, kAppliedTermKey);
+      MDB_val k = lmdb::val(kMembershipKey), v;
+      if (mdb_get(txn.get(), (*copy)->meta, &k, &v) == 0) {
+        auto b = bytes_of(v);
+        out.membership.assign(b.begin(), b.end());
+      }
+    }
+    std::filesystem::remove(std::filesystem::path(path) / "lock.mdb", ec);
+    return out;
   }
 
   std::string directory() const override { return dir_; }
@@ -355,8 +382,13 @@ class LmdbStore final : public Store {
     if (::renameat2(AT_FDCWD, copy_dir.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
       return make_error("snapshot swap " + copy_dir + " <-> " + dir_ + ": " + std::strerror(errno));
     }
+    // The exchange is durable only once the parent directory is. A failed
+    // fsync may have dropped it while a later one reports success: the
+    // caller must treat this error as fatal (the WAL's rule, fsyncgate).
     auto parent = std::filesystem::path(dir_).parent_path().string();
-    (void)fsync_path(parent.empty() ? "." : parent, true);
+    if (auto s = fsync_path(parent.empty() ? "." : parent, true); !s) {
+      return make_error("snapshot swap not durable: " + s.error());
+    }
     auto fresh = open_env(dir_, opts_);
     if (!fresh) {
       // Put the old data back so the node keeps a working store.

@@ -51,6 +51,14 @@ struct ApplyItem {
   std::span<const uint8_t> command;
 };
 
+// What copy_to() wrote.
+struct StoreCopy {
+  std::string file;  // <path>/data.mdb
+  uint64_t applied_index = 0;
+  uint64_t applied_term = 0;
+  std::vector<uint8_t> membership;
+};
+
 class ReadTxn;  // defined in store/read_txn.h (used by the answer engine)
 
 class Store {
@@ -93,9 +101,12 @@ class Store {
   // compacted past the applied index.
   virtual Status sync() = 0;
 
-  // Writes a consistent copy of the store to `path` (mdb_env_copy2 with
-  // compaction), for snapshots.
-  virtual Status copy_to(const std::string& path) const = 0;
+  // Writes a consistent copy of the store into the directory `path`
+  // (mdb_env_copy2 with compaction, then fsync of the file and the
+  // directory), for snapshots. Safe to call from any thread, concurrently
+  // with apply(). Returns the copy's file and the position it holds, which
+  // may be later than the applied index when the call began.
+  virtual Result<StoreCopy> copy_to(const std::string& path) const = 0;
   virtual std::string directory() const = 0;
 
   // Swaps in a snapshot written by copy_to (received from the leader) in

@@ -171,6 +171,13 @@ class World {
   // ---- node lifecycle -------------------------------------------------------------
 
   void start(SimNode& s) {
+    // What the disk holds must make sense before the core reads it: a commit index is
+    // durable only after the entries it covers.
+    if (s.durable_hard_state.commit > s.storage->last_index()) {
+      throw Violation("node " + u(s.id) + " restarts with a durable commit index " +
+                      u(s.durable_hard_state.commit) + " beyond its durable log (last index " +
+                      u(s.storage->last_index()) + ")");
+    }
     Config c;
     c.id = s.id;
     c.storage = s.storage.get();
@@ -425,9 +432,25 @@ class World {
                       u(s.durable_hard_state.term) + " to " + u(rd.hard_state->term));
     }
     if (rd.snapshot) install_snapshot(s, *rd.snapshot);
-    append_to_disk(s, rd.entries);
-    if (rd.hard_state) s.storage->set_hard_state(*rd.hard_state);
-    if (rd.must_sync) s.durable_hard_state = s.storage->hard_state();
+    // Two files, two syncs: a power cut may fall between them.
+    const bool cut_between = faulty() && !rd.entries.empty() && rng_.one_in(200);
+    if (opt_.hard_state_before_entries) {
+      if (rd.hard_state) s.storage->set_hard_state(*rd.hard_state);
+      if (rd.must_sync) s.durable_hard_state = s.storage->hard_state();
+      if (cut_between) {
+        crash(s, "after the meta file, before the segment");
+        return;
+      }
+      append_to_disk(s, rd.entries);
+    } else {
+      append_to_disk(s, rd.entries);
+      if (cut_between) {
+        crash(s, "after the segment, before the meta file");
+        return;
+      }
+      if (rd.hard_state) s.storage->set_hard_state(*rd.hard_state);
+      if (rd.must_sync) s.durable_hard_state = s.storage->hard_state();
+    }
     if (faulty() && rng_.one_in(400)) {
       crash(s, "after persisting, before sending");
       return;

@@ -25,6 +25,12 @@ struct SimOptions {
   // Bytes per append message; 0 draws from the seed (small values split appends into
   // single entries, which exposes commit-rule mistakes).
   uint64_t max_size_per_msg = 0;
+  // The disk is modeled as the WAL lays it out: entries in a segment file and the hard
+  // state in a separate meta file, each made durable by its own sync, so a power cut can
+  // fall between the two. The driver writes the entries first. Setting this writes the
+  // hard state first (a broken driver, for the checker test): a cut between the two then
+  // leaves a commit index covering entries that never reached the disk.
+  bool hard_state_before_entries = false;
   // Print every event (for replaying a failing seed).
   bool trace = false;
 };

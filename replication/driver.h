@@ -1,0 +1,239 @@
+// Driver: the replication driver itself, without an event loop; ClusterNode runs it on libevent.
+//
+// The driver joins the Raft core, the WAL, a StateMachine and a PeerNetwork.
+// It has no timers and no event_base of its own: its owner calls tick() on a
+// timer, process_ready() when `wake` asks for it, and pump_snapshots() while
+// `pump` says snapshot work is in flight. That is what lets the in-process
+// tests (tests/driver) drive three of them by hand, deterministically, and
+// cut the power at any point.
+//
+// Its code is split by concern:
+//   driver_ready.cc     open and recovery, the Ready loop, apply, compaction
+//   driver_requests.cc  submitted requests, routing to the leader, peer messages
+//   driver_snapshot.cc  snapshot copy (on a thread), streaming, receive, install
+//   driver_status.cc    node reports, cluster status, waiting for every member
+//
+// See node.h for the design.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "replication/core/raft.h"
+#include "replication/node.h"
+#include "replication/peer_network.h"
+#include "replication/state_machine.h"
+#include "replication/wal_storage.h"
+#include "wal/log.h"
+
+namespace raftdns::replication {
+
+// Message kinds on the peer network (opaque to the transport itself).
+enum PeerMessageKind : uint8_t {
+  kRaft = 1,            // an encoded raft::Message (never a snap: those travel as 2 and 3)
+  kSnapshotChunk = 2,   // u64 snapshot index | u64 total size | u64 offset | bytes
+  kSnapshotDone = 3,    // u64 total size | encoded raft::Message (type snap)
+  kStatusRequest = 4,   // u64 request id (0: only the applied index is wanted)
+  kStatusReply = 5,     // u64 request id | JSON NodeReport
+  kForward = 6,         // an envelope for the leader to propose
+  kForwardRefused = 7,  // u64 request id | reason (the envelope never entered the log)
+  kForwardRetry = 8,    // u64 scan-from index | envelope: propose unless already in the log
+};
+
+// A request as it travels to the leader and sits in the log: who submitted
+// it, the submitter's request id, and the command.
+struct Envelope {
+  uint64_t origin = 0;
+  uint64_t request = 0;
+  std::span<const uint8_t> command;
+};
+std::vector<uint8_t> encode_envelope(uint64_t origin, uint64_t request,
+                                     std::span<const uint8_t> command);
+bool decode_envelope(std::span<const uint8_t> in, Envelope& out);
+
+// The membership as the state machine records it.
+std::vector<uint8_t> encode_membership(const raft::ConfState& conf);
+std::optional<raft::ConfState> decode_membership(std::span<const uint8_t> in);
+
+class Driver {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Done = ClusterNode::Done;
+
+  struct Hooks {
+    // process_ready() should run soon; calls may be coalesced.
+    std::function<void()> wake;
+    // Snapshot work is in flight (true): call pump_snapshots() every few
+    // milliseconds until it is not (false).
+    std::function<void(bool)> pump;
+  };
+
+  Driver(NodeConfig config, StateMachine& sm, std::unique_ptr<PeerNetwork> network, Hooks hooks);
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // Opens the WAL, reconciles it with the state machine and builds the core.
+  [[nodiscard]] Status open();
+  // Starts the peer network.
+  [[nodiscard]] Status start();
+  void stop();
+
+  void tick();
+  void process_ready();
+  void pump_snapshots();
+
+  void submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done);
+  void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
+                               std::function<void(Status)> done);
+  NodeReport local_report(bool light = false) const;
+  void cluster_report(Clock::time_point deadline,
+                      std::function<void(std::vector<NodeReport>)> done);
+
+  uint64_t applied_index() const { return applied_; }
+  bool is_leader() const;
+  const raft::Node& core() const { return *node_; }
+  const wal::Log& wal() const { return *wal_; }
+
+ private:
+  // ---- driver_ready.cc ----
+  Status open_wal();
+  Status check_membership();
+  Status reconcile_wal_with_state();
+  Status bootstrap_if_new();
+  void persist_entries(const std::vector<raft::Entry>& entries);
+  void persist_hard_state(const raft::HardState& hs);
+  void apply_committed(const std::vector<raft::Entry>& entries);
+  void maybe_compact();
+  void on_role_change(const raft::SoftState& ss);
+  raft::SnapshotMeta snapshot_meta() const;
+  [[noreturn]] void fatal(const std::string& what) const;
+  void log(const std::string& line) const;
+  void wake();
+
+  // ---- driver_requests.cc ----
+  void on_message(const std::string& peer, uint8_t kind, std::span<const uint8_t> payload);
+  void on_peer_state(const std::string& peer, bool up);
+  void on_forward(const std::string& peer, std::span<const uint8_t> payload, bool retry);
+  bool log_holds_request(uint64_t from, uint64_t origin, uint64_t request) const;
+  void step(const raft::Message& m);
+  void send_message(raft::Message m);
+  std::pair<size_t, size_t> reachable_voters() const;
+  bool peer_reachable(uint64_t id) const;
+  std::string no_quorum_reason() const;
+  void try_propose(uint64_t id);
+  void complete_request(uint64_t request, Status outcome, uint64_t index);
+  void expire_requests();
+
+  // ---- driver_snapshot.cc ----
+  void start_snapshot_send(const std::string& peer, raft::Message m);
+  void finish_snapshot_copy(const std::string& peer);
+  void abort_snapshot_send(const std::string& peer, const std::string& why);
+  void end_snapshot_send(const std::string& peer, bool success);
+  void on_snapshot_chunk(const std::string& peer, std::span<const uint8_t> payload);
+  void on_snapshot_done(const std::string& peer, std::span<const uint8_t> payload);
+  void install_snapshot(const raft::SnapshotMeta& meta);
+  void reset_incoming();
+  void update_pump();
+  std::string incoming_dir() const { return cfg_.snapshot_dir + "/in"; }
+
+  // ---- driver_status.cc ----
+  void on_status_request(const std::string& peer, std::span<const uint8_t> payload);
+  void on_status_reply(const std::string& peer, std::span<const uint8_t> payload);
+  std::vector<std::string> members_behind(uint64_t index) const;
+  struct AllWait {
+    uint64_t index;
+    Clock::time_point deadline;
+    std::function<void(Status)> done;
+  };
+  bool check_wait(AllWait& w, bool expired);
+  void check_waits(bool expire_now);
+  void poll_peers_for_waits();
+  struct ReportRequest {
+    Clock::time_point deadline;
+    std::vector<NodeReport> reports;  // [0] is ours
+    std::map<std::string, size_t> slot;
+    std::function<void(std::vector<NodeReport>)> done;
+  };
+  void expire_reports(Clock::time_point now);
+  void maybe_finish_report(uint64_t id);
+
+  struct Pending {
+    Done done;
+    Clock::time_point deadline;
+    std::vector<uint8_t> envelope;
+    bool proposed = false;
+    // Set once a forward was lost with its connection: the leader must look
+    // for the envelope in its log (from `scan_from` on) before proposing it
+    // again, so that a retry never applies a command twice.
+    bool retry = false;
+    uint64_t scan_from = 0;
+    std::string forwarded_to;
+  };
+
+  struct SnapshotSend {
+    raft::Message msg;
+    std::string dir;
+    std::future<Result<SnapshotFile>> copy;  // valid while the copy thread runs
+    std::unique_ptr<wal::File> file;
+    uint64_t size = 0, offset = 0;
+  };
+
+  struct SnapshotReceive {
+    std::string from;
+    uint64_t index = 0, total = 0, received = 0;
+    std::unique_ptr<wal::File> file;
+  };
+  // A complete, durable snapshot file whose snap message has been stepped;
+  // installed when the core hands it back in a Ready.
+  struct ReceivedSnapshot {
+    uint64_t index = 0;
+    std::string path;
+  };
+
+  NodeConfig cfg_;
+  StateMachine& sm_;
+  wal::FileSystem& fs_;
+  Hooks hooks_;
+  uint64_t self_;
+  std::map<uint64_t, std::string> names_;
+  std::unique_ptr<PeerNetwork> network_;
+  std::unique_ptr<wal::Log> wal_;
+  std::unique_ptr<WalStorage> storage_;
+  std::unique_ptr<raft::Node> node_;
+  raft::ConfState applied_conf_;
+  uint64_t applied_ = 0, applied_term_ = 0;
+  uint64_t persisted_term_ = 0, persisted_vote_ = 0;
+  uint64_t wal_bytes_after_compact_ = 0;
+  uint64_t next_request_ = 0;
+  bool started_ = false, stopped_ = false;
+  std::map<uint64_t, Pending> pending_;
+  std::vector<AllWait> waits_;
+  std::map<std::string, uint64_t> peer_applied_;
+  std::map<uint64_t, ReportRequest> reports_;
+  std::map<std::string, SnapshotSend> sending_;
+  // Copies whose transfer was given up while the copy thread still ran: the
+  // loop never waits for one (pump_snapshots() reaps them), except before a
+  // snapshot replaces the state underneath them.
+  struct AbandonedCopy {
+    std::string dir;
+    std::future<Result<SnapshotFile>> copy;
+  };
+  std::vector<AbandonedCopy> abandoned_;
+  void reap_abandoned(bool wait);
+  SnapshotReceive receiving_;
+  std::optional<ReceivedSnapshot> received_;
+  // Membership by applied index (conf changes are rare), so a snapshot
+  // copied at a later index than the core asked for carries the right one.
+  std::map<uint64_t, raft::ConfState> conf_history_;
+};
+
+}  // namespace raftdns::replication

@@ -1,0 +1,285 @@
+// Driver: snapshots — the copy (on a thread), chunked streaming, receiving, and the install a Ready asks for.
+//
+// Sending: when the core asks to send a snapshot, the state machine writes a
+// copy on a background thread (a large store takes seconds, and the loop must
+// keep its heartbeats going meanwhile). pump_snapshots() polls for the copy,
+// then streams it in chunks while the peer's queue has room, and ends with
+// the snap message, whose metadata is that of the copy.
+//
+// Receiving: chunks go to <snapshot_dir>/in/snapshot. When the last one is in
+// and the file and its directory are durable, the snap message is stepped.
+// Only if the core accepts it does a Ready carry the snapshot, and only then
+// is the state machine replaced: a snapshot the core refuses (a stale term,
+// or one we are already past) never touches the state.
+#include <fcntl.h>
+
+#include "common/bytes.h"
+#include "replication/driver.h"
+
+namespace raftdns::replication {
+
+using bytes::get_u64_be;
+using bytes::put_u64_be;
+
+namespace {
+
+constexpr const char* kIncomingName = "snapshot";
+
+// Unlinks every file in `dir` (which holds no subdirectories).
+void remove_files(wal::FileSystem& fs, const std::string& dir) {
+  auto names = fs.list(dir);
+  if (!names) return;
+  for (const auto& n : *names) (void)fs.unlink(dir + "/" + n);
+}
+
+}  // namespace
+
+void Driver::update_pump() {
+  if (hooks_.pump) hooks_.pump(!stopped_ && (!sending_.empty() || !abandoned_.empty()));
+}
+
+void Driver::reap_abandoned(bool wait) {
+  for (auto it = abandoned_.begin(); it != abandoned_.end();) {
+    if (!wait && it->copy.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ++it;
+      continue;
+    }
+    (void)it->copy.get();
+    remove_files(fs_, it->dir);
+    it = abandoned_.erase(it);
+  }
+}
+
+// ---- sending ----
+
+void Driver::start_snapshot_send(const std::string& peer, raft::Message m) {
+  if (sending_.count(peer)) return;  // one at a time; the core waits for our report
+  if (!m.snapshot) return;
+  std::string dir = cfg_.snapshot_dir + "/out-" + peer;
+  for (const auto& a : abandoned_) {
+    if (a.dir == dir) {
+      // The last copy for this peer is still being written; the core asks again.
+      node_->report_snapshot(m.to, false);
+      return;
+    }
+  }
+  if (auto made = fs_.make_dir(dir); !made) {
+    log("snapshot for " + peer + ": " + made.error());
+    node_->report_snapshot(m.to, false);
+    return;
+  }
+  remove_files(fs_, dir);
+  SnapshotSend s;
+  s.msg = std::move(m);
+  s.dir = dir;
+  const StateMachine* sm = &sm_;
+  s.copy = std::async(std::launch::async, [sm, dir] { return sm->write_snapshot(dir); });
+  sending_.emplace(peer, std::move(s));
+  update_pump();
+}
+
+// The copy thread is done: the snap message takes the copy's position
+// (the state may have moved on while it ran), then streaming starts.
+void Driver::finish_snapshot_copy(const std::string& peer) {
+  SnapshotSend& s = sending_.at(peer);
+  Result<SnapshotFile> made = s.copy.get();
+  if (!made) return abort_snapshot_send(peer, made.error());
+  auto conf_at = conf_history_.upper_bound(made->position.index);
+  std::optional<raft::ConfState> conf = decode_membership(made->membership);
+  if (!conf && conf_at != conf_history_.begin()) conf = std::prev(conf_at)->second;
+  if (!conf || made->position.index < s.msg.snapshot->index) {
+    return abort_snapshot_send(peer, "the copy's position does not match the log");
+  }
+  s.msg.snapshot->index = made->position.index;
+  s.msg.snapshot->term = made->position.term;
+  s.msg.snapshot->conf = *conf;
+  auto file = fs_.open(made->path, wal::OpenMode::read_write);
+  if (!file) return abort_snapshot_send(peer, "open copy: " + file.error());
+  auto size = (*file)->size();
+  if (!size) return abort_snapshot_send(peer, "size of copy: " + size.error());
+  s.file = std::move(*file);
+  s.size = *size;
+  log("snapshot: sending index " + std::to_string(s.msg.snapshot->index) + " (" +
+      std::to_string(s.size) + " bytes) to " + peer);
+}
+
+void Driver::end_snapshot_send(const std::string& peer, bool success) {
+  auto it = sending_.find(peer);
+  if (it == sending_.end()) return;
+  uint64_t to = it->second.msg.to;
+  std::string dir = it->second.dir;
+  if (it->second.copy.valid()) {
+    abandoned_.push_back({dir, std::move(it->second.copy)});
+  } else {
+    remove_files(fs_, dir);
+  }
+  sending_.erase(it);
+  node_->report_snapshot(to, success);
+  update_pump();
+  wake();
+}
+
+void Driver::abort_snapshot_send(const std::string& peer, const std::string& why) {
+  if (!sending_.count(peer)) return;
+  log("snapshot to " + peer + " aborted: " + why);
+  end_snapshot_send(peer, false);
+}
+
+// Feeds chunks while the peer's queue has room, so a large store never
+// sits in memory at once.
+void Driver::pump_snapshots() {
+  if (stopped_) return;
+  reap_abandoned(false);
+  std::vector<std::string> ready_copies, done, failed;
+  for (auto& [peer, s] : sending_) {
+    if (s.copy.valid() &&
+        s.copy.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      ready_copies.push_back(peer);
+    }
+  }
+  for (const auto& peer : ready_copies) finish_snapshot_copy(peer);
+  for (auto& [peer, s] : sending_) {
+    if (s.copy.valid() || !s.file) continue;  // still copying
+    while (s.offset < s.size &&
+           network_->peer_stats(peer).queued_bytes < 4 * cfg_.snapshot_chunk) {
+      std::vector<uint8_t> chunk;
+      put_u64_be(chunk, s.msg.snapshot->index);
+      put_u64_be(chunk, s.size);
+      put_u64_be(chunk, s.offset);
+      size_t n = static_cast<size_t>(std::min<uint64_t>(cfg_.snapshot_chunk, s.size - s.offset));
+      size_t head = chunk.size();
+      chunk.resize(head + n);
+      auto got = s.file->pread(s.offset, {chunk.data() + head, n});
+      if (!got || *got != n || !network_->send(peer, kSnapshotChunk, chunk)) {
+        failed.push_back(peer);
+        break;
+      }
+      s.offset += n;
+    }
+    if (s.offset == s.size) {
+      std::vector<uint8_t> fin;
+      put_u64_be(fin, s.size);
+      auto msg = raft::encode_message(s.msg);
+      fin.insert(fin.end(), msg.begin(), msg.end());
+      if (network_->send(peer, kSnapshotDone, fin)) {
+        done.push_back(peer);
+      } else {
+        failed.push_back(peer);
+      }
+    }
+  }
+  for (const auto& peer : failed) abort_snapshot_send(peer, "the peer's queue refused a chunk");
+  for (const auto& peer : done) end_snapshot_send(peer, true);
+  update_pump();
+}
+
+// ---- receiving ----
+
+void Driver::reset_incoming() {
+  receiving_ = {};
+  received_.reset();
+  if (auto made = fs_.make_dir(incoming_dir()); !made) {
+    log("snapshot: cannot create " + incoming_dir() + ": " + made.error());
+    return;
+  }
+  remove_files(fs_, incoming_dir());
+}
+
+void Driver::on_snapshot_chunk(const std::string& peer, std::span<const uint8_t> p) {
+  uint64_t index = 0, total = 0, offset = 0;
+  if (!get_u64_be(p, index) || !get_u64_be(p, total) || !get_u64_be(p, offset)) {
+    log("snapshot chunk from " + peer + ": malformed");
+    return;
+  }
+  if (offset == 0) {
+    reset_incoming();
+    std::string path = incoming_dir() + "/" + kIncomingName;
+    auto file = fs_.open(path, wal::OpenMode::create_exclusive);
+    if (!file) {
+      log("snapshot from " + peer + ": cannot create " + path + ": " + file.error());
+      return;
+    }
+    receiving_.file = std::move(*file);
+    receiving_.from = peer;
+    receiving_.index = index;
+    receiving_.total = total;
+  }
+  if (!receiving_.file || receiving_.from != peer || receiving_.index != index ||
+      offset != receiving_.received || receiving_.received + p.size() > receiving_.total) {
+    return;  // out of sequence: the leader restarts the transfer from 0
+  }
+  if (auto s = receiving_.file->pwrite(offset, p); !s) {
+    log("snapshot from " + peer + ": write failed: " + s.error());
+    receiving_ = {};
+    return;
+  }
+  receiving_.received += p.size();
+}
+
+void Driver::on_snapshot_done(const std::string& peer, std::span<const uint8_t> p) {
+  uint64_t total = 0;
+  if (!get_u64_be(p, total)) return;
+  auto msg = raft::decode_message(p);
+  if (!msg || msg->type != raft::MessageType::snap || !msg->snapshot ||
+      msg->from != raft_id_of(peer)) {
+    log("snapshot from " + peer + ": malformed final message");
+    return;
+  }
+  bool complete = receiving_.file && receiving_.from == peer && receiving_.total == total &&
+                  receiving_.received == total && receiving_.index == msg->snapshot->index;
+  if (!complete) {
+    receiving_ = {};
+    log("snapshot from " + peer + ": incomplete transfer, ignored");
+    return;
+  }
+  // The file, its name and the directory holding it are durable before the
+  // core hears of the snapshot. A failed fsync may have dropped the data
+  // while reporting success later, exactly as in the WAL: stop here.
+  if (auto s = receiving_.file->sync(); !s) fatal("snapshot file fsync failed: " + s.error());
+  receiving_.file.reset();
+  if (auto s = fs_.sync_dir(incoming_dir()); !s) {
+    fatal("fsync of " + incoming_dir() + " failed: " + s.error());
+  }
+  if (auto s = fs_.sync_dir(cfg_.snapshot_dir); !s) {
+    fatal("fsync of " + cfg_.snapshot_dir + " failed: " + s.error());
+  }
+  received_ = ReceivedSnapshot{msg->snapshot->index, incoming_dir() + "/" + kIncomingName};
+  receiving_ = {};
+  // The core decides. If it accepts, the next Ready carries the snapshot
+  // and install_snapshot() puts it in place; if not, the file waits to be
+  // replaced by the next transfer.
+  step(*msg);
+}
+
+// A Ready carries a snapshot the core accepted: replace the state machine,
+// then restart the WAL at its point. A crash between the two leaves the
+// state ahead of the WAL, which open() repairs; a crash inside the state
+// machine's install leaves the old state or the new one, whole.
+void Driver::install_snapshot(const raft::SnapshotMeta& meta) {
+  if (!received_ || received_->index != meta.index) {
+    fatal("the core accepted snapshot " + std::to_string(meta.index) +
+          " but no complete snapshot file for it was received");
+  }
+  // A copy of the old state may still be running for a peer; let it finish
+  // before the state underneath it is replaced.
+  std::vector<std::string> peers;
+  for (const auto& [peer, s] : sending_) peers.push_back(peer);
+  for (const auto& peer : peers) abort_snapshot_send(peer, "this node is installing a snapshot");
+  reap_abandoned(true);
+  if (auto s = sm_.install_snapshot(received_->path); !s) {
+    fatal("snapshot install failed: " + s.error());
+  }
+  received_.reset();
+  if (auto s = wal_->reset_to_snapshot(meta.index, meta.term); !s) {
+    fatal("WAL reset to snapshot failed: " + s.error());
+  }
+  log("snapshot: installed index " + std::to_string(meta.index));
+  applied_ = meta.index;
+  applied_term_ = meta.term;
+  applied_conf_ = meta.conf;
+  conf_history_.clear();
+  conf_history_[applied_] = applied_conf_;
+  wal_bytes_after_compact_ = wal_->size_bytes();
+}
+
+}  // namespace raftdns::replication

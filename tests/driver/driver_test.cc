@@ -1,0 +1,450 @@
+// In-process tests of the replication driver: power cuts at every disk operation, snapshots under
+// leader changes and crashes, a lost state machine, failed fsyncs, lost forwards.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "tests/driver/harness.h"
+
+namespace raftdns::replication::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+void small_wal(NodeConfig& c) { c.wal_segment_bytes = 64 << 10; }
+
+// Compact early, so a follower that misses a few writes needs a snapshot.
+void compact_often(NodeConfig& c) {
+  small_wal(c);
+  c.compact_entries = 8;
+}
+
+size_t count_of(const MemoryState& s, const std::string& command) {
+  return static_cast<size_t>(std::count(s.commands.begin(), s.commands.end(), command));
+}
+
+// Writes `n` commands named prefix0.. at the leader and waits for them all.
+void write_n(Cluster& c, const std::string& prefix, int n) {
+  std::vector<std::shared_ptr<Cluster::Outcome>> outs;
+  auto lead = c.leader();
+  ASSERT_TRUE(lead);
+  for (int i = 0; i < n; ++i) outs.push_back(c.submit(*lead, prefix + std::to_string(i)));
+  ASSERT_TRUE(c.run_until([&] {
+    return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; });
+  }));
+  for (const auto& o : outs) ASSERT_TRUE(o->status) << o->status.error();
+}
+
+bool converged(Cluster& c) {
+  std::string digest;
+  uint64_t applied = 0;
+  for (const auto& id : c.ids()) {
+    auto& n = c.node(id);
+    if (!n.up) return false;
+    auto st = n.sm->current();
+    if (digest.empty()) {
+      digest = n.sm->digest();
+      applied = st.position.index;
+    } else if (n.sm->digest() != digest || st.position.index != applied) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---- power cuts (bug: the commit index reached the disk before its entries) ----
+
+// One node: bootstrap, elect, write three commands. Returns the commands
+// acknowledged before the power went out.
+std::vector<std::string> run_single_node_scenario(Cluster& c) {
+  std::vector<std::string> acked;
+  if (!c.boot("n1")) return acked;
+  for (int i = 0; i < 3 && c.node("n1").up; ++i) {
+    std::string cmd = "w" + std::to_string(i);
+    std::shared_ptr<Cluster::Outcome> out;
+    c.run_until([&] { return !c.node("n1").up || c.leader().has_value(); }, 200);
+    out = c.submit("n1", cmd);
+    c.run_until([&] { return !c.node("n1").up || out->done; }, 200);
+    if (out->done && out->status) acked.push_back(cmd);
+  }
+  return acked;
+}
+
+TEST(DriverPowerCut, EveryDiskOperationOfASingleNodeLeavesANodeThatStartsElectsAndKeepsAckedWrites) {
+  uint64_t points = 0;
+  {
+    Cluster dry({"n1"}, small_wal);
+    auto acked = run_single_node_scenario(dry);
+    ASSERT_EQ(acked.size(), 3u);
+    points = dry.node("n1").fs->inner().points();
+  }
+  ASSERT_GT(points, 10u);
+  for (uint64_t p = 0; p < points; ++p) {
+    SCOPED_TRACE("power cut at disk operation " + std::to_string(p));
+    Cluster c({"n1"}, small_wal);
+    c.node("n1").fs->inner().arm_crash(p, 0);
+    auto acked = run_single_node_scenario(c);
+    c.power_cut("n1");
+    Image image = c.node("n1").fs->inner().crash_image(CrashMode::lose_unsynced);
+
+    // The WAL on its own: a commit index never runs ahead of the entries.
+    {
+      FaultFs disk(image);
+      wal::Options wo;
+      wo.fs = &disk;
+      wo.segment_size = 64 << 10;
+      wo.log = [](const std::string&) {};
+      auto log = wal::Log::open("/n1/wal", wo);
+      ASSERT_TRUE(log) << log.error();
+      EXPECT_LE((*log)->hard_state().commit, (*log)->last_index())
+          << "the meta file committed entries the segment does not hold";
+    }
+
+    // The node: starts, elects itself, still holds every acknowledged write,
+    // and takes a new one.
+    ASSERT_TRUE(c.reboot("n1")) << c.node("n1").crash;
+    ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }, 500))
+        << "a rebooted single node never elected itself";
+    auto out = c.submit("n1", "after");
+    ASSERT_TRUE(c.run_until([&] { return out->done; }, 500));
+    ASSERT_TRUE(out->status) << out->status.error();
+    auto state = c.node("n1").sm->current();
+    for (const auto& cmd : acked) EXPECT_EQ(count_of(state, cmd), 1u) << cmd;
+    EXPECT_EQ(count_of(state, "after"), 1u);
+  }
+}
+
+TEST(DriverPowerCut, LeaderLosingPowerAtEveryOperationOfAWriteKeepsTheClusterConsistent) {
+  Cluster probe({"a", "b", "c"}, small_wal);
+  for (const auto& id : probe.ids()) ASSERT_TRUE(probe.boot(id));
+  ASSERT_TRUE(probe.run_until([&] { return probe.leader().has_value(); }));
+  std::string lead = *probe.leader();
+  uint64_t before = probe.node(lead).fs->inner().points();
+  write_n(probe, "x", 2);
+  uint64_t after = probe.node(lead).fs->inner().points();
+  ASSERT_GT(after, before);
+
+  for (uint64_t p = before; p < after; ++p) {
+    SCOPED_TRACE("leader power cut at disk operation " + std::to_string(p));
+    Cluster c({"a", "b", "c"}, small_wal);
+    for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+    ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+    std::string l = *c.leader();
+    c.node(l).fs->inner().arm_crash(c.node(l).fs->inner().points() + (p - before), 0);
+    std::vector<std::shared_ptr<Cluster::Outcome>> outs{c.submit(l, "x0"), c.submit(l, "x1")};
+    c.run_until([&] { return !c.node(l).up; }, 300);
+    c.power_cut(l);
+    ASSERT_TRUE(c.reboot(l)) << c.node(l).crash;
+    ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+    write_n(c, "y", 1);
+    ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+    auto state = c.node(l).sm->current();
+    for (size_t i = 0; i < outs.size(); ++i) {
+      std::string cmd = "x" + std::to_string(i);
+      EXPECT_LE(count_of(state, cmd), 1u) << cmd << " applied twice";
+      if (outs[i]->done && outs[i]->status) {
+        EXPECT_EQ(count_of(state, cmd), 1u) << cmd;
+      }
+    }
+  }
+}
+
+// ---- a lost state machine (bug: it started silently over a compacted WAL) ----
+
+TEST(DriverRecovery, WipedStateOverACompactedWalIsRefusedNamingBothPathsAndIndexes) {
+  Cluster c({"n1"}, compact_often);
+  ASSERT_TRUE(c.boot("n1"));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 20);
+  uint64_t compacted = c.node("n1").driver->wal().snapshot_index();
+  ASSERT_GT(compacted, 0u);
+  c.power_cut("n1");
+  Status s = c.reboot("n1", /*wipe_state=*/true);
+  ASSERT_FALSE(s) << "a node with no data over a compacted WAL started";
+  EXPECT_NE(s.error().find("memory:n1"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("/n1/wal"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("applied index 0"), std::string::npos) << s.error();
+  EXPECT_NE(s.error().find("through index " + std::to_string(compacted)), std::string::npos)
+      << s.error();
+}
+
+TEST(DriverRecovery, WipedStateOverAnUncompactedWalReplaysEverything) {
+  Cluster c({"n1"}, small_wal);
+  ASSERT_TRUE(c.boot("n1"));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 5);
+  c.power_cut("n1");
+  ASSERT_TRUE(c.reboot("n1", /*wipe_state=*/true));
+  ASSERT_TRUE(c.run_until([&] { return c.node("n1").sm->current().commands.size() == 5; }));
+}
+
+// ---- snapshots ----
+
+// Partitions `lagging` away, writes enough to compact the others' WALs past
+// it, and heals: the leader must send a snapshot.
+std::string make_lagging(Cluster& c, const std::string& lagging) {
+  for (const auto& id : c.ids()) {
+    if (id != lagging) c.hub.cut(lagging, id);
+  }
+  EXPECT_TRUE(c.run_until([&] {
+    auto l = c.leader();
+    return l && *l != lagging;
+  }));
+  write_n(c, "s", 30);
+  return *c.leader();
+}
+
+TEST(DriverSnapshot, SnapshotFromADeposedLeaderIsNeverInstalled) {
+  Cluster c({"a", "b", "c"}, compact_often);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lag = *c.leader() == "c" ? "b" : "c";
+  std::string old_leader = make_lagging(c, lag);
+  std::string other;
+  for (const auto& id : c.ids()) {
+    if (id != lag && id != old_leader) other = id;
+  }
+  // The whole snapshot reaches the lagging node, but its final message is
+  // held back until a new leader has taken over.
+  c.hub.hold = [&](const Packet& p) {
+    return p.from == old_leader && p.to == lag && p.kind == kSnapshotDone;
+  };
+  for (const auto& id : c.ids()) {
+    if (id != lag) c.hub.heal(lag, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return !c.hub.held.empty(); }));
+  c.hub.hold = nullptr;
+  c.round(false);  // the chunks still queued reach it
+  c.hub.cut(old_leader, lag);
+  c.hub.cut(old_leader, other);
+  ASSERT_TRUE(c.run_until([&] { return c.leader() && *c.leader() == other; }));
+  ASSERT_TRUE(c.run_until([&] {
+    return c.node(lag).driver->core().term() >= c.node(other).driver->core().term();
+  }));
+  // Now the stale final message arrives. The core refuses it (old term):
+  // the state must not change.
+  int installs = c.node(lag).sm->installs();
+  uint64_t applied = c.node(lag).sm->current().position.index;
+  uint64_t commit = c.node(lag).driver->core().committed();
+  c.hub.heal(old_leader, lag);
+  for (const auto& p : c.hub.held) {
+    c.hub.deliver_one(p, [&](const std::string&, const PowerCut& cut) { FAIL() << cut.what; });
+  }
+  c.hub.held.clear();
+  c.guard(lag, [](Driver& d) { d.process_ready(); });
+  EXPECT_EQ(c.node(lag).sm->installs(), installs)
+      << "a snapshot the core refused replaced the state";
+  EXPECT_LE(c.node(lag).sm->current().position.index, std::max(applied, commit));
+  // The new leader brings it up to date, and everything converges.
+  c.hub.heal(old_leader, other);
+  write_n(c, "after", 3);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  EXPECT_EQ(count_of(c.node(lag).sm->current(), "after0"), 1u);
+}
+
+TEST(DriverSnapshot, LeaderChangeWhileASnapshotStreamsConvergesOnTheNewLeader) {
+  Cluster c({"a", "b", "c"}, compact_often);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lag = *c.leader() == "c" ? "b" : "c";
+  std::string old_leader = make_lagging(c, lag);
+  for (const auto& id : c.ids()) {
+    if (id != lag) c.hub.heal(lag, id);
+  }
+  // Cut the leader off once the first chunk is on its way.
+  bool chunk_seen = false;
+  c.hub.hold = [&](const Packet& p) {
+    if (p.from == old_leader && p.to == lag && p.kind == kSnapshotChunk) chunk_seen = true;
+    return false;
+  };
+  ASSERT_TRUE(c.run_until([&] { return chunk_seen; }));
+  c.hub.hold = nullptr;
+  for (const auto& id : c.ids()) {
+    if (id != old_leader) c.hub.cut(old_leader, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return c.leader() && *c.leader() != old_leader; }));
+  write_n(c, "during", 3);
+  for (const auto& id : c.ids()) {
+    if (id != old_leader) c.hub.heal(old_leader, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  EXPECT_GE(c.node(lag).sm->installs(), 1);
+  EXPECT_EQ(count_of(c.node(lag).sm->current(), "during2"), 1u);
+}
+
+// A power cut inside the state machine's install (before the new state is
+// durable), and one just after it (before the WAL is reset to the snapshot
+// point): the node restarts and converges either way.
+void crash_during_install(bool after_state_is_durable) {
+  Cluster c({"a", "b", "c"}, compact_often);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lag = *c.leader() == "c" ? "b" : "c";
+  make_lagging(c, lag);
+  auto& sm = *c.node(lag).sm;
+  if (after_state_is_durable) {
+    sm.after_install = [&] {
+      auto& disk = c.node(lag).fs->inner();
+      disk.arm_crash(disk.points(), 0);  // the WAL reset that follows never happens
+    };
+  } else {
+    sm.before_install = [] { throw PowerCut{"power cut inside the install"}; };
+  }
+  for (const auto& id : c.ids()) {
+    if (id != lag) c.hub.heal(lag, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return !c.node(lag).up; }));
+  ASSERT_TRUE(c.reboot(lag)) << c.node(lag).crash;
+  write_n(c, "after", 2);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  EXPECT_EQ(count_of(c.node(lag).sm->current(), "after1"), 1u);
+}
+
+TEST(DriverSnapshot, PowerCutInsideTheInstallLeavesANodeThatRestartsAndConverges) {
+  crash_during_install(false);
+}
+
+TEST(DriverSnapshot, PowerCutBetweenInstallAndWalResetLeavesANodeThatRestartsAndConverges) {
+  crash_during_install(true);
+}
+
+// A failed fsync of a received snapshot (the file or its directory) must stop
+// the node, as a failed WAL fsync does: the kernel may have dropped the data
+// and will not say so again.
+void snapshot_fsync_fails(const std::string& under) {
+  Cluster c({"a", "b", "c"}, compact_often);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lag = *c.leader() == "c" ? "b" : "c";
+  make_lagging(c, lag);
+  c.node(lag).fs->fail_syncs_under("/" + lag + under);
+  for (const auto& id : c.ids()) {
+    if (id != lag) c.hub.heal(lag, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return !c.node(lag).up; }, 1000))
+      << "a failed fsync of the received snapshot was ignored";
+  EXPECT_NE(c.node(lag).crash.find("fsync"), std::string::npos) << c.node(lag).crash;
+  EXPECT_EQ(c.node(lag).sm->installs(), 0);
+}
+
+TEST(DriverSnapshot, FailedFsyncOfTheReceivedFileIsFatal) {
+  snapshot_fsync_fails("/snapshots/in/snapshot");
+}
+
+TEST(DriverSnapshot, FailedFsyncOfTheIncomingDirectoryIsFatal) {
+  snapshot_fsync_fails("/snapshots/in");
+}
+
+// The copy for a snapshot runs off the loop: while it takes its time, the
+// leader keeps its heartbeats going and nobody calls an election.
+TEST(DriverSnapshot, CopyRunsOffTheLoopAndHeartbeatsContinue) {
+  Cluster c({"a", "b", "c"}, compact_often);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lag = *c.leader() == "c" ? "b" : "c";
+  std::string lead = make_lagging(c, lag);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool copying = false, release = false;
+  std::thread::id copier;
+  c.node(lead).sm->on_write_snapshot = [&] {
+    std::unique_lock lock(mu);
+    copying = true;
+    copier = std::this_thread::get_id();
+    cv.notify_all();
+    // Bounded, so a copy wrongly made on the loop fails the test, not hangs it.
+    cv.wait_for(lock, 5s, [&] { return release; });
+  };
+  uint64_t term = c.node(lead).driver->core().term();
+  for (const auto& id : c.ids()) {
+    if (id != lag) c.hub.heal(lag, id);
+  }
+  ASSERT_TRUE(c.run_until([&] {
+    std::lock_guard lock(mu);
+    return copying;
+  }));
+  // Many election timeouts pass while the copy is still running.
+  for (int i = 0; i < 100; ++i) c.round();
+  EXPECT_NE(copier, std::this_thread::get_id()) << "the snapshot copy ran on the loop thread";
+  EXPECT_EQ(c.leader(), lead);
+  EXPECT_EQ(c.node(lead).driver->core().term(), term) << "an election happened during the copy";
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  c.node(lead).sm->on_write_snapshot = nullptr;
+}
+
+// ---- forwarding ----
+
+TEST(DriverForward, ForwardLostWithItsConnectionIsRetriedBeforeTheDeadline) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lead = *c.leader();
+  std::string follower = lead == "a" ? "b" : "a";
+  ASSERT_TRUE(c.run_until([&] { return c.node(follower).driver->core().lead() != 0; }));
+  auto out = c.submit(follower, "forwarded", 60s);
+  // The connection drops with the forward still queued on it; it comes back.
+  c.hub.cut(follower, lead);
+  c.hub.heal(follower, lead);
+  ASSERT_TRUE(c.run_until([&] { return out->done; }, 500))
+      << "the lost forward was not retried (it would only fail at its deadline)";
+  ASSERT_TRUE(out->status) << out->status.error();
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  EXPECT_EQ(count_of(c.node(lead).sm->current(), "forwarded"), 1u);
+}
+
+TEST(DriverForward, RetryOfAForwardTheLeaderAlreadyTookIsAppliedOnce) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lead = *c.leader();
+  std::string follower = lead == "a" ? "b" : "a";
+  ASSERT_TRUE(c.run_until([&] { return c.node(follower).driver->core().lead() != 0; }));
+  auto out = c.submit(follower, "once", 60s);
+  // The leader receives and proposes it; then the connection drops, so the
+  // follower cannot tell whether it arrived and sends it again.
+  c.round(false);
+  c.hub.cut(follower, lead);
+  c.hub.heal(follower, lead);
+  ASSERT_TRUE(c.run_until([&] { return out->done; }, 500));
+  ASSERT_TRUE(out->status) << out->status.error();
+  write_n(c, "later", 2);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  for (const auto& id : c.ids()) {
+    EXPECT_EQ(count_of(c.node(id).sm->current(), "once"), 1u) << "on " << id;
+  }
+}
+
+TEST(DriverForward, RetryAfterALeaderChangeIsAppliedOnce) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lead = *c.leader();
+  std::string follower = lead == "a" ? "b" : "a";
+  ASSERT_TRUE(c.run_until([&] { return c.node(follower).driver->core().lead() != 0; }));
+  auto out = c.submit(follower, "moved", 60s);
+  c.round(false);  // the leader proposes it and sends it out
+  c.round(false);  // the followers append it; their acknowledgements are lost below
+  // The leader is cut off from everyone; a new one takes over.
+  for (const auto& id : c.ids()) {
+    if (id != lead) c.hub.cut(lead, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return out->done; }, 2000));
+  ASSERT_TRUE(out->status) << out->status.error();
+  for (const auto& id : c.ids()) {
+    if (id != lead) c.hub.heal(lead, id);
+  }
+  write_n(c, "later", 1);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  for (const auto& id : c.ids()) {
+    EXPECT_EQ(count_of(c.node(id).sm->current(), "moved"), 1u) << "on " << id;
+  }
+}
+
+}  // namespace
+}  // namespace raftdns::replication::testing
