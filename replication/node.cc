@@ -187,6 +187,7 @@ class ClusterNode::Impl {
     }
     wal::Options wo;
     wo.log = [this](const std::string& l) { log("wal: " + l); };
+    if (cfg_.metrics) wo.metrics = &cfg_.metrics->wal;
     auto w = wal::Log::open(cfg_.wal_dir, wo);
     if (!w) return make_error(w.error());
     wal_ = std::move(*w);
@@ -480,6 +481,10 @@ class ClusterNode::Impl {
   }
 
   void on_role_change(const raft::SoftState& ss) {
+    if (cfg_.metrics && ss.lead != raft::kNoNode && ss.lead != last_lead_) {
+      cfg_.metrics->leader_changes.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (ss.lead != raft::kNoNode) last_lead_ = ss.lead;
     auto lead = names_.find(ss.lead);
     log(std::string("raft: role ") + raft::to_string(ss.role) + " at term " +
         std::to_string(node_->term()) + ", leader " +
@@ -540,7 +545,9 @@ class ClusterNode::Impl {
       (void)node_->campaign();
     }
     std::vector<Status> outcomes;
+    const auto apply_start = Clock::now();
     if (auto s = store_.apply(items, &outcomes); !s) fatal("store apply failed: " + s.error());
+    if (cfg_.metrics) cfg_.metrics->apply_seconds.observe(Clock::now() - apply_start);
     applied_ = items.back().index;
     applied_term_ = items.back().term;
     for (const auto& m : mine) {
@@ -614,6 +621,7 @@ class ClusterNode::Impl {
       node_->report_snapshot(m.to, false);
       return;
     }
+    if (cfg_.metrics) cfg_.metrics->snapshots_made.fetch_add(1, std::memory_order_relaxed);
     SnapshotSend s;
     s.fd = ::open((dir + "/data.mdb").c_str(), O_RDONLY | O_CLOEXEC);
     if (s.fd < 0) {
@@ -684,6 +692,10 @@ class ClusterNode::Impl {
       std::error_code ec;
       fs::remove_all(it->second.dir, ec);
       node_->report_snapshot(it->second.msg.to, true);
+      if (cfg_.metrics) {
+        cfg_.metrics->snapshots_sent.fetch_add(1, std::memory_order_relaxed);
+        cfg_.metrics->snapshot_bytes_sent.fetch_add(it->second.size, std::memory_order_relaxed);
+      }
       sending_.erase(it);
     }
     if (sending_.empty()) event_del(pump_ev_.get());
@@ -765,6 +777,10 @@ class ClusterNode::Impl {
       std::error_code ec;
       fs::remove_all(incoming_dir(), ec);
       log("snapshot: installed index " + std::to_string(msg->snapshot->index) + " from " + peer);
+      if (cfg_.metrics) {
+        cfg_.metrics->snapshots_received.fetch_add(1, std::memory_order_relaxed);
+        cfg_.metrics->snapshot_bytes_received.fetch_add(total, std::memory_order_relaxed);
+      }
       applied_ = msg->snapshot->index;
       applied_term_ = msg->snapshot->term;
       applied_conf_ = msg->snapshot->conf;
@@ -1062,6 +1078,7 @@ class ClusterNode::Impl {
   uint64_t persisted_term_ = 0, persisted_vote_ = 0;
   uint64_t wal_bytes_after_compact_ = 0;
   uint64_t next_request_ = 0;
+  uint64_t last_lead_ = raft::kNoNode;  // for DriverMetrics::leader_changes
   bool stopped_ = false;
   EventPtr tick_ev_, ready_ev_, pump_ev_;
   std::map<uint64_t, Pending> pending_;
@@ -1087,6 +1104,13 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(event_base* base, NodeCon
 Status ClusterNode::start() { return impl_->start(); }
 void ClusterNode::stop() { impl_->stop(); }
 void ClusterNode::submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done) {
+  if (DriverMetrics* m = impl_->cfg_.metrics) {
+    m->proposals.fetch_add(1, std::memory_order_relaxed);
+    done = [m, done = std::move(done)](Status status, uint64_t index) {
+      if (!status) m->proposal_failures.fetch_add(1, std::memory_order_relaxed);
+      done(std::move(status), index);
+    };
+  }
   impl_->submit(std::move(command), deadline, std::move(done));
 }
 void ClusterNode::wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
@@ -1094,6 +1118,7 @@ void ClusterNode::wait_applied_everywhere(uint64_t index, Clock::time_point dead
   impl_->wait_applied_everywhere(index, deadline, std::move(done));
 }
 NodeReport ClusterNode::local_report() const { return impl_->local_report(); }
+NodeReport ClusterNode::local_summary() const { return impl_->local_report(true); }
 void ClusterNode::cluster_report(Clock::time_point deadline,
                                  std::function<void(std::vector<NodeReport>)> done) {
   impl_->cluster_report(deadline, std::move(done));
