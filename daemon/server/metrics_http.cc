@@ -17,7 +17,6 @@ MetricsHttpServer::MetricsHttpServer(std::chrono::seconds timeout) : base_(event
   http_.reset(evhttp_new(base_.get()));
   if (!http_) throw std::runtime_error("cannot create the metrics HTTP server");
   evhttp_set_timeout(http_.get(), static_cast<int>(timeout.count()));
-  evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
   evhttp_set_max_headers_size(http_.get(), 16 * 1024);
   evhttp_set_max_body_size(http_.get(), 0);
   evhttp_set_gencb(http_.get(), on_http_request<&MetricsHttpServer::on_request>, this);
@@ -73,7 +72,12 @@ void MetricsHttpServer::on_request(evhttp_request* request) {
   const char* path = uri ? evhttp_uri_get_path(uri) : nullptr;
   auto route = path ? routes_.find(std::string_view(path)) : routes_.end();
   HttpAnswer answer;
-  if (route == routes_.end()) {
+  const evhttp_cmd_type method = evhttp_request_get_command(request);
+  if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+    answer.code = 405;
+    answer.body = "only GET and HEAD\n";
+    evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", "GET, HEAD");
+  } else if (route == routes_.end()) {
     answer.code = HTTP_NOTFOUND;
     answer.body = "not found; try /metrics, /healthz or /readyz\n";
   } else {
@@ -90,6 +94,7 @@ void MetricsHttpServer::on_request(evhttp_request* request) {
   evbuffer_add(body, answer.body.data(), answer.body.size());
   const char* reason = answer.code == 200   ? "OK"
                        : answer.code == 404 ? "Not Found"
+                       : answer.code == 405 ? "Method Not Allowed"
                        : answer.code == 503 ? "Service Unavailable"
                                             : "Error";
   evhttp_send_reply(request, answer.code, reason, body);
