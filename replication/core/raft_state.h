@@ -18,6 +18,19 @@ namespace raftdns::raft {
 // (thesis §6.4). Requests are answered in arrival order.
 class ReadOnlyQueue {
  public:
+  // Orders contexts as byte strings. Spelled out rather than relying on
+  // vector's operator<, whose inlined memcmp makes GCC 12 at -O3 report a
+  // spurious -Wstringop-overread.
+  struct ContextLess {
+    bool operator()(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) const {
+      const size_t n = a.size() < b.size() ? a.size() : b.size();
+      for (size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i]) return a[i] < b[i];
+      }
+      return a.size() < b.size();
+    }
+  };
+
   struct Request {
     uint64_t index = 0;
     uint64_t from = kNoNode;  // this node for a local request
@@ -34,7 +47,7 @@ class ReadOnlyQueue {
   void clear();
 
  private:
-  std::map<std::vector<uint8_t>, Request> pending_;
+  std::map<std::vector<uint8_t>, Request, ContextLess> pending_;
   std::deque<std::vector<uint8_t>> order_;
 };
 

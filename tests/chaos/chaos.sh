@@ -50,9 +50,7 @@ declare -A PIDS=() STATE=()
 BG_PIDS=()
 WORKER_PIDS=()
 
-log() { echo "[$(date +%T.%3N)] $*"; }
 problem() { echo "CHAOS FAILURE: $*"; echo "$*" >>"$WORK/failures"; FAILED=1; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 # ---------------------------------------------------------------- cleanup
 
@@ -270,39 +268,17 @@ disk_teardown() {
 
 # ---------------------------------------------------------------- nodes
 
-sock_of() { echo "$WORK/n$1/control.sock"; }
-adm() { local i=$1; shift; "$DNSADM" --socket "$(sock_of "$i")" "$@"; }
-
+dns_listen() { echo "$(node_ip "$1"):$(dns_port "$1")"; }
+peer_listen() {
+  if [ "$MODE" = netns ]; then echo "$(node_ip "$1"):7000"; else echo "127.0.0.1:$((LO_BASE + 10 + $1))"; fi
+}
 peer_target() {  # where node i dials node j
-  if [ "$MODE" = netns ]; then echo "$(node_ip "$2"):7000"; else echo "127.0.0.1:$(proxy_peer_port "$1" "$2")"; fi
+  if [ "$MODE" = netns ]; then peer_listen "$2"; else echo "127.0.0.1:$(proxy_peer_port "$1" "$2")"; fi
 }
-
-write_config() {
-  local i=$1 d=$WORK/n$1 listen
-  mkdir -p "$d"
-  if [ "$MODE" = netns ]; then listen="$(node_ip "$i"):7000"; else listen="127.0.0.1:$((LO_BASE + 10 + i))"; fi
-  {
-    echo "[node]"
-    echo "id = \"n$i\""
-    echo "data_dir = \"$d/data\""
-    echo "[dns]"
-    echo "listen = [\"$(node_ip "$i"):$(dns_port "$i")\"]"
-    echo "workers = 1"
-    echo "[control]"
-    echo "socket = \"$(sock_of "$i")\""
-    echo "[cluster]"
-    echo "listen = \"$listen\""
-    echo "key_file = \"$WORK/cluster.key\""
-    [ -n "${CHAOS_CLUSTER_EXTRA:-}" ] && printf '%s\n' "$CHAOS_CLUSTER_EXTRA"
-    local j
-    for j in $(seq 1 "$N"); do
-      [ "$j" = "$i" ] && continue
-      echo "[[cluster.peer]]"
-      echo "id = \"n$j\""
-      echo "address = \"$(peer_target "$i" "$j")\""
-    done
-  } >"$d/raftdns.toml"
-}
+node_up() { [ "${STATE[$1]:-}" = up ]; }
+CLUSTER_EXTRA=${CHAOS_CLUSTER_EXTRA:-}
+# shellcheck source=../lib/nodes.sh
+source "$HERE/../lib/nodes.sh"
 
 start_node() {  # returns once the node's control socket answers
   local i=$1
@@ -329,40 +305,6 @@ kill_node() {
   wait "${PIDS[$i]}" 2>/dev/null
   STATE[$i]=down
   rm -f "$(sock_of "$i")"
-}
-
-status_field() {  # status_field i JQ-PATH
-  adm "$1" --timeout 1 status --json 2>/dev/null | jq -r "$2 // empty" 2>/dev/null
-}
-role_of() { status_field "$1" '.cluster.role'; }
-applied_of() { status_field "$1" '(.cluster.applied // .applied_index)'; }
-digest_of() { status_field "$1" '.cluster.digest'; }
-
-leader() {
-  local i
-  for i in $(seq 1 "$N"); do
-    [ "${STATE[$i]}" = up ] || continue
-    [ "$(role_of "$i")" = leader ] && { echo "$i"; return 0; }
-  done
-  return 1
-}
-
-wait_leader() {
-  local deadline=$((SECONDS + $1))
-  until leader >/dev/null; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.2
-  done
-}
-
-converged() {
-  local a="" d="" i ai di
-  for i in $(seq 1 "$N"); do
-    ai=$(applied_of "$i"); di=$(digest_of "$i")
-    [ -n "$ai" ] && [ -n "$di" ] || return 1
-    if [ -z "$a" ]; then a=$ai; d=$di; continue; fi
-    [ "$ai" = "$a" ] && [ "$di" = "$d" ] || return 1
-  done
 }
 
 # ---------------------------------------------------------------- workload
@@ -689,7 +631,7 @@ for i in $(seq 1 "$N"); do
     { problem "the client host gets no DNS reply from n$i at $(node_ip "$i"):$(dns_port "$i")"; exit 1; }
 done
 selftest_faults || exit 1
-wait_leader 20 || { problem "no leader elected"; exit 1; }
+await_leader 20 >/dev/null || { problem "no leader elected"; exit 1; }
 log "leader is n$(leader)"
 
 cat >"$WORK/zone" <<ZONE

@@ -2,7 +2,7 @@
 # A node that was down while more changes than the compaction threshold were
 # made catches up by snapshot (an LMDB copy streamed in chunks).
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15740 "compact_entries = 20"
+cluster_init 3 "${PORT_BASE:?}" "compact_entries = 20"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

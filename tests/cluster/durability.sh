@@ -2,7 +2,7 @@
 # kill -9 nodes at random moments under a write load: no write that dnsadm
 # acknowledged is ever missing afterwards. Bounded: 5 kills, ~40 s.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15760
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

@@ -2,7 +2,7 @@
 # kill -9 the leader: a new leader is elected, writes succeed through a
 # survivor; the killed node restarts, catches up and its digest matches.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15710
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

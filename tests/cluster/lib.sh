@@ -1,6 +1,6 @@
 # Shared helpers for the cluster tests: N real raftdnsd processes on loopback.
 # Usage: source lib.sh; cluster_init N BASE_PORT [extra [cluster] toml lines]
-# Node i listens for DNS on BASE+i and for peers on BASE+50+i.
+# The helpers shared with the chaos run are in tests/lib/nodes.sh.
 set -euo pipefail
 
 RAFTDNSD=${RAFTDNSD:?path to raftdnsd}
@@ -8,7 +8,10 @@ DNSADM=${DNSADM:?path to dnsadm}
 WORK=$(mktemp -d /tmp/raftdns-cluster.XXXXXX)
 declare -A PIDS=()
 
-log() { echo "[$(date +%T.%3N)] $*"; }
+HERE_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/nodes.sh
+source "$HERE_LIB/../lib/nodes.sh"
+
 fail() { echo "FAIL: $*" >&2; dump_logs; exit 1; }
 
 dump_logs() {
@@ -28,37 +31,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Node i answers DNS on BASE+i and listens for peers on BASE+50+i, so a test
+# owns the 100 ports from BASE (tests/cluster/CMakeLists.txt hands them out).
+dns_listen() { echo "127.0.0.1:$((BASE + $1))"; }
+peer_listen() { echo "127.0.0.1:$((BASE + 50 + $1))"; }
+
 cluster_init() {
   N=$1
   BASE=$2
-  EXTRA=${3:-}
+  CLUSTER_EXTRA=${3:-}
   "$RAFTDNSD" --init-key "$WORK/cluster.key" >/dev/null
-  for i in $(seq 1 "$N"); do write_config "$i" "$WORK/cluster.key"; done
-}
-
-write_config() {
-  local i=$1 key=$2 d=$WORK/n$1
-  mkdir -p "$d"
-  {
-    echo "[node]"
-    echo "id = \"n$i\""
-    echo "data_dir = \"$d/data\""
-    echo "[dns]"
-    echo "listen = [\"127.0.0.1:$((BASE + i))\"]"
-    echo "workers = 1"
-    echo "[control]"
-    echo "socket = \"$d/control.sock\""
-    echo "[cluster]"
-    echo "listen = \"127.0.0.1:$((BASE + 50 + i))\""
-    echo "key_file = \"$key\""
-    [ -n "$EXTRA" ] && printf '%s\n' "$EXTRA"
-    for j in $(seq 1 "$N"); do
-      [ "$j" = "$i" ] && continue
-      echo "[[cluster.peer]]"
-      echo "id = \"n$j\""
-      echo "address = \"127.0.0.1:$((BASE + 50 + j))\""
-    done
-  } >"$d/raftdns.toml"
+  for i in $(seq 1 "$N"); do write_config "$i"; done
 }
 
 start_node() {
@@ -85,31 +68,10 @@ stop_node() {  # SIGTERM: a clean shutdown
   unset "PIDS[$i]"
 }
 
-adm() { local i=$1; shift; "$DNSADM" --socket "$WORK/n$i/control.sock" "$@"; }
-
 # dig +short against node i
 ask() { dig @127.0.0.1 -p $((BASE + $1)) "$2" "${3:-A}" +short +time=1 +tries=2; }
 
-wait_until() {  # wait_until SECONDS command...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.1
-  done
-}
-
-role_of() { adm "$1" status --json 2>/dev/null | jq -r '.cluster.role // empty'; }
-applied_of() { adm "$1" status --json 2>/dev/null | jq -r '.cluster.applied // 0'; }
-digest_of() { adm "$1" status --json 2>/dev/null | jq -r '.cluster.digest // empty'; }
-
-leader() {  # prints the index of the node that is leader, or fails
-  for i in "${!PIDS[@]}"; do
-    [ "$(role_of "$i")" = leader ] && { echo "$i"; return 0; }
-  done
-  return 1
-}
-
-wait_leader() { wait_until "${1:-15}" leader || fail "no leader elected"; leader; }
+wait_leader() { await_leader "${1:-15}" || fail "no leader elected"; }
 
 # Retries a write until a leader accepts it (elections take a moment).
 write_retry() {
@@ -133,14 +95,3 @@ ZONE
   echo "$WORK/example.com.zone"
 }
 
-# All running nodes have applied the same index and have equal digests.
-converged() {
-  local a="" d=""
-  for i in "${!PIDS[@]}"; do
-    local ai di
-    ai=$(applied_of "$i"); di=$(digest_of "$i")
-    [ -n "$di" ] || return 1
-    if [ -z "$a" ]; then a=$ai; d=$di; continue; fi
-    [ "$ai" = "$a" ] && [ "$di" = "$d" ] || return 1
-  done
-}

@@ -3,7 +3,7 @@
 # built as a cluster of one refuses to start with peers it never had, rather
 # than electing itself and splitting the brain.
 source "$(dirname "$0")/lib.sh"
-cluster_init 1 15820
+cluster_init 1 "${PORT_BASE:?}"
 start_node 1
 write_retry 1 zone add example.com --file "$(demo_zone)"
 stop_node 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A record added through a follower is answered by all 3 nodes; removal likewise.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15700
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 log "leader is n$L"

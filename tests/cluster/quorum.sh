@@ -2,7 +2,7 @@
 # Kill 2 of 3: the survivor answers every query, a write fails with the
 # no-quorum reason and applies nothing; restart them and writes work again.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15720
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

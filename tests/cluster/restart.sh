@@ -2,7 +2,7 @@
 # Stop all three cleanly and start them again: all data is there, and a
 # node answers from its store at once, before any peer is up.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15730
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

@@ -3,7 +3,7 @@
 # judged at its place in the log, not against the node's stale store: removing
 # a record another node acknowledged works through the lagging node.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15840
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

@@ -3,7 +3,7 @@
 # not by --timeout, dnsadm names it and exits non-zero (the change itself is
 # committed and stays).
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15830
+cluster_init 3 "${PORT_BASE:?}"
 start_all
 L=$(wait_leader)
 write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all

@@ -2,7 +2,7 @@
 # A node with the wrong cluster key is refused and the refusal is logged;
 # the others keep working.
 source "$(dirname "$0")/lib.sh"
-cluster_init 3 15750
+cluster_init 3 "${PORT_BASE:?}"
 "$RAFTDNSD" --init-key "$WORK/other.key" >/dev/null
 write_config 3 "$WORK/other.key"
 start_all
