@@ -82,7 +82,9 @@ for path in usr/bin/raftdnsd usr/bin/dnsadm usr/bin/raftdns-query \
     usr/share/man/man5/raftdns.toml.5.gz usr/share/man/man1/raftdns-query.1.gz \
     etc/raftdns/raftdns.toml usr/lib/systemd/system/raftdnsd.service \
     usr/lib/sysusers.d/raftdns.conf usr/lib/tmpfiles.d/raftdns.conf \
-    usr/share/doc/raftdns/copyright usr/share/doc/raftdns/changelog.Debian.gz; do
+    usr/share/doc/raftdns/copyright usr/share/doc/raftdns/changelog.Debian.gz \
+    usr/share/raftdns/monitoring/raftdns-dashboard.json \
+    usr/share/raftdns/monitoring/raftdns-alerts.yml usr/share/raftdns/monitoring/README; do
   check "the .deb lacks /$path" -- grep -q " \./$path\$" "$work/deb.list"
 done
 check "the .deb lacks /var/lib/raftdns" -- grep -q ' \./var/lib/raftdns/$' "$work/deb.list"

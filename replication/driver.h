@@ -98,6 +98,7 @@ class Driver {
   void cluster_report(Clock::time_point deadline,
                       std::function<void(std::vector<NodeReport>)> done);
 
+  DriverMetrics* metrics() const { return cfg_.metrics; }
   uint64_t applied_index() const { return applied_; }
   bool is_leader() const;
   const raft::Node& core() const { return *node_; }
@@ -214,6 +215,7 @@ class Driver {
   uint64_t persisted_term_ = 0, persisted_vote_ = 0;
   uint64_t wal_bytes_after_compact_ = 0;
   uint64_t next_request_ = 0;
+  uint64_t last_lead_ = raft::kNoNode;  // for DriverMetrics::leader_changes
   bool started_ = false, stopped_ = false;
   std::map<uint64_t, Pending> pending_;
   std::vector<AllWait> waits_;

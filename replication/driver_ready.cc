@@ -162,6 +162,7 @@ Status Driver::open_wal() {
   wo.fs = &fs_;
   wo.segment_size = cfg_.wal_segment_bytes;
   wo.log = [this](const std::string& l) { log("wal: " + l); };
+  if (cfg_.metrics) wo.metrics = &cfg_.metrics->wal;
   auto w = wal::Log::open(cfg_.wal_dir, wo);
   if (!w) return make_error(w.error());
   wal_ = std::move(*w);
@@ -306,6 +307,10 @@ void Driver::persist_hard_state(const raft::HardState& hs) {
 }
 
 void Driver::on_role_change(const raft::SoftState& ss) {
+  if (cfg_.metrics && ss.lead != raft::kNoNode && ss.lead != last_lead_) {
+    cfg_.metrics->leader_changes.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (ss.lead != raft::kNoNode) last_lead_ = ss.lead;
   auto lead = names_.find(ss.lead);
   log(std::string("raft: role ") + raft::to_string(ss.role) + " at term " +
       std::to_string(node_->term()) + ", leader " +
@@ -356,7 +361,9 @@ void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
     (void)node_->campaign();
   }
   std::vector<Status> outcomes;
+  const auto apply_start = std::chrono::steady_clock::now();
   if (auto s = sm_.apply(items, &outcomes); !s) fatal("state machine apply failed: " + s.error());
+  if (cfg_.metrics) cfg_.metrics->apply_seconds.observe(std::chrono::steady_clock::now() - apply_start);
   applied_ = items.back().index;
   applied_term_ = items.back().term;
   for (const auto& m : mine) {

@@ -99,6 +99,7 @@ void Driver::finish_snapshot_copy(const std::string& peer) {
   if (!size) return abort_snapshot_send(peer, "size of copy: " + size.error());
   s.file = std::move(*file);
   s.size = *size;
+  if (cfg_.metrics) cfg_.metrics->snapshots_made.fetch_add(1, std::memory_order_relaxed);
   log("snapshot: sending index " + std::to_string(s.msg.snapshot->index) + " (" +
       std::to_string(s.size) + " bytes) to " + peer);
 }
@@ -108,6 +109,10 @@ void Driver::end_snapshot_send(const std::string& peer, bool success) {
   if (it == sending_.end()) return;
   uint64_t to = it->second.msg.to;
   std::string dir = it->second.dir;
+  if (success && cfg_.metrics) {
+    cfg_.metrics->snapshots_sent.fetch_add(1, std::memory_order_relaxed);
+    cfg_.metrics->snapshot_bytes_sent.fetch_add(it->second.size, std::memory_order_relaxed);
+  }
   if (it->second.copy.valid()) {
     abandoned_.push_back({dir, std::move(it->second.copy)});
   } else {
@@ -243,6 +248,7 @@ void Driver::on_snapshot_done(const std::string& peer, std::span<const uint8_t> 
   if (auto s = fs_.sync_dir(cfg_.snapshot_dir); !s) {
     fatal("fsync of " + cfg_.snapshot_dir + " failed: " + s.error());
   }
+  if (cfg_.metrics) cfg_.metrics->snapshot_bytes_received.fetch_add(total, std::memory_order_relaxed);
   received_ = ReceivedSnapshot{msg->snapshot->index, incoming_dir() + "/" + kIncomingName};
   receiving_ = {};
   // The core decides. If it accepts, the next Ready carries the snapshot
@@ -274,6 +280,7 @@ void Driver::install_snapshot(const raft::SnapshotMeta& meta) {
     fatal("WAL reset to snapshot failed: " + s.error());
   }
   log("snapshot: installed index " + std::to_string(meta.index));
+  if (cfg_.metrics) cfg_.metrics->snapshots_received.fetch_add(1, std::memory_order_relaxed);
   applied_ = meta.index;
   applied_term_ = meta.term;
   applied_conf_ = meta.conf;

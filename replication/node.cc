@@ -89,6 +89,13 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(event_base* base, NodeCon
 Status ClusterNode::start() { return loop_->start(); }
 void ClusterNode::stop() { loop_->stop(); }
 void ClusterNode::submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done) {
+  if (DriverMetrics* m = loop_->driver().metrics()) {
+    m->proposals.fetch_add(1, std::memory_order_relaxed);
+    done = [m, done = std::move(done)](Status status, uint64_t index) {
+      if (!status) m->proposal_failures.fetch_add(1, std::memory_order_relaxed);
+      done(std::move(status), index);
+    };
+  }
   loop_->driver().submit(std::move(command), deadline, std::move(done));
 }
 void ClusterNode::wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
@@ -96,6 +103,7 @@ void ClusterNode::wait_applied_everywhere(uint64_t index, Clock::time_point dead
   loop_->driver().wait_applied_everywhere(index, deadline, std::move(done));
 }
 NodeReport ClusterNode::local_report() const { return loop_->driver().local_report(); }
+NodeReport ClusterNode::local_summary() const { return loop_->driver().local_report(true); }
 void ClusterNode::cluster_report(Clock::time_point deadline,
                                  std::function<void(std::vector<NodeReport>)> done) {
   loop_->driver().cluster_report(deadline, std::move(done));

@@ -54,6 +54,7 @@
 // refused, naming both.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -63,7 +64,9 @@
 #include <string>
 #include <vector>
 
+#include "common/histogram.h"
 #include "common/result.h"
+#include "wal/log.h"
 #include "replication/transport.h"
 
 struct event_base;
@@ -79,6 +82,23 @@ class Driver;
 
 // Raft node ids are derived from the operator's string ids (FNV-1a 64, never 0).
 uint64_t raft_id_of(const std::string& node_id);
+
+// Counters and histograms the driver keeps for a metrics scraper on another
+// thread. The driver (main loop) is the only writer; fields are relaxed
+// atomics. Gauges such as term and role are not here: they are read through
+// local_summary() on the loop and published from there.
+struct DriverMetrics {
+  wal::LogMetrics wal;
+  LatencyHistogram apply_seconds;  // one store write transaction per run of entries
+  std::atomic<uint64_t> leader_changes{0};  // a different leader seen (not "none")
+  std::atomic<uint64_t> proposals{0};       // writes submitted on this node
+  std::atomic<uint64_t> proposal_failures{0};
+  std::atomic<uint64_t> snapshots_made{0};  // store copies made to send
+  std::atomic<uint64_t> snapshots_sent{0};
+  std::atomic<uint64_t> snapshot_bytes_sent{0};
+  std::atomic<uint64_t> snapshots_received{0};  // installed
+  std::atomic<uint64_t> snapshot_bytes_received{0};
+};
 
 struct NodeConfig {
   std::string self_id;
@@ -107,6 +127,8 @@ struct NodeConfig {
   // Called when the node cannot go on (a failed write or fsync, a broken
   // invariant). It must not return; the default logs and aborts.
   std::function<void(const std::string&)> fatal;
+  // Optional; must outlive the node.
+  DriverMetrics* metrics = nullptr;
 };
 
 struct PeerReport {
@@ -162,6 +184,8 @@ class ClusterNode {
                                std::function<void(Status)> done);
 
   NodeReport local_report() const;
+  // local_report() without the store digest: cheap enough to call often.
+  NodeReport local_summary() const;
   // This node's report followed by each peer's (unreachable ones marked).
   void cluster_report(Clock::time_point deadline,
                       std::function<void(std::vector<NodeReport>)> done);

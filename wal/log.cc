@@ -2,6 +2,7 @@
 #include "wal/log.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <iostream>
@@ -287,6 +288,18 @@ struct Log::Impl {
     }
   }
 
+  // Every fdatasync after open goes through here, so the metrics see each one.
+  Status timed_datasync(File& f) {
+    const auto start = std::chrono::steady_clock::now();
+    Status s = f.datasync();
+    if (opts.metrics) opts.metrics->fsync_seconds.observe(std::chrono::steady_clock::now() - start);
+    return s;
+  }
+
+  void publish_segments() {
+    if (opts.metrics) opts.metrics->segments.store(segs.size(), std::memory_order_relaxed);
+  }
+
   Error fail(ErrorCode code, const std::string& msg) const {
     last_error = code;
     return make_error("wal: " + msg);
@@ -384,7 +397,7 @@ struct Log::Impl {
     uint8_t rec[kMetaRecordSize];
     encode_meta_record(rec, next);
     if (auto s = meta_file->pwrite(meta_end, rec); !s) return s;
-    if (auto s = meta_file->datasync(); !s) return s;
+    if (auto s = timed_datasync(*meta_file); !s) return s;
     ++fsyncs;
     meta_end += kMetaRecordSize;
     meta = next;
@@ -710,7 +723,7 @@ struct Log::Impl {
   Status roll_segment(uint64_t next_base) {
     Segment& active = segs.back();
     if (dirty) {
-      if (auto s = active.file->datasync(); !s) return s;
+      if (auto s = timed_datasync(*active.file); !s) return s;
       ++fsyncs;
       dirty = false;
     }
@@ -726,6 +739,7 @@ struct Log::Impl {
     if (write_buf.empty()) return {};
     if (auto s = active.file->pwrite(active.end, write_buf); !s) return s;
     active.end += write_buf.size();
+    if (opts.metrics) opts.metrics->bytes_written.fetch_add(write_buf.size(), std::memory_order_relaxed);
     active.locs.insert(active.locs.end(), pending.begin(), pending.end());
     pending.clear();
     write_buf.clear();
@@ -776,7 +790,7 @@ struct Log::Impl {
   Status sync() {
     if (auto e = check_usable()) return *e;
     if (dirty) {
-      if (auto s = segs.back().file->datasync(); !s) return poison(std::move(s).take_error());
+      if (auto s = timed_datasync(*segs.back().file); !s) return poison(std::move(s).take_error());
       ++fsyncs;
       dirty = false;
     }
@@ -817,7 +831,7 @@ struct Log::Impl {
       dirty = true;
     }
     if (dirty || removed) {
-      if (auto s = last.file->datasync(); !s) return poison(std::move(s).take_error());
+      if (auto s = timed_datasync(*last.file); !s) return poison(std::move(s).take_error());
       ++fsyncs;
       dirty = false;
     }
@@ -1007,17 +1021,31 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& dir, Options opts) {
   impl->fs = opts.fs ? opts.fs : &posix_file_system();
   impl->opts = std::move(opts);
   if (auto s = impl->recover(); !s) return std::move(s).take_error();
+  impl->publish_segments();
   return std::unique_ptr<Log>(new Log(std::move(impl)));
 }
 
-Status Log::append(std::span<const Entry> entries) { return impl_->append(entries); }
+// The calls that add or delete segments publish the new count.
+Status Log::append(std::span<const Entry> entries) {
+  Status s = impl_->append(entries);
+  impl_->publish_segments();
+  return s;
+}
 Status Log::sync() { return impl_->sync(); }
-Status Log::truncate_suffix(uint64_t from) { return impl_->truncate_suffix(from); }
+Status Log::truncate_suffix(uint64_t from) {
+  Status s = impl_->truncate_suffix(from);
+  impl_->publish_segments();
+  return s;
+}
 Status Log::compact_prefix(uint64_t upto, uint64_t term_at_upto) {
-  return impl_->compact_prefix(upto, term_at_upto);
+  Status s = impl_->compact_prefix(upto, term_at_upto);
+  impl_->publish_segments();
+  return s;
 }
 Status Log::reset_to_snapshot(uint64_t index, uint64_t term) {
-  return impl_->reset_to_snapshot(index, term);
+  Status s = impl_->reset_to_snapshot(index, term);
+  impl_->publish_segments();
+  return s;
 }
 Result<std::vector<Entry>> Log::entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
   return impl_->entries(lo, hi, max_bytes);

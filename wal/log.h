@@ -141,6 +141,7 @@
 // ===========================================================================
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -148,6 +149,7 @@
 #include <string>
 #include <vector>
 
+#include "common/histogram.h"
 #include "common/result.h"
 #include "wal/file_system.h"
 
@@ -182,6 +184,14 @@ enum class ErrorCode : uint8_t {
 
 const char* to_string(ErrorCode code) noexcept;
 
+// Figures a metrics scraper reads from another thread while the Log runs on
+// its own. The Log is the only writer; every field is a relaxed atomic.
+struct LogMetrics {
+  LatencyHistogram fsync_seconds;          // each fdatasync/fsync of a segment or the meta log
+  std::atomic<uint64_t> bytes_written{0};  // record bytes appended to segments
+  std::atomic<uint64_t> segments{0};       // live segment files
+};
+
 struct Options {
   // Segments are preallocated to this size; a record larger than a segment
   // gets a segment of its own.
@@ -194,6 +204,8 @@ struct Options {
   // Receives recovery log lines (a torn tail cut off, leftovers deleted).
   // Default: stderr.
   std::function<void(const std::string&)> log;
+  // Optional; must outlive the Log.
+  LogMetrics* metrics = nullptr;
 };
 
 class Log {

@@ -7,13 +7,17 @@
 #   RUNS              measured runs per server (default 3); medians are reported
 #   DURATION          seconds per dnsperf run (default 10)
 #   SERVERS           which servers, in order (default "raftdnsd nsd nsd-min knot";
-#                     nsd-min is NSD with minimal-responses: yes)
+#                     nsd-min is NSD with minimal-responses: yes; raftdnsd-scraped is
+#                     raftdnsd with [metrics] listen on and a client scraping /metrics
+#                     every second for the whole benchmark; raftdnsd-base is
+#                     $RAFTDNSD_BASE, another build to compare with, such as main's)
 #   RESULTS           where the markdown table is written (default bench/query/RESULTS.md;
 #                     "-" for stdout only)
 #   KEEP_TMP=1        keep the scratch directory
 #
 # Each server runs with one worker, pinned to CPU 0; dnsperf runs pinned to CPU 1.
-# Ports (loopback): raftdnsd 16600, NSD 16601, Knot 16602, NSD minimal 16603.
+# Ports (loopback): raftdnsd 16600, NSD 16601, Knot 16602, NSD minimal 16603,
+# raftdnsd-scraped 16604 (metrics on 16605), raftdnsd-base 16606.
 # The runs are interleaved (run 1 of every server, then run 2...) so that load from
 # anything else on the machine spreads over all servers alike. The servers stay up
 # between runs, idle when not measured.
@@ -31,7 +35,9 @@ duration=${DURATION:-10}
 read -r -a servers <<<"${SERVERS:-raftdnsd nsd nsd-min knot}"
 results=${RESULTS:-$here/RESULTS.md}
 zone=bench.test
-declare -A port=([raftdnsd]=16600 [nsd]=16601 [knot]=16602 [nsd-min]=16603)
+declare -A port=([raftdnsd]=16600 [nsd]=16601 [knot]=16602 [nsd-min]=16603
+  [raftdnsd-scraped]=16604 [raftdnsd-base]=16606)
+metrics_port=16605
 clk_tck=$(getconf CLK_TCK)
 
 fail() {
@@ -54,22 +60,28 @@ find_binary() {
 }
 
 for s in "${servers[@]}"; do
-  [[ -n ${port[$s]:-} ]] || fail "unknown server '$s' (known: raftdnsd nsd nsd-min knot)"
+  [[ -n ${port[$s]:-} ]] ||
+    fail "unknown server '$s' (known: raftdnsd raftdnsd-scraped raftdnsd-base nsd nsd-min knot)"
 done
-if [[ " ${servers[*]} " == *" raftdnsd "* ]]; then
+if [[ " ${servers[*]} " == *" raftdnsd"* ]]; then
   RAFTDNSD=${RAFTDNSD:-$(find_binary raftdnsd daemon/server)}
   DNSADM=${DNSADM:-$(find_binary dnsadm tools/dnsadm)}
   [[ -x ${RAFTDNSD:-} && -x ${DNSADM:-} ]] ||
     fail "set RAFTDNSD and DNSADM (or SERVERS without raftdnsd)"
 fi
-for tool in dnsperf dig taskset nsd knotd; do
+if [[ " ${servers[*]} " == *" raftdnsd-base "* ]]; then
+  [[ -x ${RAFTDNSD_BASE:-} ]] || fail "set RAFTDNSD_BASE to the raftdnsd to compare with"
+fi
+for tool in dnsperf dig taskset nsd knotd curl; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 
 scratch=$(mktemp -d /tmp/raftdns-bench-query.XXXXXX)
 declare -A main_pid=()
+scraper_pid=""
 cleanup() {
   local s
+  [[ -z $scraper_pid ]] || { kill "$scraper_pid" 2>/dev/null || true; wait "$scraper_pid" 2>/dev/null || true; }
   for s in "${!main_pid[@]}"; do kill "${main_pid[$s]}" 2>/dev/null || true; done
   for s in "${!main_pid[@]}"; do wait "${main_pid[$s]}" 2>/dev/null || true; done
   if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "scratch kept in $scratch" >&2; else rm -rf "$scratch"; fi
@@ -121,15 +133,27 @@ wait_loaded() {
       return 0
     fi
     kill -0 "${main_pid[$s]}" 2>/dev/null || return 1
-    if [[ $s != raftdnsd ]] && grep -qiE 'error' "$log" 2>/dev/null; then return 1; fi
+    if [[ $s != raftdnsd* ]] && grep -qiE 'error' "$log" 2>/dev/null; then return 1; fi
     sleep 0.25
   done
   return 1
 }
 
 # --- Starting each server on CPU 0 ----------------------------------------------------
-start_raftdnsd() {
-  local dir=$scratch/raftdnsd tries
+start_raftdnsd() { start_raftdnsd_variant raftdnsd "$RAFTDNSD"; }
+start_raftdnsd-base() { start_raftdnsd_variant raftdnsd-base "$RAFTDNSD_BASE"; }
+start_raftdnsd-scraped() {
+  start_raftdnsd_variant raftdnsd-scraped "$RAFTDNSD" "[metrics]
+listen = \"127.0.0.1:$metrics_port\""
+  # One scrape a second, as a Prometheus with a 1 s interval would do; bounded
+  # to two hours. On CPU 1 with dnsperf; the server's side of each scrape runs
+  # on its metrics thread and counts in its CPU time.
+  taskset -c 1 bash -c "for i in \$(seq 1 7200); do
+      curl -s -o /dev/null --max-time 2 http://127.0.0.1:$metrics_port/metrics; sleep 1; done" &
+  scraper_pid=$!
+}
+start_raftdnsd_variant() {
+  local s=$1 binary=$2 extra=${3:-} dir=$scratch/$1 tries
   mkdir -p "$dir/data"
   cat >"$dir/node.toml" <<EOF
 [node]
@@ -137,14 +161,15 @@ id = "n1"
 data_dir = "$dir/data"
 
 [dns]
-listen = ["127.0.0.1:${port[raftdnsd]}"]
+listen = ["127.0.0.1:${port[$s]}"]
 workers = 1
 
 [control]
 socket = "$dir/control.sock"
+$extra
 EOF
-  taskset -c 0 "$RAFTDNSD" --config "$dir/node.toml" >"$dir/raftdnsd.log" 2>&1 &
-  main_pid[raftdnsd]=$!
+  taskset -c 0 "$binary" --config "$dir/node.toml" >"$dir/raftdnsd.log" 2>&1 &
+  main_pid[$s]=$!
   for ((tries = 0; ; tries++)); do
     [[ -S $dir/control.sock ]] && "$DNSADM" --socket "$dir/control.sock" status >/dev/null 2>&1 &&
       break
@@ -152,11 +177,12 @@ EOF
     sleep 0.1
   done
   local t0=$SECONDS
-  if ! "$DNSADM" --socket "$dir/control.sock" zone add "$zone" --file "$scratch/$zone.zone"; then
+  # A loaded machine can take longer than the default 5 s to import.
+  if ! "$DNSADM" --socket "$dir/control.sock" --timeout 300 zone add "$zone" --file "$scratch/$zone.zone"; then
     cat "$dir/raftdnsd.log" >&2
-    fail "raftdnsd: dnsadm zone add $zone failed"
+    fail "$s: dnsadm zone add $zone failed"
   fi
-  echo "raftdnsd: zone imported in $((SECONDS - t0)) s" >&2
+  echo "$s: zone imported in $((SECONDS - t0)) s" >&2
 }
 
 # nsd runs NSD's defaults; nsd-min adds minimal-responses, so that NSD, like Knot and
@@ -225,7 +251,7 @@ server_pids() {
 
 server_log() {
   case $1 in
-    raftdnsd) echo "$scratch/raftdnsd/raftdnsd.log" ;;
+    raftdnsd*) echo "$scratch/$1/raftdnsd.log" ;;
     nsd | nsd-min) echo "$scratch/$1/nsd.log" ;;
     knot) echo "$scratch/knot/knot.log" ;;
   esac
@@ -294,7 +320,16 @@ measure() {
 # --- Main ----------------------------------------------------------------------------
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 binary_note=""
-if [[ " ${servers[*]} " == *" raftdnsd "* ]]; then
+variant_notes=""
+if [[ " ${servers[*]} " == *" raftdnsd-scraped "* ]]; then
+  variant_notes+="- raftdnsd-scraped: the same binary with \`[metrics] listen\` on and curl fetching
+  /metrics once a second (on CPU 1) for the whole benchmark; its CPU includes the metrics
+  thread. raftdnsd: no endpoint, no scraper (the per-worker counters are always kept)."$'\n'
+fi
+if [[ " ${servers[*]} " == *" raftdnsd-base "* ]]; then
+  variant_notes+="- raftdnsd-base: $RAFTDNSD_BASE (tree at $(git -C "$(dirname "$RAFTDNSD_BASE")" rev-parse --short HEAD 2>/dev/null || echo unknown)), for comparison."$'\n'
+fi
+if [[ " ${servers[*]} " == *" raftdnsd"* ]]; then
   binary_note="- raftdnsd: $RAFTDNSD ($(grep -E '^CMAKE_BUILD_TYPE' "$(dirname "$RAFTDNSD")/../../CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true) build, tree at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown) plus uncommitted work)."
 fi
 generate_zone
@@ -339,7 +374,7 @@ for s in "${servers[@]}"; do
   med_us[$s]=$(awk '{ print $2 }' "$scratch/runs.$s" | median)
 done
 ratios=""
-for ref in nsd nsd-min knot; do
+for ref in raftdnsd-base nsd nsd-min knot; do
   if [[ -n ${med_us[raftdnsd]:-} && -n ${med_us[$ref]:-} ]]; then
     ratios+=$(awk -v a="${med_us[raftdnsd]}" -v b="${med_us[$ref]}" -v qa="${med_qps[raftdnsd]}" \
       -v qb="${med_qps[$ref]}" -v ref="$ref" 'BEGIN {
@@ -347,6 +382,11 @@ for ref in nsd nsd-min knot; do
     ratios+=$'\n'
   fi
 done
+if [[ -n ${med_us[raftdnsd]:-} && -n ${med_us[raftdnsd-scraped]:-} ]]; then
+  ratios+=$(awk -v a="${med_us[raftdnsd-scraped]}" -v b="${med_us[raftdnsd]}" 'BEGIN {
+    printf "- raftdnsd-scraped/raftdnsd: CPU per query %.3f (%+.3f µs/query)\n", a / b, a - b }')
+  ratios+=$'\n'
+fi
 # The resolution of the CPU figure: one clock tick spread over the queries of a run.
 resolution=$(cat "$scratch"/runs.* | awk -v hz="$clk_tck" \
   'NR == 1 || $3 < min { min = $3 } END { printf "%.4f", 1 / hz / min * 1e6 }')
@@ -374,6 +414,7 @@ Command: \`RUNS=$runs DURATION=$duration SERVERS="${servers[*]}" bench/query/run
   dnsperf $(dpkg-query -W -f="\${Version}" dnsperf 2>/dev/null).
 - Machine load (1-minute average) before and after: $load_before / $(cut -d' ' -f1 /proc/loadavg).
 $binary_note
+$variant_notes
 
 $table
 

@@ -110,7 +110,7 @@ bool valid_node_id(std::string_view id) {
   } while (0)
 
 Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
-  RAFTDNS_TRY(r.check_keys(root, "", {"node", "log", "dns", "control", "cluster"}));
+  RAFTDNS_TRY(r.check_keys(root, "", {"node", "log", "dns", "control", "cluster", "metrics"}));
   Status status;
 
   const toml::table* node = r.section(root, "node", status);
@@ -202,6 +202,16 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
     // sun_path holds 108 bytes including the terminator.
     if (cfg.control_socket.size() > 107) {
       return r.fail(*control->get("socket"), "control.socket is longer than 107 bytes");
+    }
+  }
+  RAFTDNS_TRY(status);
+
+  if (const toml::table* metrics = r.section(root, "metrics", status)) {
+    RAFTDNS_TRY(r.check_keys(*metrics, "metrics.", {"listen"}));
+    if (const toml::node* listen = metrics->get("listen")) {
+      SocketAddress addr;
+      RAFTDNS_TRY(r.address(*listen, "metrics.listen", addr));
+      cfg.metrics_listen = addr;
     }
   }
   RAFTDNS_TRY(status);
@@ -403,6 +413,9 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
            (fresh.cluster_listen ? fresh.cluster_listen->to_text() : ""),
        "cluster.listen");
   note(running.cluster_key_file != fresh.cluster_key_file, "cluster.key_file");
+  note((running.metrics_listen ? running.metrics_listen->to_text() : "") !=
+           (fresh.metrics_listen ? fresh.metrics_listen->to_text() : ""),
+       "metrics.listen");
   note(running.tick_ms != fresh.tick_ms, "cluster.tick_ms");
   note(running.election_ticks != fresh.election_ticks, "cluster.election_ticks");
   note(running.heartbeat_ticks != fresh.heartbeat_ticks, "cluster.heartbeat_ticks");

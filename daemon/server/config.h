@@ -68,6 +68,9 @@ struct Config {
   std::string control_socket = "/run/raftdns/control.sock";
   std::string control_group;  // empty: keep the daemon's group
 
+  // [metrics]: Prometheus /metrics, /healthz and /readyz over HTTP; off when absent.
+  std::optional<SocketAddress> metrics_listen;
+
   // [cluster]: peers and Raft timing. No peers: a cluster of one.
   std::optional<SocketAddress> cluster_listen;
   std::string cluster_key_file;

@@ -113,6 +113,15 @@ void ControlService::propose(store::Command command, const Request& request, Rep
 }
 
 void ControlService::handle(const Request& request, Reply reply) {
+  // The service outlives every request: ControlListener drops replies for
+  // connections that are gone, and the daemon destroys it after the driver.
+  dispatch(request, [this, op = request.op, reply = std::move(reply)](Response response) {
+    ++request_counts_[{op, response.ok}];
+    reply(std::move(response));
+  });
+}
+
+void ControlService::dispatch(const Request& request, Reply reply) {
   switch (request.op) {
     case Op::status: {
       Response r;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -37,12 +38,19 @@ class ControlService {
   void handle(const control::Request& request, Reply reply);
   void set_cluster_status(ClusterStatusSource source) { cluster_status_ = std::move(source); }
 
+  // Requests answered so far, by operation and whether the answer was a
+  // success. Read on the main loop thread (the metrics snapshot).
+  using RequestCounts = std::map<std::pair<control::Op, bool>, uint64_t>;
+  const RequestCounts& request_counts() const { return request_counts_; }
+
  private:
+  void dispatch(const control::Request& request, Reply reply);
   void propose(store::Command command, const control::Request& request, Reply reply);
   store::Store& store_;
   Proposer& proposer_;
   StatusSource status_;
   ClusterStatusSource cluster_status_;
+  RequestCounts request_counts_;
 };
 
 // Resolves a group given by name (read from /etc/group, since a static

@@ -14,6 +14,8 @@
 #include "daemon/server/control_service.h"
 #include "daemon/server/dns_worker.h"
 #include "daemon/server/log.h"
+#include "daemon/server/metrics_http.h"
+#include "daemon/server/metrics_service.h"
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
 #include "daemon/store/store.h"
@@ -101,6 +103,7 @@ Status Daemon::start() {
   if (!store) return make_error("cannot open the store: " + store.error());
   store_ = std::move(*store);
   const store::StoreStats stats = store_->stats();
+  applied_at_start_ = stats.applied_index;
   log_info("store " + store_dir + " open: " + std::to_string(stats.zones) + " zones, " +
            std::to_string(stats.records) + " records, applied index " +
            std::to_string(stats.applied_index));
@@ -116,9 +119,16 @@ Status Daemon::start() {
     workers_.push_back(std::move(worker));
   }
 
+  driver_metrics_ = std::make_unique<replication::DriverMetrics>();
+  if (Status s = open_metrics(); !s) return s;
+
   // DNS is served from the store at once: before the WAL is read and
   // before Raft has a leader.
   for (auto& w : workers_) w->start();
+  if (metrics_) {
+    metrics_->set_serving();
+    metrics_http_->start();
+  }
   if (Status s = open_cluster(); !s) return s;
   proposer_ = std::make_unique<ClusterProposer>(*cluster_);
 
@@ -162,6 +172,13 @@ Status Daemon::start() {
   for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
 
   if (Status s = cluster_->start(); !s) return s;
+  if (metrics_) {
+    publish_metrics();
+    metrics_timer_.reset(
+        event_new(base_.get(), -1, EV_PERSIST, on_event<&Daemon::publish_metrics>, this));
+    timeval period{0, 250000};
+    event_add(metrics_timer_.get(), &period);
+  }
   std::string listening;
   for (const auto& a : config_.listen) listening += (listening.empty() ? "" : ", ") + a.to_text();
   log_info("raftdnsd " + std::string(RAFTDNS_VERSION) + " node " + config_.node_id +
@@ -189,6 +206,7 @@ Status Daemon::open_cluster() {
   nc.compact_entries = config_.compact_entries;
   nc.compact_bytes = config_.compact_bytes;
   nc.log = [](const std::string& line) { log_info(line); };
+  nc.metrics = driver_metrics_.get();
   state_machine_ = std::make_unique<StoreStateMachine>(*store_);
   auto node = replication::ClusterNode::open(base_.get(), std::move(nc), *state_machine_);
   if (!node) return make_error("cannot open the replication log: " + node.error());
@@ -197,6 +215,50 @@ Status Daemon::open_cluster() {
            " peers" +
            (config_.cluster_listen ? ", peer port " + config_.cluster_listen->to_text() : ""));
   return {};
+}
+
+Status Daemon::open_metrics() {
+  if (!config_.metrics_listen) return {};
+  MetricsService::Sources sources;
+  sources.node_id = config_.node_id;
+  for (const auto& w : workers_) sources.workers.push_back(w.get());
+  sources.store = store_.get();
+  sources.driver = driver_metrics_.get();
+  sources.applied_at_start = applied_at_start_;
+  metrics_ = std::make_unique<MetricsService>(std::move(sources));
+  metrics_http_ = std::make_unique<MetricsHttpServer>();
+  metrics_http_->route("/metrics", [m = metrics_.get()] { return m->metrics(); });
+  metrics_http_->route("/healthz", [m = metrics_.get()] { return m->healthz(); });
+  metrics_http_->route("/readyz", [m = metrics_.get()] { return m->readyz(); });
+  if (Status s = metrics_http_->listen(*config_.metrics_listen); !s) return s;
+  // Until the main loop runs, the snapshot holds the store figures only.
+  publish_metrics();
+  log_info("metrics on http://" + config_.metrics_listen->to_text() + "/metrics");
+  return {};
+}
+
+// Main loop: copies what only this thread may read into a fresh snapshot
+// for the metrics thread. The store figures take a scan of the zones table,
+// so they are refreshed only when the applied index has moved.
+void Daemon::publish_metrics(evutil_socket_t, short) {
+  if (!metrics_) return;
+  auto s = std::make_shared<LoopSnapshot>();
+  s->taken = std::chrono::steady_clock::now();
+  if (cluster_) {
+    s->has_cluster = true;
+    s->node = cluster_->local_summary();
+  }
+  const uint64_t applied = store_->applied_index();
+  if (last_snapshot_ && last_snapshot_->store.applied_index == applied) {
+    s->store = last_snapshot_->store;
+    s->zones = last_snapshot_->zones;
+  } else {
+    s->store = store_->stats();
+    s->zones = store_->zones();
+  }
+  if (control_service_) s->control = control_service_->request_counts();
+  last_snapshot_ = s;
+  metrics_->publish(std::move(s));
 }
 
 void Daemon::run() {
@@ -240,6 +302,11 @@ uint64_t Daemon::queries_served() const {
 }
 
 void Daemon::shutdown() {
+  // The metrics thread reads the workers' counters: it stops first.
+  if (metrics_http_) metrics_http_->stop();
+  metrics_timer_.reset();
+  metrics_http_.reset();
+  metrics_.reset();
   if (control_) control_->close();
   for (auto& w : workers_) w->stop();
   workers_.clear();

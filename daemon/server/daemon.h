@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,7 @@ class Store;
 }
 namespace raftdns::replication {
 class ClusterNode;
+struct DriverMetrics;
 }
 
 namespace raftdns::server {
@@ -30,6 +32,9 @@ class ConnectionLimiter;
 class ControlListener;
 class ControlService;
 class DnsWorker;
+class MetricsHttpServer;
+class MetricsService;
+struct LoopSnapshot;
 class Proposer;
 class ServingSettings;
 
@@ -47,6 +52,8 @@ class Daemon {
   void on_reload(evutil_socket_t signal, short what);
   void shutdown();
   Status open_cluster();
+  Status open_metrics();
+  void publish_metrics(evutil_socket_t = -1, short = 0);
   uint64_t queries_served() const;
 
   Config config_;
@@ -62,6 +69,16 @@ class Daemon {
   std::unique_ptr<ControlService> control_service_;
   std::unique_ptr<ControlListener> control_;
   std::vector<EventPtr> signal_events_;
+  // Metrics ([metrics] listen): the driver's counters always exist; the
+  // service, its HTTP thread and the publishing timer only when enabled.
+  std::unique_ptr<replication::DriverMetrics> driver_metrics_;
+  std::unique_ptr<MetricsService> metrics_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  EventPtr metrics_timer_;
+  uint64_t applied_at_start_ = 0;
+  // The last published snapshot: its store figures and zone list are reused
+  // until the applied index moves (they take a scan of the zones table).
+  std::shared_ptr<const LoopSnapshot> last_snapshot_;
 };
 
 }  // namespace raftdns::server

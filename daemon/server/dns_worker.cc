@@ -410,6 +410,7 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
       size_t length = engine_->answer({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
                                       {out, kMaxMessage}, query::Transport::udp, *view);
       if (length == 0) continue;
+      count_response(metrics_, DnsProtocol::udp, {out, length});
       if (rrl_) {
         const ClassifiedResponse response = classify_response({out, length});
         switch (rrl_->check(reinterpret_cast<const sockaddr*>(&b.peers[i]), response, now_ms)) {
@@ -495,6 +496,7 @@ void DnsWorker::on_tcp_accept(evconnlistener*, evutil_socket_t fd, sockaddr* add
   bufferevent_setwatermark(bev, EV_READ, 0, kMaxTcpBufferedInput);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
   connections_.emplace(bev, std::move(conn));
+  DnsMetrics::bump(metrics_.tcp_accepted);
 }
 
 void DnsWorker::answer_tcp(TcpConnection& conn) {
@@ -549,6 +551,7 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
                                     query::Transport::tcp, *view);
     evbuffer_drain(input, 2 + length);
     if (answer == 0) continue;
+    count_response(metrics_, DnsProtocol::tcp, {tcp_out_.data() + 2, answer});
     tcp_out_[0] = static_cast<uint8_t>(answer >> 8);
     tcp_out_[1] = static_cast<uint8_t>(answer);
     evbuffer_add(output, tcp_out_.data(), answer + 2);
@@ -582,6 +585,7 @@ void DnsWorker::tcp_event(TcpConnection& conn, short what) {
 void DnsWorker::close_tcp(TcpConnection& conn) {
   limiter_.release(reinterpret_cast<const sockaddr*>(&conn.peer));
   connections_.erase(conn.bev.get());  // frees the bufferevent and `conn`
+  DnsMetrics::bump(metrics_.tcp_closed);
 }
 
 }  // namespace raftdns::server

@@ -26,6 +26,7 @@
 #include "common/result.h"
 #include "daemon/query/engine.h"
 #include "daemon/server/config.h"
+#include "daemon/server/dns_metrics.h"
 #include "daemon/server/event_util.h"
 #include "daemon/server/rrl.h"
 
@@ -109,6 +110,8 @@ class DnsWorker {
   void stop();
 
   const WorkerCounters& counters() const { return counters_; }
+  // Per-response counters for the metrics endpoint (see dns_metrics.h).
+  const DnsMetrics& metrics() const { return metrics_; }
 
  private:
   struct UdpSocket;
@@ -157,6 +160,7 @@ class DnsWorker {
   std::vector<uint8_t> tcp_out_;
 
   WorkerCounters counters_;
+  DnsMetrics metrics_;
   std::thread thread_;
 };
 

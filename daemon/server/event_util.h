@@ -10,6 +10,8 @@
 #include <memory>
 #include <utility>
 
+struct evhttp_request;
+
 namespace raftdns::server {
 
 struct EventBaseDeleter {
@@ -90,6 +92,12 @@ template <auto Method>
 void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len, void* arg) {
   using C = typename MemberClass<decltype(Method)>::type;
   (static_cast<C*>(arg)->*Method)(listener, fd, addr, len);
+}
+
+template <auto Method>
+void on_http_request(evhttp_request* request, void* arg) {
+  using C = typename MemberClass<decltype(Method)>::type;
+  (static_cast<C*>(arg)->*Method)(request);
 }
 
 }  // namespace raftdns::server
