@@ -26,7 +26,8 @@
 #include "common/result.h"
 #include "daemon/query/engine.h"
 #include "daemon/server/config.h"
-#include "daemon/server/event_util.h"
+#include "common/libevent.h"
+#include "common/unique_fd.h"
 #include "daemon/server/rrl.h"
 
 namespace raftdns::store {
