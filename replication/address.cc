@@ -26,7 +26,17 @@ std::uint16_t SocketAddress::port() const {
   return 0;
 }
 
-std::string SocketAddress::text() const { return format_socket_address(get(), length); }
+bool SocketAddress::is_wildcard() const {
+  if (family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (family() == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr);
+  }
+  return false;
+}
+
+std::string SocketAddress::to_text() const { return format_socket_address(get(), length); }
 
 Result<SocketAddress> parse_socket_address(std::string_view text) {
   std::string_view host;

@@ -1,4 +1,4 @@
-// Numeric "addr:port" socket addresses for peers ("127.0.0.1:7001", "[::1]:7001"); never resolved.
+// Numeric "addr:port" socket addresses ("127.0.0.1:7001", "[::1]:7001") for peers and listeners; never resolved.
 #pragma once
 
 #include <sys/socket.h>
@@ -18,8 +18,9 @@ struct SocketAddress {
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
   int family() const { return storage.ss_family; }
   std::uint16_t port() const;
+  bool is_wildcard() const;  // 0.0.0.0 or ::
   // "127.0.0.1:7001" or "[::1]:7001".
-  std::string text() const;
+  std::string to_text() const;
 };
 
 // Parses "a.b.c.d:port" or "[v6]:port". The port is required (0 asks the kernel for one when

@@ -42,7 +42,7 @@ enum PeerMessageKind : uint8_t {
   kSnapshotChunk = 2,   // u64 snapshot index | u64 total size | u64 offset | bytes
   kSnapshotDone = 3,    // u64 total size | encoded raft::Message (type snap)
   kStatusRequest = 4,   // u64 request id (0: only the applied index is wanted)
-  kStatusReply = 5,     // u64 request id | JSON NodeReport
+  kStatusReply = 5,     // u64 request id | NodeReport (binary, driver_status.cc)
   kForward = 6,         // an envelope for the leader to propose
   kForwardRefused = 7,  // u64 request id | reason (the envelope never entered the log)
   kForwardRetry = 8,    // u64 scan-from index | envelope: propose unless already in the log

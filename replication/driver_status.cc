@@ -1,6 +1,4 @@
 // Driver: node reports, cluster status between peers, and waiting until every member has applied an index.
-#include <nlohmann/json.hpp>
-
 #include "common/bytes.h"
 #include "replication/driver.h"
 
@@ -11,50 +9,73 @@ using bytes::put_u64_be;
 
 namespace {
 
-nlohmann::json to_json(const NodeReport& r) {
-  nlohmann::json peers = nlohmann::json::array();
-  for (const auto& p : r.peers) {
-    peers.push_back({{"id", p.id},
-                     {"reachable", p.reachable},
-                     {"match", p.match},
-                     {"lag", p.lag},
-                     {"last_heard_ms", p.last_heard_ms}});
-  }
-  return {{"id", r.id},
-          {"reachable", r.reachable},
-          {"error", r.error},
-          {"role", r.role},
-          {"term", r.term},
-          {"leader", r.leader},
-          {"commit", r.commit},
-          {"applied", r.applied},
-          {"wal_bytes", r.wal_bytes},
-          {"snapshot_index", r.snapshot_index},
-          {"digest", r.digest},
-          {"peers", peers}};
+// A NodeReport between peers: u8 version | fields in declaration order,
+// strings as u64 length + bytes, integers as u64, flags as u8.
+constexpr uint8_t kReportVersion = 1;
+
+void put_string(std::vector<uint8_t>& out, const std::string& v) {
+  put_u64_be(out, v.size());
+  out.insert(out.end(), v.begin(), v.end());
+}
+bool get_string(std::span<const uint8_t>& in, std::string& v) {
+  uint64_t n = 0;
+  if (!get_u64_be(in, n) || n > in.size()) return false;
+  v.assign(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+  in = in.subspan(n);
+  return true;
+}
+bool get_flag(std::span<const uint8_t>& in, bool& v) {
+  if (in.empty() || in[0] > 1) return false;
+  v = in[0] == 1;
+  in = in.subspan(1);
+  return true;
 }
 
-NodeReport report_from_json(const nlohmann::json& j) {
-  NodeReport r;
-  r.id = j.value("id", "");
-  r.reachable = j.value("reachable", true);
-  r.error = j.value("error", "");
-  r.role = j.value("role", "");
-  r.term = j.value("term", uint64_t{0});
-  r.leader = j.value("leader", "");
-  r.commit = j.value("commit", uint64_t{0});
-  r.applied = j.value("applied", uint64_t{0});
-  r.wal_bytes = j.value("wal_bytes", uint64_t{0});
-  r.snapshot_index = j.value("snapshot_index", uint64_t{0});
-  r.digest = j.value("digest", "");
-  if (j.contains("peers") && j["peers"].is_array()) {
-    for (const auto& p : j["peers"]) {
-      r.peers.push_back(PeerReport{p.value("id", ""), p.value("reachable", false),
-                                   p.value("match", uint64_t{0}), p.value("lag", uint64_t{0}),
-                                   p.value("last_heard_ms", int64_t{-1})});
-    }
+void encode_report(std::vector<uint8_t>& out, const NodeReport& r) {
+  out.push_back(kReportVersion);
+  put_string(out, r.id);
+  out.push_back(r.reachable ? 1 : 0);
+  put_string(out, r.error);
+  put_string(out, r.role);
+  put_u64_be(out, r.term);
+  put_string(out, r.leader);
+  put_u64_be(out, r.commit);
+  put_u64_be(out, r.applied);
+  put_u64_be(out, r.wal_bytes);
+  put_u64_be(out, r.snapshot_index);
+  put_string(out, r.digest);
+  put_u64_be(out, r.peers.size());
+  for (const auto& p : r.peers) {
+    put_string(out, p.id);
+    out.push_back(p.reachable ? 1 : 0);
+    put_u64_be(out, p.match);
+    put_u64_be(out, p.lag);
+    put_u64_be(out, static_cast<uint64_t>(p.last_heard_ms));
   }
-  return r;
+}
+
+bool decode_report(std::span<const uint8_t> in, NodeReport& r) {
+  if (in.empty() || in[0] != kReportVersion) return false;
+  in = in.subspan(1);
+  uint64_t peers = 0;
+  if (!get_string(in, r.id) || !get_flag(in, r.reachable) || !get_string(in, r.error) ||
+      !get_string(in, r.role) || !get_u64_be(in, r.term) || !get_string(in, r.leader) ||
+      !get_u64_be(in, r.commit) || !get_u64_be(in, r.applied) || !get_u64_be(in, r.wal_bytes) ||
+      !get_u64_be(in, r.snapshot_index) || !get_string(in, r.digest) || !get_u64_be(in, peers) ||
+      peers > in.size()) {
+    return false;
+  }
+  for (uint64_t i = 0; i < peers; ++i) {
+    PeerReport p;
+    uint64_t heard = 0;
+    if (!get_string(in, p.id) || !get_flag(in, p.reachable) || !get_u64_be(in, p.match) ||
+        !get_u64_be(in, p.lag) || !get_u64_be(in, heard)) {
+      return false;
+    }
+    p.last_heard_ms = static_cast<int64_t>(heard);
+    r.peers.push_back(std::move(p));
+  }
+  return in.empty();
 }
 
 }  // namespace
@@ -101,8 +122,7 @@ void Driver::on_status_request(const std::string& peer, std::span<const uint8_t>
   if (!get_u64_be(p, id)) return;
   std::vector<uint8_t> out;
   put_u64_be(out, id);
-  auto body = to_json(local_report(id == 0)).dump();
-  out.insert(out.end(), body.begin(), body.end());
+  encode_report(out, local_report(id == 0));
   network_->send(peer, kStatusReply, out);
 }
 
@@ -156,9 +176,7 @@ void Driver::on_status_reply(const std::string& peer, std::span<const uint8_t> p
   uint64_t id = 0;
   if (!get_u64_be(p, id)) return;
   NodeReport r;
-  try {
-    r = report_from_json(nlohmann::json::parse(p.begin(), p.end()));
-  } catch (const std::exception&) {
+  if (!decode_report(p, r)) {
     log("peer " + peer + ": malformed status reply");
     return;
   }

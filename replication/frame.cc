@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/bytes.h"
 #include "replication/sodium.h"
 
 namespace raftdns::replication {
@@ -23,27 +24,6 @@ constexpr std::uint8_t kMagic1 = 'D';
 constexpr std::string_view kAcceptorProofLabel = "raftdns peer v1 acceptor proof";
 constexpr std::string_view kDialerProofLabel = "raftdns peer v1 dialer proof";
 constexpr std::string_view kSessionLabel = "raftdns peer v1 session key";
-
-std::uint32_t read_u32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 |
-         std::uint32_t{p[3]};
-}
-
-std::uint64_t read_u64(const std::uint8_t* p) {
-  return std::uint64_t{read_u32(p)} << 32 | read_u32(p + 4);
-}
-
-void write_u32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-void write_u64(std::uint8_t* p, std::uint64_t v) {
-  write_u32(p, static_cast<std::uint32_t>(v >> 32));
-  write_u32(p + 4, static_cast<std::uint32_t>(v));
-}
 
 bool is_known_type(std::uint8_t type) {
   return type >= static_cast<std::uint8_t>(FrameType::kHello) &&
@@ -72,7 +52,7 @@ Mac transcript_mac(const Key& cluster_key, std::string_view label,
                                 label.size());
   // The hello's length goes in first so the transcript splits into its parts one way only.
   std::uint8_t hello_length[4];
-  write_u32(hello_length, static_cast<std::uint32_t>(hello_payload.size()));
+  bytes::store_u32(hello_length, static_cast<std::uint32_t>(hello_payload.size()));
   crypto_auth_hmacsha256_update(&state, hello_length, sizeof hello_length);
   crypto_auth_hmacsha256_update(&state, hello_payload.data(), hello_payload.size());
   crypto_auth_hmacsha256_update(&state, acceptor_nonce.data(), acceptor_nonce.size());
@@ -107,8 +87,8 @@ std::array<std::uint8_t, kFrameHeaderBytes> encode_frame_header(const FrameHeade
   bytes[2] = header.version;
   bytes[3] = static_cast<std::uint8_t>(header.type);
   bytes[4] = header.kind;
-  write_u32(bytes.data() + 8, header.payload_length);
-  write_u64(bytes.data() + 12, header.sequence);
+  bytes::store_u32(bytes.data() + 8, header.payload_length);
+  bytes::store_u64(bytes.data() + 12, header.sequence);
   return bytes;
 }
 
@@ -152,8 +132,8 @@ DecodeResult FrameDecoder::decode(std::span<const std::uint8_t> input) {
     return fail(result);
   }
   const auto type = static_cast<FrameType>(header[3]);
-  const std::uint32_t length = read_u32(header + 8);
-  const std::uint64_t sequence = read_u64(header + 12);
+  const std::uint32_t length = bytes::load_u32(header + 8);
+  const std::uint64_t sequence = bytes::load_u64(header + 12);
   result.claimed_length = length;
   result.claimed_sequence = sequence;
 

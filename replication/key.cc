@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/unique_fd.h"
 #include "replication/sodium.h"
 
 namespace raftdns::replication {
@@ -21,22 +22,6 @@ constexpr std::size_t kHexDigits = kClusterKeyBytes * 2;
 // A key file is a line of hex; anything much larger is not a key file.
 constexpr std::size_t kMaxKeyFileBytes = 4096;
 
-std::string errno_text(int error) { return std::strerror(error); }
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -57,7 +42,7 @@ Key generate_key() {
 }
 
 Status init_key_file(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     const int error = errno;
     if (error == EEXIST) {
@@ -102,7 +87,7 @@ Status init_key_file(const std::string& path) {
 }
 
 Result<Key> load_key_file(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     return make_error("cannot open key file " + path + ": " + errno_text(errno));
   }

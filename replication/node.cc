@@ -4,7 +4,7 @@
 #include <event2/event.h>
 
 #include "replication/driver.h"
-#include "replication/event_adapter.h"
+#include "common/libevent.h"
 
 namespace raftdns::replication {
 

@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "common/histogram.h"
+#include "common/node_report.h"
 #include "common/result.h"
 #include "wal/log.h"
 #include "replication/transport.h"
@@ -131,28 +132,9 @@ struct NodeConfig {
   DriverMetrics* metrics = nullptr;
 };
 
-struct PeerReport {
-  std::string id;
-  bool reachable = false;
-  uint64_t match = 0;
-  uint64_t lag = 0;
-  int64_t last_heard_ms = -1;  // -1: never
-};
-
-struct NodeReport {
-  std::string id;
-  bool reachable = true;
-  std::string error;
-  std::string role;
-  uint64_t term = 0;
-  std::string leader;
-  uint64_t commit = 0;
-  uint64_t applied = 0;
-  uint64_t wal_bytes = 0;
-  uint64_t snapshot_index = 0;
-  std::string digest;
-  std::vector<PeerReport> peers;
-};
+// The status structs are shared with the control protocol (common/).
+using raftdns::NodeReport;
+using raftdns::PeerReport;
 
 class ClusterNode {
  public:

@@ -20,7 +20,8 @@
 #include <set>
 
 #include "replication/address.h"
-#include "replication/event_adapter.h"
+#include "common/libevent.h"
+#include "common/unique_fd.h"
 #include "replication/frame.h"
 #include "replication/sodium.h"
 
@@ -54,7 +55,6 @@ timeval to_timeval(milliseconds duration) {
   return tv;
 }
 
-std::string errno_text(int error) { return std::strerror(error); }
 
 bool valid_node_id(const std::string& id) {
   if (id.empty() || id.size() > kMaxNodeIdBytes) return false;
@@ -295,7 +295,7 @@ Status Transport::Impl::start() {
   // Room for every peer to reconnect a few times while stale connections time out.
   max_inbound_connections_ = 4 * peers_.size() + 16;
 
-  const std::string where = listen_address->text();
+  const std::string where = listen_address->to_text();
   const int fd = ::socket(listen_address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return make_error("cannot listen on " + where + ": " + errno_text(errno));
   set_socket_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -445,7 +445,7 @@ void Transport::Impl::dial(Peer& peer) {
   }
   auto owned = std::make_unique<Connection>();
   owned->role = Role::kDialer;
-  owned->address = peer.address.text();
+  owned->address = peer.address.to_text();
   owned->peer_id = peer.config.id;
   owned->peer = &peer;
   owned->state = ConnectionState::kConnecting;
@@ -474,7 +474,7 @@ void Transport::Impl::outbound_failed(Peer& peer, const std::string& reason) {
   peer.stats.dropped += peer.pending.size();
   peer.pending.clear();
   peer.pending_bytes = 0;
-  const std::string where = "peer " + peer.config.id + " (" + peer.address.text() + "): ";
+  const std::string where = "peer " + peer.config.id + " (" + peer.address.to_text() + "): ";
   if (was_up && Clock::now() - peer.established_at >= kStableConnection) {
     peer.backoff = milliseconds{0};
   }
@@ -691,7 +691,7 @@ void Transport::Impl::establish_outbound(Connection& connection) {
   peer.up = true;
   peer.established_at = connection.established_at;
   peer.last_logged_failure.clear();
-  log("peer " + peer.config.id + " (" + peer.address.text() + "): connected");
+  log("peer " + peer.config.id + " (" + peer.address.to_text() + "): connected");
   std::deque<PendingMessage> pending = std::move(peer.pending);
   peer.pending.clear();
   peer.pending_bytes = 0;

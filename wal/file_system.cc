@@ -10,37 +10,14 @@
 #include <cstring>
 #include <utility>
 
+#include "common/unique_fd.h"
+
 namespace raftdns::wal {
 namespace {
 
 Error errno_error(const char* what, const std::string& path, int err) {
-  return make_error(std::string(what) + " " + path + ": " + std::strerror(err));
+  return make_error(std::string(what) + " " + path + ": " + errno_text(err));
 }
-
-// Owns a descriptor; closes it once.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const noexcept { return fd_; }
-
- private:
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd_;
-};
 
 class PosixFile final : public File {
  public:

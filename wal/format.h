@@ -4,12 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/bytes.h"
 #include "wal/crc32c.h"
 
 namespace raftdns::wal::format {
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "the codecs below store host integers as little-endian");
 
 inline constexpr char kSegmentMagic[8] = {'R', 'D', 'N', 'S', 'W', 'A', 'L', '\0'};
 inline constexpr char kMetaMagic[8] = {'R', 'D', 'N', 'S', 'M', 'E', 'T', 'A'};
@@ -36,18 +34,11 @@ inline constexpr uint64_t record_size(uint64_t payload_len) {
   return (kRecordHeaderSize + payload_len + 1 + 7) & ~uint64_t{7};
 }
 
-inline void put32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-inline void put64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
-inline uint32_t get32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t get64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
+// The on-disk integers are little-endian on every host.
+inline void put32(uint8_t* p, uint32_t v) { bytes::store_u32_le(p, v); }
+inline void put64(uint8_t* p, uint64_t v) { bytes::store_u64_le(p, v); }
+inline uint32_t get32(const uint8_t* p) { return bytes::load_u32_le(p); }
+inline uint64_t get64(const uint8_t* p) { return bytes::load_u64_le(p); }
 
 // CRC32C over a record header, skipping its own checksum field.
 inline uint32_t record_header_crc(const uint8_t* h) {

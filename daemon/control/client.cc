@@ -8,24 +8,12 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/unique_fd.h"
 #include "daemon/control/protocol.h"
 
 namespace raftdns::control {
 namespace {
 
-class Socket {
- public:
-  explicit Socket(int fd) : fd_(fd) {}
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 using Clock = std::chrono::steady_clock;
 
@@ -34,7 +22,6 @@ int remaining_ms(Clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
 
 }  // namespace
 
@@ -47,7 +34,7 @@ Result<Response> call(const std::string& socket_path, const Request& request, ui
   }
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
 
-  Socket sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (sock.get() < 0) return make_error("cannot create a socket: " + errno_text(errno));
   if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     // A Unix stream connect completes or fails at once; EAGAIN means the

@@ -283,6 +283,12 @@ json node_to_json(const NodeInfo& n) {
               {"peers", std::move(peers)}};
 }
 
+}  // namespace
+
+std::string node_info_to_json(const NodeInfo& node) { return node_to_json(node).dump(); }
+
+namespace {
+
 Status read_bool(const json& obj, const char* key, bool& out) {
   auto it = obj.find(key);
   if (it == obj.end()) return {};

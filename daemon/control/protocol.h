@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/node_report.h"
 #include "common/result.h"
 
 namespace raftdns::control {
@@ -94,34 +95,14 @@ struct ZoneSummary {
   friend bool operator==(const ZoneSummary&, const ZoneSummary&) = default;
 };
 
-// One peer as a node sees it.
-struct PeerInfo {
-  std::string id;
-  bool reachable = false;
-  uint64_t match = 0;          // leader only: the peer's replicated index
-  uint64_t lag = 0;            // leader only: entries the peer is behind
-  int64_t last_heard_ms = -1;  // -1: never
+// One node's replication state (dnsadm status, status --cluster); the
+// driver fills the same struct.
+using PeerInfo = PeerReport;
+using NodeInfo = NodeReport;
 
-  friend bool operator==(const PeerInfo&, const PeerInfo&) = default;
-};
-
-// One node's replication state (dnsadm status, status --cluster).
-struct NodeInfo {
-  std::string id;
-  bool reachable = true;  // false: the node did not answer (see error)
-  std::string error;
-  std::string role;  // follower, pre_candidate, candidate, leader
-  uint64_t term = 0;
-  std::string leader;  // empty: none known
-  uint64_t commit = 0;
-  uint64_t applied = 0;
-  uint64_t wal_bytes = 0;
-  uint64_t snapshot_index = 0;
-  std::string digest;  // store digest at `applied`
-  std::vector<PeerInfo> peers;
-
-  friend bool operator==(const NodeInfo&, const NodeInfo&) = default;
-};
+// The JSON form of a NodeInfo as the protocol carries it (dnsadm --json
+// prints the same form).
+std::string node_info_to_json(const NodeInfo& node);
 
 struct StatusInfo {
   std::string version;

@@ -277,87 +277,13 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
 
 }  // namespace
 
-uint16_t SocketAddress::port() const {
-  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-  if (family() == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
-  }
-  return 0;
-}
-
-bool SocketAddress::is_wildcard() const {
-  if (family() == AF_INET) {
-    return reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr == htonl(INADDR_ANY);
-  }
-  if (family() == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
-    return IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr);
-  }
-  return false;
-}
-
-std::string SocketAddress::to_text() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof(buf));
-    return std::string(buf) + ":" + std::to_string(port());
-  }
-  if (family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf,
-              sizeof(buf));
-    return "[" + std::string(buf) + "]:" + std::to_string(port());
-  }
-  return "?";
-}
-
 Result<SocketAddress> parse_socket_address(std::string_view text) {
-  std::string host;
-  std::string_view port_text;
-  bool v6 = false;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return make_error("\"" + std::string(text) + "\" is not \"[IPv6]:port\"");
-    }
-    host = std::string(text.substr(1, close - 1));
-    port_text = text.substr(close + 2);
-    v6 = true;
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return make_error("\"" + std::string(text) + "\" has no port (write addr:port)");
-    }
-    host = std::string(text.substr(0, colon));
-    port_text = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) {
-      return make_error("\"" + std::string(text) + "\": write IPv6 addresses as [addr]:port");
-    }
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-      port > 65535) {
+  auto parsed = replication::parse_socket_address(text);
+  if (!parsed) return parsed;
+  if (parsed->port() == 0) {
     return make_error("\"" + std::string(text) + "\" has no valid port (1-65535)");
   }
-  SocketAddress out;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&out.storage);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) {
-      return make_error("\"" + host + "\" is not a numeric IPv6 address");
-    }
-    out.length = sizeof(sockaddr_in6);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&out.storage);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) {
-      return make_error("\"" + host + "\" is not a numeric IPv4 address (names are not resolved)");
-    }
-    out.length = sizeof(sockaddr_in);
-  }
-  return out;
+  return parsed;
 }
 
 Result<Config> parse_config(std::string_view text, const std::string& origin) {

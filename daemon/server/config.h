@@ -16,23 +16,16 @@
 #include "common/result.h"
 #include "daemon/server/log.h"
 #include "daemon/server/rrl.h"
+#include "replication/address.h"
 
 namespace raftdns::server {
 
-// A numeric socket address: "192.0.2.1:53" or "[2001:db8::1]:53".
-struct SocketAddress {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-
-  int family() const { return storage.ss_family; }
-  uint16_t port() const;
-  bool is_wildcard() const;  // 0.0.0.0 or ::
-  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
-  std::string to_text() const;
-};
+// Numeric socket addresses are the replication layer's (one parser for
+// every address the daemon reads).
+using replication::SocketAddress;
 
 // Parses "addr:port" with an IPv4 address or a bracketed IPv6 address, and a
-// port from 1 to 65535.
+// port from 1 to 65535 (port 0, "any", is refused for configured addresses).
 Result<SocketAddress> parse_socket_address(std::string_view text);
 
 struct PeerConfig {

@@ -241,7 +241,7 @@ Result<gid_t> resolve_group(const std::string& group, const std::string& group_f
 
 struct ControlListener::Connection {
   ControlListener* owner = nullptr;
-  BuffereventPtr bev;
+  BufferEventPtr bev;
   control::FrameReader reader;
   bool busy = false;       // a request is being handled
   bool in_handle = false;  // inside ControlService::handle (synchronous reply)
@@ -312,7 +312,7 @@ Status ControlListener::open(const std::string& path, const std::string& group) 
     return make_error("cannot listen on control socket " + path + ": " + std::strerror(errno));
   }
   evconnlistener* listener =
-      evconnlistener_new(base_, server::on_accept<&ControlListener::on_accept>, this,
+      evconnlistener_new(base_, forward_to<&ControlListener::on_accept>, this,
                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd.get());
   if (!listener) return make_error("cannot watch control socket " + path);
   fd.release();
@@ -343,9 +343,9 @@ void ControlListener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, 
   auto conn = std::make_shared<Connection>();
   conn->owner = this;
   conn->bev.reset(bev);
-  bufferevent_setcb(bev, on_bufferevent_data<&Connection::on_read>,
-                    on_bufferevent_data<&Connection::on_write>,
-                    on_bufferevent_event<&Connection::on_event>, conn.get());
+  bufferevent_setcb(bev, forward_to<&Connection::on_read>,
+                    forward_to<&Connection::on_write>,
+                    forward_to<&Connection::on_event>, conn.get());
   bufferevent_set_timeouts(bev, &kControlIdleTimeout, &kControlIdleTimeout);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
   connections_.emplace(conn.get(), conn);

@@ -13,7 +13,8 @@
 
 #include "common/result.h"
 #include "daemon/control/protocol.h"
-#include "daemon/server/event_util.h"
+#include "common/libevent.h"
+#include "common/unique_fd.h"
 #include "daemon/server/proposer.h"
 
 namespace raftdns::store {

@@ -49,25 +49,6 @@ unsigned resolve_workers(unsigned configured) {
   return cpus == 0 ? 1 : cpus;
 }
 
-control::NodeInfo to_control(const replication::NodeReport& r) {
-  control::NodeInfo n;
-  n.id = r.id;
-  n.reachable = r.reachable;
-  n.error = r.error;
-  n.role = r.role;
-  n.term = r.term;
-  n.leader = r.leader;
-  n.commit = r.commit;
-  n.applied = r.applied;
-  n.wal_bytes = r.wal_bytes;
-  n.snapshot_index = r.snapshot_index;
-  n.digest = r.digest;
-  for (const auto& p : r.peers) {
-    n.peers.push_back({p.id, p.reachable, p.match, p.lag, p.last_heard_ms});
-  }
-  return n;
-}
-
 std::string monotonic_usec() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -145,19 +126,14 @@ Status Daemon::start() {
     s.queries = queries_served();
     s.applied_index = st.applied_index;
     s.applied_term = st.applied_term;
-    s.cluster = to_control(cluster_->local_report());
+    s.cluster = cluster_->local_report();
     s.role = s.cluster->role;
     return s;
   });
   control_service_->set_cluster_status(
       [this](std::chrono::steady_clock::time_point deadline,
              std::function<void(std::vector<control::NodeInfo>)> done) {
-        cluster_->cluster_report(deadline, [done = std::move(done)](
-                                               std::vector<replication::NodeReport> reports) {
-          std::vector<control::NodeInfo> nodes;
-          for (const auto& r : reports) nodes.push_back(to_control(r));
-          done(std::move(nodes));
-        });
+        cluster_->cluster_report(deadline, std::move(done));
       });
   control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
   if (Status s = control_->open(config_.control_socket, config_.control_group); !s) return s;
@@ -165,17 +141,17 @@ Status Daemon::start() {
   ::signal(SIGPIPE, SIG_IGN);
   for (int sig : {SIGTERM, SIGINT}) {
     signal_events_.emplace_back(
-        evsignal_new(base_.get(), sig, on_event<&Daemon::on_terminate>, this));
+        evsignal_new(base_.get(), sig, forward_to<&Daemon::on_terminate>, this));
   }
   signal_events_.emplace_back(
-      evsignal_new(base_.get(), SIGHUP, on_event<&Daemon::on_reload>, this));
+      evsignal_new(base_.get(), SIGHUP, forward_to<&Daemon::on_reload>, this));
   for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
 
   if (Status s = cluster_->start(); !s) return s;
   if (metrics_) {
     publish_metrics();
     metrics_timer_.reset(
-        event_new(base_.get(), -1, EV_PERSIST, on_event<&Daemon::publish_metrics>, this));
+        event_new(base_.get(), -1, EV_PERSIST, forward_to<&Daemon::publish_metrics>, this));
     timeval period{0, 250000};
     event_add(metrics_timer_.get(), &period);
   }

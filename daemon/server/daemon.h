@@ -15,7 +15,8 @@
 
 #include "common/result.h"
 #include "daemon/server/config.h"
-#include "daemon/server/event_util.h"
+#include "common/libevent.h"
+#include "common/unique_fd.h"
 #include "daemon/server/store_state_machine.h"
 
 namespace raftdns::store {

@@ -36,7 +36,6 @@ constexpr int kTcpBacklog = 1024;
 // that hashes to the socket, not just from the one flooding it.
 constexpr int kUdpReceiveBuffer = 4 << 20;
 
-std::string errno_text() { return std::strerror(errno); }
 
 // RRL's clock: coarse is plenty for a per-second budget and costs no syscall.
 uint32_t monotonic_ms() noexcept {
@@ -49,12 +48,12 @@ uint32_t monotonic_ms() noexcept {
 Result<UniqueFd> open_socket(const SocketAddress& addr, int type, bool want_pktinfo) {
   const char* proto = type == SOCK_DGRAM ? "UDP" : "TCP";
   UniqueFd fd(::socket(addr.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return make_error(std::string("cannot create a ") + proto + " socket: " + errno_text());
+  if (!fd) return make_error(std::string("cannot create a ") + proto + " socket: " + errno_text(errno));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
     return make_error(std::string("cannot set SO_REUSEPORT on ") + proto + " " + addr.to_text() +
-                      ": " + errno_text());
+                      ": " + errno_text(errno));
   }
   if (addr.family() == AF_INET6) {
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -78,10 +77,10 @@ Result<UniqueFd> open_socket(const SocketAddress& addr, int type, bool want_pkti
   }
   if (::bind(fd.get(), addr.get(), addr.length) != 0) {
     return make_error(std::string("cannot bind ") + proto + " " + addr.to_text() + ": " +
-                      errno_text());
+                      errno_text(errno));
   }
   if (type == SOCK_STREAM && ::listen(fd.get(), kTcpBacklog) != 0) {
-    return make_error("cannot listen on TCP " + addr.to_text() + ": " + errno_text());
+    return make_error("cannot listen on TCP " + addr.to_text() + ": " + errno_text(errno));
   }
   return fd;
 }
@@ -173,7 +172,7 @@ struct DnsWorker::UdpSocket {
 
 struct DnsWorker::TcpConnection {
   DnsWorker* worker = nullptr;
-  BuffereventPtr bev;
+  BufferEventPtr bev;
   sockaddr_storage peer{};
   bool paused = false;   // reading stopped until the client drains responses
   bool closing = false;  // client sent EOF; close once responses are out
@@ -218,7 +217,7 @@ DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings&
   }
   refresh_engine_if_reloaded();
   refresh_timer_.reset(
-      event_new(base_.get(), -1, EV_PERSIST, on_event<&DnsWorker::on_refresh_timer>, this));
+      event_new(base_.get(), -1, EV_PERSIST, forward_to<&DnsWorker::on_refresh_timer>, this));
   timeval second{1, 0};
   event_add(refresh_timer_.get(), &second);
 }
@@ -240,14 +239,14 @@ Status DnsWorker::listen(const std::vector<SocketAddress>& addresses) {
     sock->fd = std::move(*udp_fd);
     sock->pktinfo = addr.is_wildcard();
     sock->readable.reset(event_new(base_.get(), sock->fd.get(), EV_READ | EV_PERSIST,
-                                   on_event<&UdpSocket::on_readable>, sock.get()));
+                                   forward_to<&UdpSocket::on_readable>, sock.get()));
     event_add(sock->readable.get(), nullptr);
     udp_.push_back(std::move(sock));
 
     auto tcp_fd = open_socket(addr, SOCK_STREAM, false);
     if (!tcp_fd) return std::move(tcp_fd).take_error();
     evconnlistener* listener =
-        evconnlistener_new(base_.get(), on_accept<&DnsWorker::on_tcp_accept>, this,
+        evconnlistener_new(base_.get(), forward_to<&DnsWorker::on_tcp_accept>, this,
                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, tcp_fd->get());
     if (!listener) return make_error("cannot watch TCP " + addr.to_text());
     tcp_fd->release();
@@ -388,7 +387,7 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
     int received = ::recvmmsg(sock.fd.get(), b.in_msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
     if (received < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) log_debug("recvmmsg: " + errno_text());
+      if (errno != EAGAIN && errno != EWOULDBLOCK) log_debug("recvmmsg: " + errno_text(errno));
       return;
     }
     if (received == 0) return;
@@ -487,9 +486,9 @@ void DnsWorker::on_tcp_accept(evconnlistener*, evutil_socket_t fd, sockaddr* add
     return;
   }
   conn->bev.reset(bev);
-  bufferevent_setcb(bev, on_bufferevent_data<&TcpConnection::on_read>,
-                    on_bufferevent_data<&TcpConnection::on_write>,
-                    on_bufferevent_event<&TcpConnection::on_event>, conn.get());
+  bufferevent_setcb(bev, forward_to<&TcpConnection::on_read>,
+                    forward_to<&TcpConnection::on_write>,
+                    forward_to<&TcpConnection::on_event>, conn.get());
   timeval idle{static_cast<time_t>(options_.tcp_idle_timeout_ms / 1000),
                static_cast<suseconds_t>(options_.tcp_idle_timeout_ms % 1000) * 1000};
   bufferevent_set_timeouts(bev, &idle, &idle);

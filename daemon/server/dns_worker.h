@@ -26,8 +26,9 @@
 #include "common/result.h"
 #include "daemon/query/engine.h"
 #include "daemon/server/config.h"
+#include "common/libevent.h"
+#include "common/unique_fd.h"
 #include "daemon/server/dns_metrics.h"
-#include "daemon/server/event_util.h"
 #include "daemon/server/rrl.h"
 
 namespace raftdns::store {

@@ -19,7 +19,7 @@ MetricsHttpServer::MetricsHttpServer(std::chrono::seconds timeout) : base_(event
   evhttp_set_timeout(http_.get(), static_cast<int>(timeout.count()));
   evhttp_set_max_headers_size(http_.get(), 16 * 1024);
   evhttp_set_max_body_size(http_.get(), 0);
-  evhttp_set_gencb(http_.get(), on_http_request<&MetricsHttpServer::on_request>, this);
+  evhttp_set_gencb(http_.get(), forward_to<&MetricsHttpServer::on_request>, this);
 }
 
 MetricsHttpServer::~MetricsHttpServer() {

@@ -17,9 +17,9 @@
 #include <string>
 #include <thread>
 
+#include "common/libevent.h"
 #include "common/result.h"
 #include "daemon/server/config.h"
-#include "daemon/server/event_util.h"
 
 namespace raftdns::server {
 

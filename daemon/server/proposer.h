@@ -1,10 +1,9 @@
 // Proposer: the one way a write reaches the store.
 //
 // The control service hands every change to a Proposer and answers the
-// client from the callback. On one node LocalProposer checks and applies the
-// command directly; the cluster puts Raft behind the same interface (propose,
-// commit, apply on every node) without changing the control service or the
-// store's apply.
+// client from the callback. The daemon's proposer puts Raft behind it
+// (propose, commit, apply on every node; a node without peers is a cluster
+// of one); tests plug in one that applies directly.
 #pragma once
 
 #include <chrono>
@@ -15,9 +14,6 @@
 #include "common/result.h"
 #include "daemon/store/command.h"
 
-namespace raftdns::store {
-class Store;
-}
 namespace raftdns::replication {
 class ClusterNode;
 }
@@ -58,19 +54,6 @@ class ClusterProposer final : public Proposer {
 
  private:
   replication::ClusterNode& node_;
-};
-
-// A single node without a log: check, then apply at the next local index in one write
-// transaction. The index continues from the store's applied index, so a
-// restart never reuses one.
-class LocalProposer final : public Proposer {
- public:
-  explicit LocalProposer(store::Store& store);
-  void submit(store::Command command, const ProposalOptions& options, Callback done) override;
-
- private:
-  store::Store& store_;
-  uint64_t last_index_ = 0;
 };
 
 }  // namespace raftdns::server

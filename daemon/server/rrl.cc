@@ -7,6 +7,8 @@
 #include <bit>
 #include <cstring>
 
+#include "common/bytes.h"
+
 namespace raftdns::server {
 namespace {
 
@@ -35,7 +37,7 @@ uint64_t mix(uint64_t h, uint64_t v) {
 // pointers. Sets `end` to the offset just past the name where it starts (not
 // where a pointer led). False when the name runs off the message or loops.
 bool hash_name(std::span<const uint8_t> m, size_t at, uint64_t& hash, size_t& end) {
-  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  uint64_t h = bytes::kFnv64Offset;
   bool jumped = false;
   for (int step = 0; step < kMaxNameSteps; ++step) {
     if (at >= m.size()) return false;
@@ -49,11 +51,11 @@ bool hash_name(std::span<const uint8_t> m, size_t at, uint64_t& hash, size_t& en
     }
     if (len & 0xc0) return false;  // reserved label types
     if (at + 1 + len > m.size()) return false;
-    h = (h ^ len) * 0x100000001b3ULL;
+    h = bytes::fnv1a64_step(h, len);
     for (size_t i = 0; i < len; ++i) {
       uint8_t c = m[at + 1 + i];
       if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c + ('a' - 'A'));
-      h = (h ^ c) * 0x100000001b3ULL;
+      h = bytes::fnv1a64_step(h, c);
     }
     at += 1 + len;
     if (len == 0) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/bytes.h"
 #include "daemon/wire/name.h"
 
 namespace raftdns::store {
@@ -102,29 +103,12 @@ bool split_rrset_key(std::span<const uint8_t> key, RRsetKeyParts& out) noexcept;
 // all big-endian, RDATA sorted in RFC 4034 §6.3 canonical order.
 inline constexpr size_t kRRsetHeaderSize = 8;
 
-inline uint16_t load_u16(const uint8_t* p) noexcept {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-inline uint32_t load_u32(const uint8_t* p) noexcept {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-inline uint64_t load_u64(const uint8_t* p) noexcept {
-  return uint64_t{load_u32(p)} << 32 | load_u32(p + 4);
-}
-inline void store_u16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void store_u32(uint8_t* p, uint32_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-inline void store_u64(uint8_t* p, uint64_t v) noexcept {
-  store_u32(p, static_cast<uint32_t>(v >> 32));
-  store_u32(p + 4, static_cast<uint32_t>(v));
-}
+using bytes::load_u16;
+using bytes::load_u32;
+using bytes::load_u64;
+using bytes::store_u16;
+using bytes::store_u32;
+using bytes::store_u64;
 
 // zones value: serial u32 | records u64 | dname rrsets u32 | delegation NS
 // rrsets u32 | rrsets at wildcard owners u32 | the apex SOA as an rrsets

@@ -141,39 +141,4 @@ bool ReadTxn::find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, co
   return node.overflow && get_rrset(z, owner_key, type, out);
 }
 
-bool ReadTxn::owner_exists(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept {
-  NodeView node;
-  load_node(z, owner_key, node);
-  return node.exists();
-}
-
-bool ReadTxn::has_descendants(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept {
-  NodeView node;
-  load_node(z, owner_key, node);
-  return node.has_descendants;
-}
-
-size_t ReadTxn::closest_encloser(const ZoneRef& z, const NameKey& name) const noexcept {
-  NodeView node;
-  size_t labels = z.apex_labels;
-  for (size_t n = z.apex_labels + 1; n <= name.labels(); ++n) {
-    load_node(z, name.prefix(n), node);
-    if (!node.exists()) break;
-    labels = n;
-  }
-  return labels;
-}
-
-bool ReadTxn::find_zone_cut(const ZoneRef& z, const NameKey& name,
-                            size_t& cut_labels) const noexcept {
-  RRsetView ns;
-  for (size_t n = z.apex_labels + 1; n <= name.labels(); ++n) {
-    if (get_rrset(z, name.prefix(n), wire::rrtype::NS, ns)) {
-      cut_labels = n;
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace raftdns::store

@@ -130,16 +130,6 @@ class ReadTxn {
   bool find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, const NodeView& node,
                  uint16_t type, RRsetView& out) const noexcept;
 
-  bool owner_exists(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept;
-  bool has_descendants(const ZoneRef& z, std::span<const uint8_t> owner_key) const noexcept;
-
-  // RFC 4592 §3.3.1: labels of the deepest ancestor of `name` (or `name`
-  // itself) that exists in zone `z`, counting empty non-terminals.
-  size_t closest_encloser(const ZoneRef& z, const NameKey& name) const noexcept;
-  // The topmost zone cut (NS below the apex) at or above `name`; its label
-  // count in `cut_labels`.
-  bool find_zone_cut(const ZoneRef& z, const NameKey& name, size_t& cut_labels) const noexcept;
-
  private:
   friend class LmdbStore;
   ReadTxn() = default;

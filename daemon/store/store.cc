@@ -40,13 +40,9 @@ std::string u64_value(uint64_t v) {
 
 // 64-bit FNV-1a: simple, fixed, and the same on every platform.
 struct Fnv64 {
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = bytes::kFnv64Offset;
   void add(const void* data, size_t n) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < n; ++i) {
-      h ^= p[i];
-      h *= 0x100000001b3ull;
-    }
+    h = bytes::fnv1a64({static_cast<const uint8_t*>(data), n}, h);
   }
   void add_u64(uint64_t v) {
     uint8_t b[8];

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/bytes.h"
+
 namespace raftdns::wire {
 namespace {
 
@@ -13,20 +15,10 @@ inline constexpr size_t kOptFixedSize = 11;  // root owner, type, class, TTL, RD
 inline constexpr size_t kMaxMessageSize = 65535;
 inline constexpr size_t kMaxPointerOffset = 0x3fff;
 
-inline uint16_t get16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline uint32_t get32(const uint8_t* p) noexcept {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-inline void put16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void put32(uint8_t* p, uint32_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
+using bytes::load_u16;
+using bytes::load_u32;
+using bytes::store_u16;
+using bytes::store_u32;
 inline uint8_t lower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c; }
 
 [[noreturn]] void die(const char* what) noexcept {
@@ -57,13 +49,13 @@ class Reader {
   uint8_t u8() noexcept { return need(1) ? p_[pos_++] : 0; }
   uint16_t u16() noexcept {
     if (!need(2)) return 0;
-    uint16_t v = get16(p_.data() + pos_);
+    uint16_t v = load_u16(p_.data() + pos_);
     pos_ += 2;
     return v;
   }
   uint32_t u32() noexcept {
     if (!need(4)) return 0;
-    uint32_t v = get32(p_.data() + pos_);
+    uint32_t v = load_u32(p_.data() + pos_);
     pos_ += 4;
     return v;
   }
@@ -174,7 +166,7 @@ bool decode_opt(Reader& r, uint16_t rclass, uint32_t ttl, std::span<const uint8_
   size_t i = 0;
   while (i < rdata.size()) {
     if (rdata.size() - i < 4) return r.fail(WireError::bad_opt);
-    size_t len = get16(rdata.data() + i + 2);
+    size_t len = load_u16(rdata.data() + i + 2);
     if (rdata.size() - i - 4 < len) return r.fail(WireError::bad_opt);
     i += 4 + len;
   }
@@ -450,7 +442,7 @@ bool MessageWriter::write_name(const Name& n) noexcept {
   std::memcpy(buf_.data() + pos_, wire.data(), prefix_bytes);
   pos_ += prefix_bytes;
   if (best_labels) {
-    put16(buf_.data() + pos_, static_cast<uint16_t>(0xc000 | best_off));
+    store_u16(buf_.data() + pos_, static_cast<uint16_t>(0xc000 | best_off));
     pos_ += 2;
   } else {
     buf_[pos_++] = 0;
@@ -469,8 +461,8 @@ bool MessageWriter::add_question(const Question& q) noexcept {
     ntargets_ = saved_targets;
     return false;
   }
-  put16(buf_.data() + pos_, q.qtype);
-  put16(buf_.data() + pos_ + 2, q.qclass);
+  store_u16(buf_.data() + pos_, q.qtype);
+  store_u16(buf_.data() + pos_ + 2, q.qclass);
   pos_ += 4;
   ++header_.qdcount;
   return true;
@@ -490,9 +482,9 @@ bool MessageWriter::add_record(Section s, const Name& owner, uint16_t type, uint
     return false;
   };
   if (!write_name(owner) || pos_ + 10 > cap) return rollback();
-  put16(buf_.data() + pos_, type);
-  put16(buf_.data() + pos_ + 2, rclass);
-  put32(buf_.data() + pos_ + 4, ttl);
+  store_u16(buf_.data() + pos_, type);
+  store_u16(buf_.data() + pos_ + 2, rclass);
+  store_u32(buf_.data() + pos_ + 4, ttl);
   size_t rdlength_at = pos_ + 8;
   pos_ += 10;
 
@@ -550,7 +542,7 @@ bool MessageWriter::add_record(Section s, const Name& owner, uint16_t type, uint
   if (!fits) return rollback();
   size_t rdlength = pos_ - rdlength_at - 2;
   if (rdlength > 65535) return rollback();
-  put16(buf_.data() + rdlength_at, static_cast<uint16_t>(rdlength));
+  store_u16(buf_.data() + rdlength_at, static_cast<uint16_t>(rdlength));
 
   switch (s) {
     case Section::answer:
@@ -573,12 +565,12 @@ size_t MessageWriter::finish() noexcept {
     if (pos_ + opt_reserved_ <= limit_) {
       uint8_t* p = buf_.data() + pos_;
       p[0] = 0;
-      put16(p + 1, rrtype::OPT);
-      put16(p + 3, std::max(opt_->udp_size, kMinUdpSize));
+      store_u16(p + 1, rrtype::OPT);
+      store_u16(p + 3, std::max(opt_->udp_size, kMinUdpSize));
       uint32_t ttl = uint32_t{extended_rcode} << 24 | uint32_t{opt_->version} << 16 |
                      (opt_->do_bit ? 0x8000u : 0u);
-      put32(p + 5, ttl);
-      put16(p + 9, static_cast<uint16_t>(opt_->options.size()));
+      store_u32(p + 5, ttl);
+      store_u16(p + 9, static_cast<uint16_t>(opt_->options.size()));
       if (!opt_->options.empty()) {
         std::memcpy(p + kOptFixedSize, opt_->options.data(), opt_->options.size());
       }
@@ -590,16 +582,16 @@ size_t MessageWriter::finish() noexcept {
     opt_reserved_ = 0;
   }
   uint8_t* h = buf_.data();
-  put16(h, header_.id);
+  store_u16(h, header_.id);
   uint16_t flags = static_cast<uint16_t>(
       (header_.qr ? 0x8000 : 0) | (header_.opcode & 0xf) << 11 | (header_.aa ? 0x0400 : 0) |
       (header_.tc ? 0x0200 : 0) | (header_.rd ? 0x0100 : 0) | (header_.ra ? 0x0080 : 0) |
       (header_.ad ? 0x0020 : 0) | (header_.cd ? 0x0010 : 0) | (header_.rcode & 0xf));
-  put16(h + 2, flags);
-  put16(h + 4, header_.qdcount);
-  put16(h + 6, header_.ancount);
-  put16(h + 8, header_.nscount);
-  put16(h + 10, header_.arcount);
+  store_u16(h + 2, flags);
+  store_u16(h + 4, header_.qdcount);
+  store_u16(h + 6, header_.ancount);
+  store_u16(h + 8, header_.nscount);
+  store_u16(h + 10, header_.arcount);
   return pos_;
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/bytes.h"
+
 namespace raftdns::wire {
 namespace {
 
@@ -358,11 +360,8 @@ bool operator==(const Name& a, const Name& b) noexcept {
 }
 
 size_t Name::hash() const noexcept {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a offset basis
-  for (size_t i = 0; i < len_; ++i) {
-    h ^= lower(bytes_[i]);
-    h *= 1099511628211ull;
-  }
+  uint64_t h = bytes::kFnv64Offset;
+  for (size_t i = 0; i < len_; ++i) h = bytes::fnv1a64_step(h, lower(bytes_[i]));
   return static_cast<size_t>(h);
 }
 

@@ -446,5 +446,71 @@ TEST(DriverForward, RetryAfterALeaderChangeIsAppliedOnce) {
   }
 }
 
+// ---- status ----
+
+TEST(DriverStatus, ClusterReportCarriesEveryMembersStateAcrossTheNetwork) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 3);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  std::string lead = *c.leader();
+  std::string asker = lead == "a" ? "b" : "a";
+  std::optional<std::vector<NodeReport>> got;
+  c.guard(asker, [&](Driver& d) {
+    d.cluster_report(Driver::Clock::now() + 60s,
+                     [&](std::vector<NodeReport> reports) { got = std::move(reports); });
+  });
+  ASSERT_TRUE(c.run_until([&] { return got.has_value(); }, 100));
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0].id, asker);
+  int leaders = 0;
+  for (const auto& r : *got) {
+    EXPECT_TRUE(r.reachable) << r.id << ": " << r.error;
+    EXPECT_EQ(r.applied, c.node(lead).sm->current().position.index) << r.id;
+    EXPECT_EQ(r.digest, c.node(lead).sm->digest()) << r.id;
+    EXPECT_EQ(r.leader, lead) << r.id;
+    EXPECT_EQ(r.peers.size(), 2u) << r.id;
+    leaders += r.role == "leader";
+  }
+  EXPECT_EQ(leaders, 1);
+}
+
+TEST(DriverStatus, WaitAllNamesTheMemberThatHasNotApplied) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lead = *c.leader();
+  std::string cut = lead == "c" ? "b" : "c";
+  for (const auto& id : c.ids()) {
+    if (id != cut) c.hub.cut(cut, id);
+  }
+  auto out = c.submit(lead, "w");
+  ASSERT_TRUE(c.run_until([&] { return out->done; }));
+  ASSERT_TRUE(out->status) << out->status.error();
+  std::optional<Status> waited;
+  c.guard(lead, [&](Driver& d) {
+    d.wait_applied_everywhere(out->index, Driver::Clock::now() + 300ms,
+                              [&](Status s) { waited = std::move(s); });
+  });
+  ASSERT_TRUE(c.run_until([&] {
+    if (!waited) std::this_thread::sleep_for(5ms);
+    return waited.has_value();
+  }));
+  ASSERT_FALSE(*waited);
+  EXPECT_NE(waited->error().find(cut), std::string::npos) << waited->error();
+  // Once it is back and has applied, a wait succeeds.
+  for (const auto& id : c.ids()) {
+    if (id != cut) c.hub.heal(cut, id);
+  }
+  std::optional<Status> again;
+  c.guard(lead, [&](Driver& d) {
+    d.wait_applied_everywhere(out->index, Driver::Clock::now() + 60s,
+                              [&](Status s) { again = std::move(s); });
+  });
+  ASSERT_TRUE(c.run_until([&] { return again.has_value(); }));
+  EXPECT_TRUE(*again) << again->error();
+}
+
 }  // namespace
 }  // namespace raftdns::replication::testing

@@ -516,18 +516,22 @@ TEST_F(StoreTest, ReadTxnFindsZonesNodesAndCuts) {
   EXPECT_EQ(a.count, 1u);
   EXPECT_EQ((*a.begin()).size(), 4u);
 
+  // An empty non-terminal exists (it has descendants) and holds no data.
   NameKey ent(N("b.c.example.com."));
-  EXPECT_TRUE(view->owner_exists(z, ent.bytes()));
-  EXPECT_TRUE(view->has_descendants(z, ent.bytes()));
+  NodeView node;
+  view->load_node(z, ent.bytes(), node);
+  EXPECT_TRUE(node.exists());
+  EXPECT_TRUE(node.has_descendants);
+  EXPECT_FALSE(node.has_data);
   NameKey missing(N("q.b.c.example.com."));
-  EXPECT_FALSE(view->owner_exists(z, missing.bytes()));
-  EXPECT_EQ(view->closest_encloser(z, missing), 4u);
+  view->load_node(z, missing.bytes(), node);
+  EXPECT_FALSE(node.exists());
 
+  // The delegation below the apex is an NS RRset at sub.example.com.
   NameKey below(N("x.y.sub.example.com."));
-  size_t cut = 0;
-  ASSERT_TRUE(view->find_zone_cut(z, below, cut));
-  EXPECT_EQ(cut, 3u);
-  EXPECT_FALSE(view->find_zone_cut(z, www, cut));
+  RRsetView ns;
+  EXPECT_TRUE(view->get_rrset(z, below.prefix(3), T::NS, ns));
+  EXPECT_FALSE(view->get_rrset(z, www.bytes(), T::NS, ns));
   NameKey none(N("www.example.net."));
   EXPECT_FALSE(view->find_zone(none, z));
   EXPECT_TRUE(view->renew());

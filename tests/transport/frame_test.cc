@@ -267,11 +267,11 @@ TEST(SocketAddress, ParsesNumericIpv4AndBracketedIpv6) {
   ASSERT_TRUE(v4.ok()) << v4.error();
   EXPECT_EQ(v4->family(), AF_INET);
   EXPECT_EQ(v4->port(), 7001);
-  EXPECT_EQ(v4->text(), "127.0.0.1:7001");
+  EXPECT_EQ(v4->to_text(), "127.0.0.1:7001");
   const auto v6 = parse_socket_address("[::1]:7002");
   ASSERT_TRUE(v6.ok()) << v6.error();
   EXPECT_EQ(v6->family(), AF_INET6);
-  EXPECT_EQ(v6->text(), "[::1]:7002");
+  EXPECT_EQ(v6->to_text(), "[::1]:7002");
 }
 
 TEST(SocketAddress, RefusesNamesMissingPortsAndBareIpv6) {

@@ -162,20 +162,8 @@ std::string format_uptime(uint64_t seconds) {
 }
 
 nlohmann::json node_json(const control::NodeInfo& n) {
-  nlohmann::json peers = nlohmann::json::array();
-  for (const auto& p : n.peers) {
-    peers.push_back({{"id", p.id},
-                     {"reachable", p.reachable},
-                     {"match", p.match},
-                     {"lag", p.lag},
-                     {"last_heard_ms", p.last_heard_ms}});
-  }
-  nlohmann::json j = {{"id", n.id},           {"reachable", n.reachable}, {"role", n.role},
-                      {"term", n.term},       {"leader", n.leader},       {"commit", n.commit},
-                      {"applied", n.applied}, {"wal_bytes", n.wal_bytes},
-                      {"snapshot_index", n.snapshot_index}, {"digest", n.digest},
-                      {"peers", peers}};
-  if (!n.error.empty()) j["error"] = n.error;
+  nlohmann::json j = nlohmann::json::parse(control::node_info_to_json(n));
+  if (n.error.empty()) j.erase("error");
   return j;
 }
 

@@ -1,4 +1,4 @@
-// RAII owners for libevent handles, and the one adapter that routes libevent callbacks to members.
+// Move-only owners for libevent handles, and the one adapter that routes a libevent callback to a member.
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -7,8 +7,11 @@
 
 #include <memory>
 
-namespace raftdns::replication {
+namespace raftdns {
 
+struct EventBaseDeleter {
+  void operator()(event_base* b) const noexcept { event_base_free(b); }
+};
 struct EventDeleter {
   void operator()(event* e) const noexcept { event_free(e); }
 };
@@ -19,12 +22,13 @@ struct ListenerDeleter {
   void operator()(evconnlistener* l) const noexcept { evconnlistener_free(l); }
 };
 
+using EventBasePtr = std::unique_ptr<event_base, EventBaseDeleter>;
 using EventPtr = std::unique_ptr<event, EventDeleter>;
 using BufferEventPtr = std::unique_ptr<bufferevent, BufferEventDeleter>;
 using ListenerPtr = std::unique_ptr<evconnlistener, ListenerDeleter>;
 
 // Every libevent callback passes its user pointer last. forward_to<&Class::method> is a plain C
-// function with that shape which casts the pointer back and calls the member with the other
+// function of that shape which casts the pointer back and calls the member with the other
 // arguments, so no callback needs a hand-written static trampoline. The call is noexcept: an
 // exception must not unwind through libevent's C frames, so it terminates loudly instead.
 template <auto Method>
@@ -37,7 +41,14 @@ struct MemberCallback<Method> {
   }
 };
 
+template <class Object, class... Args, void (Object::*Method)(Args...) noexcept>
+struct MemberCallback<Method> {
+  static void invoke(Args... args, void* object) noexcept {
+    (static_cast<Object*>(object)->*Method)(args...);
+  }
+};
+
 template <auto Method>
 inline constexpr auto forward_to = &MemberCallback<Method>::invoke;
 
-}  // namespace raftdns::replication
+}  // namespace raftdns
