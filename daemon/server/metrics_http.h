@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/libevent.h"
+#include "common/unique_fd.h"
 #include "common/result.h"
 #include "daemon/server/config.h"
 
