@@ -14,6 +14,7 @@
 #include "daemon/server/control_service.h"
 #include "daemon/server/dns_worker.h"
 #include "daemon/server/log.h"
+#include "daemon/server/notify.h"
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
 #include "daemon/store/store.h"
@@ -29,6 +30,14 @@ query::EngineConfig engine_config(const Config& c) {
   e.version = c.version;
   e.max_udp_size = c.max_udp_size;
   return e;
+}
+
+std::shared_ptr<const xfr::TransferSettings> transfer_settings(const Config& c) {
+  auto s = std::make_shared<xfr::TransferSettings>();
+  s->keys = c.tsig_keys;
+  s->policy = xfr::TransferPolicy(c.transfer_allow);
+  s->warn = [](const std::string& line) { log_warning(line); };
+  return s;
 }
 
 Status make_directories(const std::string& path, mode_t mode) {
@@ -109,7 +118,10 @@ Status Daemon::start() {
   limiter_ =
       std::make_unique<ConnectionLimiter>(config_.tcp_max_connections, config_.tcp_max_per_client);
   const unsigned workers = resolve_workers(config_.workers);
-  const WorkerOptions options = worker_options(config_);
+  WorkerOptions options = worker_options(config_);
+  options.transfer = transfer_settings(config_);
+  refusals_ = std::make_unique<xfr::RefusalLog>();
+  options.refusals = refusals_.get();
   for (unsigned i = 0; i < workers; ++i) {
     auto worker = std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options);
     if (Status s = worker->listen(config_.listen); !s) return s;
@@ -161,6 +173,11 @@ Status Daemon::start() {
       evsignal_new(base_.get(), SIGHUP, on_event<&Daemon::on_reload>, this));
   for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
 
+  // NOTIFY for every change this node applies, from here on.
+  notify_ = std::make_unique<NotifySender>(base_.get(), *store_, config_.notify, config_.tsig_keys);
+  if (Status s = notify_->open(); !s) return s;
+  store_->set_change_observer(
+      [notify = notify_.get()](const std::vector<wire::Name>& zones) { notify->zones_changed(zones); });
   if (Status s = cluster_->start(); !s) return s;
   std::string listening;
   for (const auto& a : config_.listen) listening += (listening.empty() ? "" : ", ") + a.to_text();
@@ -245,6 +262,8 @@ void Daemon::shutdown() {
   // Fails the requests still waiting for a commit while everything their
   // replies pass through is alive; syncs the WAL and stops the transport.
   if (cluster_) cluster_->stop();
+  if (store_) store_->set_change_observer({});
+  notify_.reset();
   control_.reset();
   control_service_.reset();
   proposer_.reset();

@@ -22,6 +22,9 @@ class Store;
 namespace raftdns::replication {
 class ClusterNode;
 }
+namespace raftdns::xfr {
+class RefusalLog;
+}
 
 namespace raftdns::server {
 
@@ -29,6 +32,7 @@ class ConnectionLimiter;
 class ControlListener;
 class ControlService;
 class DnsWorker;
+class NotifySender;
 class Proposer;
 class ServingSettings;
 
@@ -56,7 +60,9 @@ class Daemon {
   std::unique_ptr<Proposer> proposer_;
   std::unique_ptr<ServingSettings> settings_;
   std::unique_ptr<ConnectionLimiter> limiter_;
+  std::unique_ptr<xfr::RefusalLog> refusals_;  // outlives the workers that share it
   std::vector<std::unique_ptr<DnsWorker>> workers_;
+  std::unique_ptr<NotifySender> notify_;
   std::unique_ptr<ControlService> control_service_;
   std::unique_ptr<ControlListener> control_;
   std::vector<EventPtr> signal_events_;

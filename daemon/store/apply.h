@@ -45,6 +45,13 @@ class Applier {
   // leave partial writes behind: the caller runs each command in a nested
   // transaction and aborts it on rejection. Throws LmdbFailure.
   Status run(const Command& c);
+  // The canonical keys of the zones the last run() created, changed or
+  // removed.
+  std::vector<std::string> touched_zones() const {
+    std::vector<std::string> out;
+    for (const auto& [zone, before] : touched_) out.push_back(zone);
+    return out;
+  }
 
  private:
   Status dispatch(const Command& c);

@@ -142,12 +142,37 @@ class ReadTxn {
 
  private:
   friend class LmdbStore;
+  friend class ZoneCursor;
   ReadTxn() = default;
   void load_hints() noexcept;
   std::shared_ptr<lmdb::Env> env_;
   size_t max_zone_labels_ = wire::kMaxLabels;
   MDB_txn* txn_ = nullptr;
   MDB_cursor* cursor_ = nullptr;  // on rrsets; moved by const lookups
+};
+
+// Walks every RRset of one zone in RFC 4034 canonical order, for zone
+// transfers. It reads through its own LMDB cursor in the ReadTxn's snapshot,
+// so a walk that spans many calls sees one consistent version of the zone;
+// the views it returns stay valid until the ReadTxn is renewed or ends.
+class ZoneCursor {
+ public:
+  // `zone_key` is the zone apex's canonical key (NameKey::bytes()).
+  ZoneCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept;
+  ~ZoneCursor();
+  ZoneCursor(const ZoneCursor&) = delete;
+  ZoneCursor& operator=(const ZoneCursor&) = delete;
+
+  // The next RRset: its owner's key below the zone (empty at the apex) and
+  // its data. False at the end of the zone or on an LMDB error (failed()).
+  bool next(std::span<const uint8_t>& owner_rel, RRsetView& out) noexcept;
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+  KeyBuffer prefix_;  // zone key | 0x00
+  bool started_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace raftdns::store

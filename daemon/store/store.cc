@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "daemon/store/apply.h"
 #include "daemon/store/lmdb.h"
@@ -137,6 +138,7 @@ class LmdbStore final : public Store {
     auto env = env_;
     std::vector<Status> results;
     results.reserve(items.size());
+    std::set<std::string> changed;
     try {
       lmdb::Txn txn;
       if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
@@ -156,7 +158,7 @@ class LmdbStore final : public Store {
         if (!cmd) {
           results.emplace_back(std::move(cmd).take_error());
         } else {
-          results.push_back(apply_nested(txn.get(), *env, *cmd));
+          results.push_back(apply_nested(txn.get(), *env, *cmd, changed));
         }
         if (item.index != 0) {
           applied = item.index;
@@ -177,8 +179,17 @@ class LmdbStore final : public Store {
     if (outcomes) {
       for (auto& r : results) outcomes->push_back(std::move(r));
     }
+    if (observer_ && !changed.empty()) {
+      std::vector<wire::Name> zones;
+      for (const auto& key : changed) {
+        if (auto n = wire::Name::from_canonical_key(key)) zones.push_back(*n);
+      }
+      observer_(zones);
+    }
     return {};
   }
+
+  void set_change_observer(ChangeObserver observer) override { observer_ = std::move(observer); }
 
   Status check(const Command& c) const override {
     auto env = env_;
@@ -372,6 +383,12 @@ class LmdbStore final : public Store {
     // Readers still mapping the old files keep them alive until they finish.
     std::error_code ec;
     std::filesystem::remove_all(copy_dir, ec);
+    if (observer_) {
+      // Any zone may differ now: tell about every one.
+      std::vector<wire::Name> names;
+      for (const ZoneInfo& z : zones()) names.push_back(z.name);
+      observer_(names);
+    }
     return {};
   }
 
@@ -428,7 +445,8 @@ class LmdbStore final : public Store {
   }
 
   // One command in a nested transaction, so a rejection rolls back cleanly.
-  static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c) {
+  static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c,
+                             std::set<std::string>& changed) {
     lmdb::Txn child;
     if (int rc = lmdb::Txn::begin(env.get(), parent, 0, child)) {
       throw LmdbFailure{rc, std::string("begin nested: ") + mdb_strerror(rc)};
@@ -439,11 +457,13 @@ class LmdbStore final : public Store {
     if (int rc = child.commit()) {
       throw LmdbFailure{rc, std::string("commit nested: ") + mdb_strerror(rc)};
     }
+    for (auto& zone : applier.touched_zones()) changed.insert(std::move(zone));
     return {};
   }
 
   std::string dir_;
   StoreOptions opts_;
+  ChangeObserver observer_;
   mutable std::mutex env_mu_;  // guards the env_ pointer only (swapped by replace_with)
   std::shared_ptr<lmdb::Env> env_;
 };

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -52,6 +53,10 @@ struct ApplyItem {
 };
 
 class ReadTxn;  // defined in store/read_txn.h (used by the answer engine)
+
+// Told, after an apply() commits (or a snapshot is swapped in), which zones
+// it created, changed or removed. Runs on the thread that applied.
+using ChangeObserver = std::function<void(const std::vector<wire::Name>& zones)>;
 
 class Store {
  public:
@@ -108,6 +113,9 @@ class Store {
   // when none), as read at open and after each apply.
   virtual uint64_t applied_index() const = 0;
   virtual std::vector<uint8_t> membership() const = 0;
+
+  // Installs the observer of zone changes (one; set before writes begin).
+  virtual void set_change_observer(ChangeObserver observer) = 0;
 };
 
 }  // namespace raftdns::store
