@@ -204,7 +204,9 @@ Status read_transfer_config(const toml::table& root, const Reader& r, Config& cf
   if (const toml::node* node = root.get("transfer")) {
     const toml::table* transfer = node->as_table();
     if (!transfer) return r.fail(*node, "\"transfer\" must be a table");
-    RAFTDNS_TRY(r.check_keys(*transfer, "transfer.", {"allow", "notify"}));
+    RAFTDNS_TRY(r.check_keys(*transfer, "transfer.", {"allow", "notify", "journal_entries"}));
+    RAFTDNS_TRY(r.integer(*transfer, "transfer.", "journal_entries", 0, 1000000,
+                          cfg.journal_entries));
     if (const toml::array* rules =
             table_array(r, transfer->get("allow"), "transfer.allow", status)) {
       for (const toml::node& item : *rules) {
@@ -596,6 +598,7 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   note(keys(running) != keys(fresh), "tsig");
   note(rules(running) != rules(fresh), "transfer.allow");
   note(targets(running) != targets(fresh), "transfer.notify");
+  note(running.journal_entries != fresh.journal_entries, "transfer.journal_entries");
   note(running.catalog_zone.has_value() != fresh.catalog_zone.has_value() ||
            (running.catalog_zone && *running.catalog_zone != *fresh.catalog_zone),
        "catalog.zone");

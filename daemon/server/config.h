@@ -93,6 +93,8 @@ struct Config {
   std::vector<xfr::AllowRule> transfer_allow;
   // [[transfer.notify]]
   std::vector<NotifyTarget> notify;
+  // [transfer] journal_entries: changes kept per zone for IXFR (per node).
+  uint32_t journal_entries = 100;
   // [catalog] zone: publish a catalog zone (RFC 9432) under this name.
   std::optional<wire::Name> catalog_zone;
 };

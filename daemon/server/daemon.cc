@@ -37,6 +37,7 @@ std::shared_ptr<const xfr::TransferSettings> transfer_settings(const Config& c) 
   s->keys = c.tsig_keys;
   s->policy = xfr::TransferPolicy(c.transfer_allow);
   s->warn = [](const std::string& line) { log_warning(line); };
+  s->info = [](const std::string& line) { log_info(line); };
   return s;
 }
 
@@ -106,7 +107,9 @@ Status Daemon::start() {
 
   if (Status s = make_directories(config_.data_dir, 0750); !s) return s;
   const std::string store_dir = config_.data_dir + "/store";
-  auto store = store::Store::open(store_dir);
+  store::StoreOptions store_options;
+  store_options.journal_entries = config_.journal_entries;
+  auto store = store::Store::open(store_dir, store_options);
   if (!store) return make_error("cannot open the store: " + store.error());
   store_ = std::move(*store);
   const store::StoreStats stats = store_->stats();

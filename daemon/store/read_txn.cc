@@ -214,4 +214,29 @@ bool ZoneCursor::next(std::span<const uint8_t>& owner_rel, RRsetView& out) noexc
   return true;
 }
 
+// --- JournalCursor ---
+
+JournalCursor::JournalCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept {
+  make_zone_key(zone_key, prefix_);
+  if (!txn.txn_ || mdb_cursor_open(txn.txn_, txn.env_->journal, &cursor_) != 0) cursor_ = nullptr;
+}
+
+JournalCursor::~JournalCursor() {
+  if (cursor_) mdb_cursor_close(cursor_);
+}
+
+bool JournalCursor::next(std::span<const uint8_t>& entry) noexcept {
+  if (!cursor_) return false;
+  MDB_val k = lmdb::val(prefix_.data, prefix_.size), v;
+  int rc = started_ ? mdb_cursor_get(cursor_, &k, &v, MDB_NEXT)
+                    : mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  started_ = true;
+  if (rc != 0 || k.mv_size != prefix_.size + 8 ||
+      std::memcmp(k.mv_data, prefix_.data, prefix_.size) != 0) {
+    return false;
+  }
+  entry = {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
+  return true;
+}
+
 }  // namespace raftdns::store

@@ -143,6 +143,7 @@ class ReadTxn {
  private:
   friend class LmdbStore;
   friend class ZoneCursor;
+  friend class JournalCursor;
   ReadTxn() = default;
   void load_hints() noexcept;
   std::shared_ptr<lmdb::Env> env_;
@@ -173,6 +174,28 @@ class ZoneCursor {
   KeyBuffer prefix_;  // zone key | 0x00
   bool started_ = false;
   bool failed_ = false;
+};
+
+// Reads one zone's IXFR journal, oldest change first. Each entry is
+//   serial from u32 | serial to u32 | deletions u32 | additions u32 |
+//   records: owner length u16 | owner (wire, lowercase) | type u16 |
+//            class u16 | TTL u32 | RDATA length u16 | RDATA
+// with the deletions first (the old SOA leading them) and then the
+// additions (the new SOA leading them), as RFC 1995 §4 sends them.
+class JournalCursor {
+ public:
+  JournalCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept;
+  ~JournalCursor();
+  JournalCursor(const JournalCursor&) = delete;
+  JournalCursor& operator=(const JournalCursor&) = delete;
+
+  // The next entry's value (valid while the ReadTxn lives); false at the end.
+  bool next(std::span<const uint8_t>& entry) noexcept;
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+  KeyBuffer prefix_;
+  bool started_ = false;
 };
 
 }  // namespace raftdns::store

@@ -102,7 +102,8 @@ class LmdbStore final : public Store {
     lmdb::Txn txn;
     if (int rc = lmdb::Txn::begin(raw, nullptr, 0, txn)) return fail("begin", rc);
     for (auto [name, dbi] : {std::pair{"meta", &env->meta}, std::pair{"zones", &env->zones},
-                             std::pair{"rrsets", &env->rrsets}}) {
+                             std::pair{"rrsets", &env->rrsets},
+                             std::pair{"journal", &env->journal}}) {
       if (int rc = mdb_dbi_open(txn.get(), name, MDB_CREATE, dbi)) {
         return fail(std::string("open table ") + name, rc);
       }
@@ -158,7 +159,7 @@ class LmdbStore final : public Store {
         if (!cmd) {
           results.emplace_back(std::move(cmd).take_error());
         } else {
-          results.push_back(apply_nested(txn.get(), *env, *cmd, changed));
+          results.push_back(apply_nested(txn.get(), *env, *cmd, opts_.journal_entries, changed));
         }
         if (item.index != 0) {
           applied = item.index;
@@ -198,7 +199,7 @@ class LmdbStore final : public Store {
       if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
         return make_error("store " + dir_ + ": begin: " + mdb_strerror(rc));
       }
-      Applier applier(txn.get(), *env);
+      Applier applier(txn.get(), *env, opts_.journal_entries);
       return applier.run(c);
     } catch (const LmdbFailure& f) {
       return make_error("store " + dir_ + ": " + f.what);
@@ -446,12 +447,12 @@ class LmdbStore final : public Store {
 
   // One command in a nested transaction, so a rejection rolls back cleanly.
   static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c,
-                             std::set<std::string>& changed) {
+                             uint32_t journal_entries, std::set<std::string>& changed) {
     lmdb::Txn child;
     if (int rc = lmdb::Txn::begin(env.get(), parent, 0, child)) {
       throw LmdbFailure{rc, std::string("begin nested: ") + mdb_strerror(rc)};
     }
-    Applier applier(child.get(), env);
+    Applier applier(child.get(), env, journal_entries);
     auto s = applier.run(c);
     if (!s) return s;  // child aborts in its destructor
     if (int rc = child.commit()) {

@@ -4,6 +4,7 @@
 //   meta   — schema version, applied index and term, membership
 //   zones  — zone canonical key -> zone metadata
 //   rrsets — zone key, owner canonical key, type -> TTL + RDATA set
+//   journal — zone key, sequence -> one change to the zone (IXFR, RFC 1995)
 // Keys sort so that walking a zone (closest encloser, wildcards, export) is a
 // cursor scan in RFC 4034 canonical order.
 //
@@ -30,6 +31,9 @@ inline constexpr uint32_t kSchemaVersion = 1;
 struct StoreOptions {
   size_t map_size = size_t{4} << 30;  // LMDB map size (virtual; grows the file lazily)
   unsigned max_readers = 256;
+  // Changes kept per zone in the IXFR journal (0: none; IXFR then always
+  // falls back to a full transfer). A per-node setting: see journal.h.
+  uint32_t journal_entries = 100;
 };
 
 struct ZoneInfo {

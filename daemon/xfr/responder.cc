@@ -167,6 +167,156 @@ class AxfrStream final : public OutgoingTransfer {
   std::string last_rel_;
 };
 
+// An incremental transfer (RFC 1995 §4) from the journal: the current SOA,
+// then per change the old SOA, the deletions, the new SOA, the additions,
+// and the current SOA again.
+class IxfrStream final : public OutgoingTransfer {
+ public:
+  IxfrStream(std::unique_ptr<store::ReadTxn> txn, const wire::Question& question, uint16_t id,
+             bool rd, const wire::Name& apex, store::RRsetView soa,
+             std::vector<std::span<const uint8_t>> entries,
+             std::shared_ptr<const TransferSettings> settings, const tsig::Key* key,
+             std::span<const uint8_t> request_mac)
+      : txn_(std::move(txn)),
+        question_(question),
+        id_(id),
+        rd_(rd),
+        apex_(apex),
+        soa_(soa),
+        entries_(std::move(entries)),
+        settings_(std::move(settings)) {
+    if (key) signer_.emplace(*key, request_mac);
+  }
+
+  bool done() const override { return stage_ == Stage::done; }
+
+  size_t next(std::span<uint8_t> out, uint64_t now) override {
+    if (stage_ == Stage::done) return 0;
+    const size_t room = signer_ ? signer_->record_size() : 0;
+    wire::MessageWriter w(out, kMaxMessage - room);
+    wire::Header h;
+    h.id = id_;
+    h.qr = true;
+    h.aa = true;
+    h.rd = rd_;
+    w.set_header(h);
+    if (first_) (void)w.add_question(question_);
+    size_t added = 0;
+    auto add_soa = [&] {
+      if (!w.add_record(wire::Section::answer, apex_, T::SOA, soa_.rclass, soa_.ttl,
+                        *soa_.begin())) {
+        return false;
+      }
+      ++added;
+      return true;
+    };
+    if (stage_ == Stage::first_soa && add_soa()) stage_ = Stage::changes;
+    while (stage_ == Stage::changes) {
+      if (!have_record_ && !read_record()) {
+        if (stage_ == Stage::changes) stage_ = Stage::last_soa;
+        break;
+      }
+      have_record_ = true;
+      if (!w.add_record(wire::Section::answer, owner_, type_, rclass_, ttl_, rdata_)) break;
+      ++added;
+      have_record_ = false;
+    }
+    if (stage_ == Stage::last_soa && add_soa()) stage_ = Stage::done;
+    if (added == 0 && stage_ != Stage::done) stage_ = Stage::failed;
+    if (stage_ == Stage::failed) {
+      wire::MessageWriter e(out, kMaxMessage - room);
+      h.rcode = wire::rcode::SERVFAIL;
+      h.aa = false;
+      e.set_header(h);
+      (void)e.add_question(question_);
+      stage_ = Stage::done;
+      return sign(out, e.finish(), now);
+    }
+    first_ = false;
+    return sign(out, w.finish(), now);
+  }
+
+ private:
+  enum class Stage : uint8_t { first_soa, changes, last_soa, done, failed };
+
+  size_t sign(std::span<uint8_t> out, size_t length, uint64_t now) {
+    return signer_ ? signer_->sign(out, length, now) : length;
+  }
+
+  // The next journal record into owner_ .. rdata_; false at the end (or on
+  // a damaged entry, which fails the stream).
+  bool read_record() {
+    while (entry_ < entries_.size()) {
+      std::span<const uint8_t> e = entries_[entry_];
+      if (pos_ == 0) pos_ = 16;  // serials and counts
+      if (pos_ >= e.size()) {
+        ++entry_;
+        pos_ = 0;
+        continue;
+      }
+      auto need = [&](size_t n) { return e.size() - pos_ >= n; };
+      if (!need(2)) break;
+      const size_t owner_len = store::load_u16(e.data() + pos_);
+      if (!need(2 + owner_len + 10) || !owner_.assign_from_wire(e.subspan(pos_ + 2, owner_len))) {
+        break;
+      }
+      const uint8_t* f = e.data() + pos_ + 2 + owner_len;
+      type_ = store::load_u16(f);
+      rclass_ = store::load_u16(f + 2);
+      ttl_ = store::load_u32(f + 4);
+      const size_t rdlen = store::load_u16(f + 8);
+      pos_ += 2 + owner_len + 10;
+      if (!need(rdlen)) break;
+      rdata_ = e.subspan(pos_, rdlen);
+      pos_ += rdlen;
+      return true;
+    }
+    if (entry_ < entries_.size()) stage_ = Stage::failed;
+    return false;
+  }
+
+  std::unique_ptr<store::ReadTxn> txn_;
+  wire::Question question_;
+  uint16_t id_;
+  bool rd_;
+  wire::Name apex_;
+  store::RRsetView soa_;
+  std::vector<std::span<const uint8_t>> entries_;
+  std::shared_ptr<const TransferSettings> settings_;
+  std::optional<tsig::Signer> signer_;
+  Stage stage_ = Stage::first_soa;
+  bool first_ = true;
+  size_t entry_ = 0, pos_ = 0;
+  bool have_record_ = false;
+  wire::Name owner_;
+  uint16_t type_ = 0, rclass_ = 0;
+  uint32_t ttl_ = 0;
+  std::span<const uint8_t> rdata_;
+};
+
+// The journal entries that lead from `from` to `to`, in order; empty when
+// the journal does not reach back to `from` (the caller sends the whole
+// zone instead).
+std::vector<std::span<const uint8_t>> journal_chain(const store::ReadTxn& txn,
+                                                    std::span<const uint8_t> zone_key,
+                                                    uint32_t from, uint32_t to) {
+  std::vector<std::span<const uint8_t>> chain;
+  store::JournalCursor cursor(txn, zone_key);
+  std::span<const uint8_t> entry;
+  uint32_t at = from;
+  while (cursor.next(entry)) {
+    if (entry.size() < 16) return {};
+    const uint32_t entry_from = store::load_u32(entry.data());
+    const uint32_t entry_to = store::load_u32(entry.data() + 4);
+    if (chain.empty() && entry_from != from) continue;
+    if (entry_from != at) return {};  // a gap: do not guess
+    chain.push_back(entry);
+    at = entry_to;
+  }
+  if (at != to) return {};
+  return chain;
+}
+
 // The client's serial from an IXFR request's authority section (RFC 1995
 // §3); nullopt when it carries no SOA for the zone.
 std::optional<uint32_t> ixfr_client_serial(std::span<const uint8_t> query, const wire::Name& zone) {
@@ -188,6 +338,10 @@ Responder::Responder(std::shared_ptr<const TransferSettings> settings, const sto
 
 void Responder::warn(const std::string& line) const {
   if (settings_->warn) settings_->warn(line);
+}
+
+void Responder::info(const std::string& line) const {
+  if (settings_->info) settings_->info(line);
 }
 
 size_t Responder::simple(const wire::QueryView& q, std::span<uint8_t> out, uint16_t rcode) {
@@ -346,7 +500,7 @@ Responder::Outcome Responder::inspect(std::span<const uint8_t> query, const sock
     }
   }
 
-  auto txn = store_.begin_read();
+  std::unique_ptr<store::ReadTxn> txn = store_.begin_read();
   if (!txn) {
     result.length = finish_signed(out, simple(q, out, wire::rcode::SERVFAIL), now);
     return result;
@@ -360,6 +514,29 @@ Responder::Outcome Responder::inspect(std::span<const uint8_t> query, const sock
   auto zone_key = key.prefix(own.apex_labels);
   ++transfers_;
   result.kind = Kind::transfer;
+  const uint32_t current = wire::soa_fields(*own.soa.begin()).value_or(wire::SoaFields{}).serial;
+  const std::string to_whom =
+      " to " + address_text(client) +
+      (is_signed ? " (key " + check_.key->name.to_text() + ")" : std::string(" (unsigned)"));
+  if (ixfr) {
+    auto client_serial = ixfr_client_serial(plain, zone);
+    auto chain = journal_chain(*txn, zone_key, client_serial.value_or(current), current);
+    if (!chain.empty()) {
+      info("IXFR of " + zone.to_text() + " from serial " + std::to_string(*client_serial) +
+           " to " + std::to_string(current) + " (" + std::to_string(chain.size()) +
+           " changes)" + to_whom);
+      result.transfer = std::make_unique<IxfrStream>(
+          std::move(txn), q.question, q.header.id, q.header.rd, zone, own.soa, std::move(chain),
+          settings_, is_signed ? check_.key : nullptr, check_.mac);
+      return result;
+    }
+    // Past the journal's reach: the whole zone, AXFR-style (RFC 1995 §4).
+    info("IXFR of " + zone.to_text() + " from serial " + std::to_string(*client_serial) +
+         ": the journal does not reach back that far; sending the whole zone, serial " +
+         std::to_string(current) + to_whom);
+  } else {
+    info("AXFR of " + zone.to_text() + " serial " + std::to_string(current) + to_whom);
+  }
   result.transfer = std::make_unique<AxfrStream>(
       std::move(txn), q.question, q.header.id, q.header.rd, zone,
       std::string(reinterpret_cast<const char*>(zone_key.data()), zone_key.size()), own.soa,

@@ -39,8 +39,10 @@ namespace raftdns::xfr {
 struct TransferSettings {
   tsig::KeyRing keys;
   TransferPolicy policy;
-  // Where refusals are reported (the daemon's log); may be empty.
+  // Where refusals (warn) and transfers served (info) are reported: the
+  // daemon's log. Either may be empty.
   std::function<void(const std::string&)> warn;
+  std::function<void(const std::string&)> info;
 };
 
 // One AXFR or IXFR in progress on a TCP connection.
@@ -92,6 +94,7 @@ class Responder {
   size_t tsig_failure(const wire::QueryView& q, std::span<const uint8_t> query,
                       const sockaddr* client, std::span<uint8_t> out, uint64_t now);
   void warn(const std::string& line) const;
+  void info(const std::string& line) const;
   size_t simple(const wire::QueryView& q, std::span<uint8_t> out, uint16_t rcode);
   size_t finish_signed(std::span<uint8_t> out, size_t length, uint64_t now);
 
