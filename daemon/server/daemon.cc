@@ -11,6 +11,7 @@
 #include <ctime>
 #include <thread>
 
+#include "daemon/server/catalog.h"
 #include "daemon/server/control_service.h"
 #include "daemon/server/dns_worker.h"
 #include "daemon/server/log.h"
@@ -179,8 +180,17 @@ Status Daemon::start() {
   // NOTIFY for every change this node applies, from here on.
   notify_ = std::make_unique<NotifySender>(base_.get(), *store_, config_.notify, config_.tsig_keys);
   if (Status s = notify_->open(); !s) return s;
-  store_->set_change_observer(
-      [notify = notify_.get()](const std::vector<wire::Name>& zones) { notify->zones_changed(zones); });
+  if (config_.catalog_zone) {
+    catalog_ = std::make_unique<CatalogKeeper>(base_.get(), *store_, *proposer_,
+                                               *config_.catalog_zone,
+                                               [this] { return cluster_->is_leader(); });
+    if (Status s = catalog_->start(); !s) return s;
+  }
+  store_->set_change_observer([notify = notify_.get(), catalog = catalog_.get()](
+                                  const std::vector<wire::Name>& zones) {
+    notify->zones_changed(zones);
+    if (catalog) catalog->zones_changed();
+  });
   if (Status s = cluster_->start(); !s) return s;
   std::string listening;
   for (const auto& a : config_.listen) listening += (listening.empty() ? "" : ", ") + a.to_text();
@@ -266,6 +276,7 @@ void Daemon::shutdown() {
   // replies pass through is alive; syncs the WAL and stops the transport.
   if (cluster_) cluster_->stop();
   if (store_) store_->set_change_observer({});
+  catalog_.reset();
   notify_.reset();
   control_.reset();
   control_service_.reset();

@@ -31,6 +31,7 @@ namespace raftdns::server {
 class ConnectionLimiter;
 class ControlListener;
 class ControlService;
+class CatalogKeeper;
 class DnsWorker;
 class NotifySender;
 class Proposer;
@@ -63,6 +64,7 @@ class Daemon {
   std::unique_ptr<xfr::RefusalLog> refusals_;  // outlives the workers that share it
   std::vector<std::unique_ptr<DnsWorker>> workers_;
   std::unique_ptr<NotifySender> notify_;
+  std::unique_ptr<CatalogKeeper> catalog_;  // when [catalog] zone is set
   std::unique_ptr<ControlService> control_service_;
   std::unique_ptr<ControlListener> control_;
   std::vector<EventPtr> signal_events_;

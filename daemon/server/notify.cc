@@ -165,7 +165,9 @@ void NotifySender::on_readable(evutil_socket_t fd, short) {
       if (p.id != id || !same_address(from, from_len, t.address)) continue;
       const uint8_t rcode = buf[3] & 0xf;
       std::string problem;
-      if (t.key) {
+      if (rcode != 0) {
+        problem = "it answered " + wire::rcode_to_text(rcode);
+      } else if (t.key) {
         if (const tsig::Key* key = keys_.find(*t.key)) {
           tsig::ResponseVerifier verifier(*key, p.request_mac);
           if (auto s = verifier.next({buf, static_cast<size_t>(n)}, wall_seconds()); !s) {
@@ -173,7 +175,6 @@ void NotifySender::on_readable(evutil_socket_t fd, short) {
           }
         }
       }
-      if (problem.empty() && rcode != 0) problem = "it answered " + wire::rcode_to_text(rcode);
       if (!problem.empty()) {
         // A refusal will not change by asking again.
         if (!warned_[t.address.to_text() + "/" + problem]) {
