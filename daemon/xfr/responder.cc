@@ -1,6 +1,8 @@
 // TSIG checks, transfer policy, and AXFR/IXFR streams for the DNS workers.
 #include "daemon/xfr/responder.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "daemon/store/keys.h"
@@ -47,6 +49,99 @@ wire::Name owner_name(const std::string& zone_key, std::span<const uint8_t> rel)
   return n ? *n : wire::Name();
 }
 
+// Packs the answer records of one AXFR message. Every owner lies in the
+// zone, so instead of a general compression search (whose cost grows with
+// its table) each owner is written as a pointer to the same owner written
+// just before, or as its labels below the apex plus a pointer to the apex.
+// RDATA goes uncompressed, which RFC 3597 §4 allows for every type.
+class Packer {
+ public:
+  Packer(std::span<uint8_t> out, size_t limit, const wire::Name& apex)
+      : out_(out), limit_(std::min(limit, out.size())), apex_(apex) {}
+
+  void question(const wire::Question& q) {
+    apex_at_ = pos_;  // the question names the apex
+    std::memcpy(out_.data() + pos_, q.name.wire().data(), q.name.wire_length());
+    pos_ += q.name.wire_length();
+    put16(q.qtype);
+    put16(q.qclass);
+    qdcount_ = 1;
+  }
+
+  // `generation` identifies the owner (equal: same owner as the last record).
+  bool add(const wire::Name& owner, uint64_t generation, uint16_t type, uint16_t rclass,
+           uint32_t ttl, std::span<const uint8_t> rdata) {
+    const size_t below = owner.wire_length() - apex_.wire_length();  // label bytes under the apex
+    size_t name_bytes;
+    const bool same_owner =
+        ancount_ > 0 && generation == last_generation_ && last_owner_at_ <= 0x3fff;
+    if (same_owner) {
+      name_bytes = 2;
+    } else if (apex_at_ <= 0x3fff) {
+      name_bytes = below + 2;
+    } else {
+      name_bytes = owner.wire_length();
+    }
+    if (pos_ + name_bytes + 10 + rdata.size() > limit_) return false;
+    const size_t owner_at = pos_;
+    if (same_owner) {
+      put16(static_cast<uint16_t>(0xc000 | last_owner_at_));
+    } else if (apex_at_ <= 0x3fff) {
+      std::memcpy(out_.data() + pos_, owner.wire().data(), below);
+      pos_ += below;
+      put16(static_cast<uint16_t>(0xc000 | apex_at_));
+    } else {
+      std::memcpy(out_.data() + pos_, owner.wire().data(), owner.wire_length());
+      apex_at_ = pos_ + below;
+      pos_ += owner.wire_length();
+    }
+    last_owner_at_ = owner_at;
+    last_generation_ = generation;
+    put16(type);
+    put16(rclass);
+    put16(static_cast<uint16_t>(ttl >> 16));
+    put16(static_cast<uint16_t>(ttl));
+    put16(static_cast<uint16_t>(rdata.size()));
+    if (!rdata.empty()) std::memcpy(out_.data() + pos_, rdata.data(), rdata.size());
+    pos_ += rdata.size();
+    ++ancount_;
+    return true;
+  }
+
+  size_t answers() const { return ancount_; }
+
+  size_t finish(const wire::Header& h) {
+    uint8_t* p = out_.data();
+    p[0] = static_cast<uint8_t>(h.id >> 8);
+    p[1] = static_cast<uint8_t>(h.id);
+    p[2] = static_cast<uint8_t>((h.qr ? 0x80 : 0) | (h.opcode & 0xf) << 3 | (h.aa ? 0x04 : 0) |
+                                (h.rd ? 0x01 : 0));
+    p[3] = static_cast<uint8_t>(h.rcode & 0xf);
+    const uint16_t counts[4] = {qdcount_, ancount_, 0, 0};
+    for (int i = 0; i < 4; ++i) {
+      p[4 + 2 * i] = static_cast<uint8_t>(counts[i] >> 8);
+      p[5 + 2 * i] = static_cast<uint8_t>(counts[i]);
+    }
+    return pos_;
+  }
+
+ private:
+  void put16(uint16_t v) {
+    out_[pos_] = static_cast<uint8_t>(v >> 8);
+    out_[pos_ + 1] = static_cast<uint8_t>(v);
+    pos_ += 2;
+  }
+
+  std::span<uint8_t> out_;
+  size_t limit_;
+  const wire::Name& apex_;
+  size_t pos_ = wire::kHeaderSize;
+  size_t apex_at_ = SIZE_MAX;  // where the apex name (or a copy) was written
+  size_t last_owner_at_ = SIZE_MAX;
+  uint64_t last_generation_ = UINT64_MAX;
+  uint16_t qdcount_ = 0, ancount_ = 0;
+};
+
 // AXFR (RFC 5936 §2.2): SOA, every other RRset of the zone in canonical
 // order, SOA again, packed into as few messages as fit; also the AXFR-style
 // answer to an IXFR (RFC 1995 §4). Each message is signed when the request
@@ -75,23 +170,10 @@ class AxfrStream final : public OutgoingTransfer {
   size_t next(std::span<uint8_t> out, uint64_t now) override {
     if (stage_ == Stage::done) return 0;
     const size_t room = signer_ ? signer_->record_size() : 0;
-    wire::MessageWriter w(out, kMaxMessage - room);
-    wire::Header h;
-    h.id = id_;
-    h.qr = true;
-    h.aa = true;
-    h.rd = rd_;
-    w.set_header(h);
-    if (first_) (void)w.add_question(question_);
-    size_t added = 0;
-    auto add = [&](const wire::Name& owner, uint16_t type, uint16_t rclass, uint32_t ttl,
-                   std::span<const uint8_t> rdata) {
-      if (!w.add_record(wire::Section::answer, owner, type, rclass, ttl, rdata)) return false;
-      ++added;
-      return true;
-    };
+    Packer w(out, kMaxMessage - room, apex_);
+    if (first_) w.question(question_);
     auto soa_rdata = *soa_.begin();
-    if (stage_ == Stage::first_soa && add(apex_, T::SOA, soa_.rclass, soa_.ttl, soa_rdata)) {
+    if (stage_ == Stage::first_soa && w.add(apex_, 0, T::SOA, soa_.rclass, soa_.ttl, soa_rdata)) {
       stage_ = Stage::records;
     }
     while (stage_ == Stage::records) {
@@ -107,13 +189,14 @@ class AxfrStream final : public OutgoingTransfer {
             std::memcmp(rel.data(), last_rel_.data(), rel.size()) != 0) {
           last_rel_.assign(reinterpret_cast<const char*>(rel.data()), rel.size());
           owner_ = rel.empty() ? apex_ : owner_name(zone_key_, rel);
+          ++owner_generation_;
         }
         it_ = rrset_.begin();
         pending_ = true;
       }
       bool full = false;
       for (; it_ != rrset_.end(); ++it_) {
-        if (!add(owner_, rrset_.type, rrset_.rclass, rrset_.ttl, *it_)) {
+        if (!w.add(owner_, owner_generation_, rrset_.type, rrset_.rclass, rrset_.ttl, *it_)) {
           full = true;
           break;
         }
@@ -121,10 +204,15 @@ class AxfrStream final : public OutgoingTransfer {
       if (full) break;
       pending_ = false;
     }
-    if (stage_ == Stage::last_soa && add(apex_, T::SOA, soa_.rclass, soa_.ttl, soa_rdata)) {
+    if (stage_ == Stage::last_soa && w.add(apex_, 0, T::SOA, soa_.rclass, soa_.ttl, soa_rdata)) {
       stage_ = Stage::done;
     }
-    if (added == 0 && stage_ != Stage::done) stage_ = Stage::failed;
+    if (w.answers() == 0 && stage_ != Stage::done) stage_ = Stage::failed;
+    wire::Header h;
+    h.id = id_;
+    h.qr = true;
+    h.aa = true;
+    h.rd = rd_;
     if (stage_ == Stage::failed) {
       // A store error or a record that fits no message: the client must
       // not take a partial zone for a whole one.
@@ -137,7 +225,7 @@ class AxfrStream final : public OutgoingTransfer {
       return sign(out, e.finish(), now);
     }
     first_ = false;
-    return sign(out, w.finish(), now);
+    return sign(out, w.finish(h), now);
   }
 
  private:
@@ -164,6 +252,7 @@ class AxfrStream final : public OutgoingTransfer {
   store::RRsetView rrset_;
   store::RRsetView::iterator it_;
   wire::Name owner_;
+  uint64_t owner_generation_ = 1;  // 0 is the apex
   std::string last_rel_;
 };
 
