@@ -18,8 +18,10 @@
 # other servers load it from the file.
 # Runs are interleaved (run 1 of every server, then run 2, ...). For each
 # transfer: wall seconds from kdig's start to its end, the bytes kdig reports
-# received, MB/s (10^6 bytes), and the server's CPU seconds (utime+stime of
-# every server process, from /proc).
+# received, and MB/s (10^6 bytes). raftdnsd's and Knot's CPU seconds per
+# transfer (utime+stime of their processes, from /proc) are shown too; NSD's
+# are not, as its readings here were zero (the work is not attributed to the
+# processes the bench can see).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -173,7 +175,9 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { pr
   echo "| server | seconds (median of $runs) | MB/s | server CPU s | bytes | all runs (s) |"
   echo "|---|---|---|---|---|---|"
   for s in raftdnsd nsd knot; do
-    echo "| $s | $(median "${secs[$s]}") | $(median "${mbs[$s]}") | $(median "${cpus[$s]}") | ${bytes[$s]} | ${secs[$s]% } |"
+    cpu=$(median "${cpus[$s]}")
+    [ "$s" = nsd ] && cpu="-"
+    echo "| $s | $(median "${secs[$s]}") | $(median "${mbs[$s]}") | $cpu | ${bytes[$s]} | ${secs[$s]% } |"
   done
 } >"$work/table"
 cat "$work/table"
@@ -185,7 +189,10 @@ if [ "$results" != - ]; then
     echo "/dev/null from each server on loopback, one worker each, same zone file."
     echo "Seconds are wall time of the whole kdig run (its own parsing and printing"
     echo "included, the same for every server); MB/s is the bytes kdig received over"
-    echo "that time; server CPU is utime+stime of the server's processes."
+    echo "that time; server CPU is utime+stime of the server's processes (not"
+    echo "attributable for NSD). The machine (2 cores) was shared with other builds"
+    echo "during the run (load average $(cut -d' ' -f1 /proc/loadavg) at the end), so wall times vary"
+    echo "run to run; the runs are interleaved so all servers see the same load."
     echo
     cat "$work/table"
   } >"$results"

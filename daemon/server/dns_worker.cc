@@ -603,6 +603,9 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
       // Stream it while the client reads; queries pipelined behind it wait.
       bufferevent_disable(bev, EV_READ);
       bufferevent_setwatermark(bev, EV_WRITE, kTransferLowWater, 0);
+      // libevent hands the socket 16 KiB per write by default; a transfer
+      // goes out in fewer, larger writes.
+      bufferevent_set_max_single_write(bev, kTransferHighWater);
       if (!pump_transfer(conn)) break;
       continue;
     }
