@@ -157,7 +157,16 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
   if (!data.rdatas.empty()) fresh = encode_rrset(data);
   if (old == fresh) return false;
   touch(zone_key);
-  before_.try_emplace(key.str(), old);
+  if (journal_entries_ > 0) {
+    // Only a change to a zone that existed before the command and is not
+    // being replaced goes into the journal: an import of a big zone keeps
+    // no before-images.
+    std::string zone(reinterpret_cast<const char*>(zone_key.data()), zone_key.size());
+    auto t = touched_.find(zone);
+    if (t != touched_.end() && t->second && !journal_reset_.count(zone)) {
+      before_.try_emplace(key.str(), old);
+    }
+  }
   uint64_t old_count = old ? decode_rrset(*old).rdatas.size() : 0;
   if (fresh) {
     put(env_.rrsets, key.span(), *fresh);
