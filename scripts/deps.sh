@@ -13,6 +13,8 @@ packages=(
   bind9-dnsutils knot-dnsutils nsd knot dnsperf iproute2 procps
   # monitoring: a real Prometheus server and promtool for the metrics tests
   prometheus curl
+  # secondaries for the transfer tests (named), a skewed clock for TSIG BADTIME
+  bind9 faketime
   # packaging checks
   rpm lintian mandoc fakeroot dpkg-dev jq nftables
   # fuzzing and sanitizers

@@ -96,6 +96,11 @@ class Reader {
   const std::string& origin_;
 };
 
+#define RAFTDNS_TRY(expr)                   \
+  do {                                      \
+    if (Status s_ = (expr); !s_) return s_; \
+  } while (0)
+
 bool valid_node_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -104,13 +109,163 @@ bool valid_node_id(std::string_view id) {
   });
 }
 
-#define RAFTDNS_TRY(expr)                   \
-  do {                                      \
-    if (Status s_ = (expr); !s_) return s_; \
-  } while (0)
+
+// The secret of a [[tsig]] key kept in a file: either the bare base64
+// secret, or a key block as `raftdnsd --tsig-keygen` and BIND's
+// tsig-keygen print it (the quoted string after `secret`).
+Result<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string body = text.str();
+  if (size_t at = body.find("secret \""); at != std::string::npos) {
+    size_t start = at + 8, end = body.find('"', start);
+    if (end == std::string::npos) return make_error(path + ": unterminated secret string");
+    return body.substr(start, end - start);
+  }
+  size_t b = body.find_first_not_of(" \t\r\n"), e = body.find_last_not_of(" \t\r\n");
+  if (b == std::string::npos) return make_error(path + " is empty");
+  return body.substr(b, e - b + 1);
+}
+
+Status read_names(const Reader& r, const toml::table& table, const std::string& prefix,
+                  std::string_view key, std::vector<wire::Name>& out) {
+  const toml::node* node = table.get(key);
+  if (!node) return {};
+  const toml::array* list = node->as_array();
+  if (!list) return r.fail(*node, prefix + std::string(key) + " must be a list of zone names");
+  for (const toml::node& item : *list) {
+    auto text = item.value<std::string>();
+    if (!item.is_string() || !text) return r.fail(item, prefix + std::string(key) + ": not a string");
+    auto name = wire::Name::from_text(*text);
+    if (!name) return r.fail(item, prefix + std::string(key) + ": " + name.error());
+    out.push_back(*name);
+  }
+  return {};
+}
+
+Status read_key_ref(const Reader& r, const toml::table& table, const std::string& prefix,
+                    const Config& cfg, std::optional<wire::Name>& out) {
+  const toml::node* node = table.get("key");
+  if (!node) return {};
+  std::string text;
+  RAFTDNS_TRY(r.string(table, prefix, "key", text, false));
+  auto name = wire::Name::from_text(text);
+  if (!name) return r.fail(*node, prefix + "key: " + name.error());
+  if (!cfg.tsig_keys.find(*name)) {
+    return r.fail(*node, prefix + "key names \"" + text + "\", which no [[tsig]] table defines");
+  }
+  out = *name;
+  return {};
+}
+
+const toml::array* table_array(const Reader& r, const toml::node* node, const std::string& name,
+                               Status& status) {
+  if (!node) return nullptr;
+  const toml::array* list = node->as_array();
+  if (!list || !list->is_array_of_tables()) {
+    status = r.fail(*node, name + " must be an array of tables ([[" + name + "]])");
+    return nullptr;
+  }
+  return list;
+}
+
+Status read_transfer_config(const toml::table& root, const Reader& r, Config& cfg) {
+  Status status;
+  if (const toml::array* keys = table_array(r, root.get("tsig"), "tsig", status)) {
+    for (const toml::node& item : *keys) {
+      const toml::table& t = *item.as_table();
+      RAFTDNS_TRY(r.check_keys(t, "tsig.", {"name", "algorithm", "secret", "secret_file"}));
+      std::string name, algorithm = "hmac-sha256", secret, secret_file;
+      RAFTDNS_TRY(r.string(t, "tsig.", "name", name, false));
+      if (!t.get("name")) return r.fail(item, "[[tsig]] is missing key name");
+      RAFTDNS_TRY(r.string(t, "tsig.", "algorithm", algorithm, false));
+      RAFTDNS_TRY(r.string(t, "tsig.", "secret", secret, false));
+      RAFTDNS_TRY(r.string(t, "tsig.", "secret_file", secret_file, false));
+      if (t.get("secret") && t.get("secret_file")) {
+        return r.fail(item, "[[tsig]] " + name + ": give secret or secret_file, not both");
+      }
+      if (!t.get("secret") && !t.get("secret_file")) {
+        return r.fail(item, "[[tsig]] " + name + " needs secret or secret_file");
+      }
+      if (!secret_file.empty()) {
+        auto from_file = read_secret_file(secret_file);
+        if (!from_file) return r.fail(*t.get("secret_file"), "tsig.secret_file: " + from_file.error());
+        secret = *from_file;
+      }
+      auto key = tsig::make_key(name, algorithm, secret);
+      if (!key) return r.fail(item, key.error());
+      if (Status s = cfg.tsig_keys.add(std::move(*key)); !s) return r.fail(item, s.error());
+    }
+  }
+  RAFTDNS_TRY(status);
+
+  if (const toml::node* node = root.get("transfer")) {
+    const toml::table* transfer = node->as_table();
+    if (!transfer) return r.fail(*node, "\"transfer\" must be a table");
+    RAFTDNS_TRY(r.check_keys(*transfer, "transfer.", {"allow", "notify", "journal_entries"}));
+    RAFTDNS_TRY(r.integer(*transfer, "transfer.", "journal_entries", 0, 1000000,
+                          cfg.journal_entries));
+    if (const toml::array* rules =
+            table_array(r, transfer->get("allow"), "transfer.allow", status)) {
+      for (const toml::node& item : *rules) {
+        const toml::table& t = *item.as_table();
+        RAFTDNS_TRY(r.check_keys(t, "transfer.allow.", {"from", "key", "zones"}));
+        xfr::AllowRule rule;
+        if (t.get("from")) {
+          std::string from;
+          RAFTDNS_TRY(r.string(t, "transfer.allow.", "from", from, false));
+          auto cidr = xfr::Cidr::parse(from);
+          if (!cidr) return r.fail(*t.get("from"), "transfer.allow.from: " + cidr.error());
+          rule.from = *cidr;
+        }
+        RAFTDNS_TRY(read_key_ref(r, t, "transfer.allow.", cfg, rule.key));
+        RAFTDNS_TRY(read_names(r, t, "transfer.allow.", "zones", rule.zones));
+        if (!rule.from && !rule.key) {
+          // A rule without either would open every zone to the world.
+          return r.fail(item, "[[transfer.allow]] needs from, key or both");
+        }
+        cfg.transfer_allow.push_back(std::move(rule));
+      }
+    }
+    RAFTDNS_TRY(status);
+    if (const toml::array* targets =
+            table_array(r, transfer->get("notify"), "transfer.notify", status)) {
+      for (const toml::node& item : *targets) {
+        const toml::table& t = *item.as_table();
+        RAFTDNS_TRY(r.check_keys(t, "transfer.notify.", {"address", "key", "zones"}));
+        NotifyTarget target;
+        const toml::node* address = t.get("address");
+        if (!address) return r.fail(item, "[[transfer.notify]] is missing key address");
+        RAFTDNS_TRY(r.address(*address, "transfer.notify.address", target.address));
+        RAFTDNS_TRY(read_key_ref(r, t, "transfer.notify.", cfg, target.key));
+        RAFTDNS_TRY(read_names(r, t, "transfer.notify.", "zones", target.zones));
+        cfg.notify.push_back(std::move(target));
+      }
+    }
+    RAFTDNS_TRY(status);
+  }
+
+  if (const toml::table* catalog = r.section(root, "catalog", status)) {
+    RAFTDNS_TRY(r.check_keys(*catalog, "catalog.", {"zone"}));
+    std::string zone;
+    RAFTDNS_TRY(r.string(*catalog, "catalog.", "zone", zone, false));
+    if (catalog->get("zone")) {
+      auto name = wire::Name::from_text(zone);
+      if (!name || name->is_root()) {
+        return r.fail(*catalog->get("zone"), "catalog.zone must be a domain name");
+      }
+      cfg.catalog_zone = *name;
+    }
+  }
+  return status;
+}
 
 Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
-  RAFTDNS_TRY(r.check_keys(root, "", {"node", "log", "dns", "control", "cluster", "metrics"}));
+  RAFTDNS_TRY(r.check_keys(root, "",
+                           {"node", "log", "dns", "control", "cluster", "metrics", "tsig",
+                            "transfer", "catalog"}));
   Status status;
 
   const toml::table* node = r.section(root, "node", status);
@@ -272,6 +427,7 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
     }
   }
   RAFTDNS_TRY(status);
+  RAFTDNS_TRY(read_transfer_config(root, r, cfg));
   return {};
 }
 
@@ -351,6 +507,40 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   for (const auto& p : running.peers) a.push_back(p.id + "=" + p.address.to_text());
   for (const auto& p : fresh.peers) b.push_back(p.id + "=" + p.address.to_text());
   note(a != b, "cluster.peer");
+  // Transfer settings are handed to the workers at start-up.
+  auto keys = [](const Config& c) {
+    std::vector<std::string> out;
+    for (const auto& k : c.tsig_keys.keys()) {
+      out.push_back(k.name.to_text() + std::string(tsig::algorithm_text(k.algorithm)) +
+                    tsig::to_base64(k.secret));
+    }
+    return out;
+  };
+  auto rules = [](const Config& c) {
+    std::vector<std::string> out;
+    for (const auto& r : c.transfer_allow) {
+      std::string line = (r.from ? r.from->to_text() : "-") + " " + (r.key ? r.key->to_text() : "-");
+      for (const auto& z : r.zones) line += " " + z.to_text();
+      out.push_back(line);
+    }
+    return out;
+  };
+  auto targets = [](const Config& c) {
+    std::vector<std::string> out;
+    for (const auto& t : c.notify) {
+      std::string line = t.address.to_text() + " " + (t.key ? t.key->to_text() : "-");
+      for (const auto& z : t.zones) line += " " + z.to_text();
+      out.push_back(line);
+    }
+    return out;
+  };
+  note(keys(running) != keys(fresh), "tsig");
+  note(rules(running) != rules(fresh), "transfer.allow");
+  note(targets(running) != targets(fresh), "transfer.notify");
+  note(running.journal_entries != fresh.journal_entries, "transfer.journal_entries");
+  note(running.catalog_zone.has_value() != fresh.catalog_zone.has_value() ||
+           (running.catalog_zone && *running.catalog_zone != *fresh.catalog_zone),
+       "catalog.zone");
   return plan;
 }
 

@@ -17,6 +17,8 @@
 #include "daemon/server/log.h"
 #include "daemon/server/rrl.h"
 #include "replication/address.h"
+#include "daemon/tsig/tsig.h"
+#include "daemon/xfr/policy.h"
 
 namespace raftdns::server {
 
@@ -31,6 +33,13 @@ Result<SocketAddress> parse_socket_address(std::string_view text);
 struct PeerConfig {
   std::string id;
   SocketAddress address;
+};
+
+// [[transfer.notify]]: a secondary told about every change (RFC 1996).
+struct NotifyTarget {
+  SocketAddress address;
+  std::optional<wire::Name> key;  // signs the NOTIFY
+  std::vector<wire::Name> zones;  // every zone when empty
 };
 
 struct Config {
@@ -73,6 +82,17 @@ struct Config {
   uint32_t heartbeat_ticks = 1;   // leader heartbeat interval, in ticks
   uint64_t compact_entries = 10000;          // compact the WAL after this many applied entries
   uint64_t compact_bytes = uint64_t{64} << 20;  // ... or once the WAL is this large
+
+  // [[tsig]]: keys for transfers, NOTIFY (and updates), by name.
+  tsig::KeyRing tsig_keys;
+  // [[transfer.allow]]: who may transfer which zones (default deny).
+  std::vector<xfr::AllowRule> transfer_allow;
+  // [[transfer.notify]]
+  std::vector<NotifyTarget> notify;
+  // [transfer] journal_entries: changes kept per zone for IXFR (per node).
+  uint32_t journal_entries = 100;
+  // [catalog] zone: publish a catalog zone (RFC 9432) under this name.
+  std::optional<wire::Name> catalog_zone;
 };
 
 // Parses TOML text. `origin` names the source in messages (a path).

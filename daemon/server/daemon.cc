@@ -11,11 +11,13 @@
 #include <ctime>
 #include <thread>
 
+#include "daemon/server/catalog.h"
 #include "daemon/server/control_service.h"
 #include "daemon/server/dns_worker.h"
 #include "daemon/server/log.h"
 #include "daemon/server/metrics_http.h"
 #include "daemon/server/metrics_service.h"
+#include "daemon/server/notify.h"
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
 #include "daemon/store/store.h"
@@ -31,6 +33,15 @@ query::EngineConfig engine_config(const Config& c) {
   e.version = c.version;
   e.max_udp_size = c.max_udp_size;
   return e;
+}
+
+std::shared_ptr<const xfr::TransferSettings> transfer_settings(const Config& c) {
+  auto s = std::make_shared<xfr::TransferSettings>();
+  s->keys = c.tsig_keys;
+  s->policy = xfr::TransferPolicy(c.transfer_allow);
+  s->warn = [](const std::string& line) { log_warning(line); };
+  s->info = [](const std::string& line) { log_info(line); };
+  return s;
 }
 
 Status make_directories(const std::string& path, mode_t mode) {
@@ -80,7 +91,9 @@ Status Daemon::start() {
 
   if (Status s = make_directories(config_.data_dir, 0750); !s) return s;
   const std::string store_dir = config_.data_dir + "/store";
-  auto store = store::Store::open(store_dir);
+  store::StoreOptions store_options;
+  store_options.journal_entries = config_.journal_entries;
+  auto store = store::Store::open(store_dir, store_options);
   if (!store) return make_error("cannot open the store: " + store.error());
   store_ = std::move(*store);
   const store::StoreStats stats = store_->stats();
@@ -93,7 +106,10 @@ Status Daemon::start() {
   limiter_ =
       std::make_unique<ConnectionLimiter>(config_.tcp_max_connections, config_.tcp_max_per_client);
   const unsigned workers = resolve_workers(config_.workers);
-  const WorkerOptions options = worker_options(config_);
+  WorkerOptions options = worker_options(config_);
+  options.transfer = transfer_settings(config_);
+  refusals_ = std::make_unique<xfr::RefusalLog>();
+  options.refusals = refusals_.get();
   for (unsigned i = 0; i < workers; ++i) {
     auto worker = std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options);
     if (Status s = worker->listen(config_.listen); !s) return s;
@@ -147,6 +163,20 @@ Status Daemon::start() {
       evsignal_new(base_.get(), SIGHUP, forward_to<&Daemon::on_reload>, this));
   for (auto& ev : signal_events_) event_add(ev.get(), nullptr);
 
+  // NOTIFY for every change this node applies, from here on.
+  notify_ = std::make_unique<NotifySender>(base_.get(), *store_, config_.notify, config_.tsig_keys);
+  if (Status s = notify_->open(); !s) return s;
+  if (config_.catalog_zone) {
+    catalog_ = std::make_unique<CatalogKeeper>(base_.get(), *store_, *proposer_,
+                                               *config_.catalog_zone,
+                                               [this] { return cluster_->is_leader(); });
+    if (Status s = catalog_->start(); !s) return s;
+  }
+  store_->set_change_observer([notify = notify_.get(), catalog = catalog_.get()](
+                                  const std::vector<wire::Name>& zones) {
+    notify->zones_changed(zones);
+    if (catalog) catalog->zones_changed();
+  });
   if (Status s = cluster_->start(); !s) return s;
   if (metrics_) {
     publish_metrics();
@@ -289,6 +319,9 @@ void Daemon::shutdown() {
   // Fails the requests still waiting for a commit while everything their
   // replies pass through is alive; syncs the WAL and stops the transport.
   if (cluster_) cluster_->stop();
+  if (store_) store_->set_change_observer({});
+  catalog_.reset();
+  notify_.reset();
   control_.reset();
   control_service_.reset();
   proposer_.reset();

@@ -26,16 +26,21 @@ namespace raftdns::replication {
 class ClusterNode;
 struct DriverMetrics;
 }
+namespace raftdns::xfr {
+class RefusalLog;
+}
 
 namespace raftdns::server {
 
 class ConnectionLimiter;
 class ControlListener;
 class ControlService;
+class CatalogKeeper;
 class DnsWorker;
 class MetricsHttpServer;
 class MetricsService;
 struct LoopSnapshot;
+class NotifySender;
 class Proposer;
 class ServingSettings;
 
@@ -66,7 +71,10 @@ class Daemon {
   std::unique_ptr<Proposer> proposer_;
   std::unique_ptr<ServingSettings> settings_;
   std::unique_ptr<ConnectionLimiter> limiter_;
+  std::unique_ptr<xfr::RefusalLog> refusals_;  // outlives the workers that share it
   std::vector<std::unique_ptr<DnsWorker>> workers_;
+  std::unique_ptr<NotifySender> notify_;
+  std::unique_ptr<CatalogKeeper> catalog_;  // when [catalog] zone is set
   std::unique_ptr<ControlService> control_service_;
   std::unique_ptr<ControlListener> control_;
   std::vector<EventPtr> signal_events_;

@@ -36,6 +36,17 @@ constexpr int kTcpBacklog = 1024;
 // that hashes to the socket, not just from the one flooding it.
 constexpr int kUdpReceiveBuffer = 4 << 20;
 
+// Keep a transfer's output between these (bytes): enough queued that the
+// socket never waits for us, little enough that many transfers fit.
+constexpr size_t kTransferHighWater = 256 * 1024;
+constexpr size_t kTransferLowWater = 64 * 1024;
+
+// TSIG's clock (seconds; the fudge is minutes, so coarse is plenty).
+uint64_t wall_seconds() noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return static_cast<uint64_t>(now.tv_sec);
+}
 
 // RRL's clock: coarse is plenty for a per-second budget and costs no syscall.
 uint32_t monotonic_ms() noexcept {
@@ -174,6 +185,9 @@ struct DnsWorker::TcpConnection {
   DnsWorker* worker = nullptr;
   BufferEventPtr bev;
   sockaddr_storage peer{};
+  // An AXFR or IXFR being streamed; the connection reads no further queries
+  // until it ends (they wait in the input buffer).
+  std::unique_ptr<xfr::OutgoingTransfer> transfer;
   bool paused = false;   // reading stopped until the client drains responses
   bool closing = false;  // client sent EOF; close once responses are out
   void on_read(bufferevent*) { worker->answer_tcp(*this); }
@@ -215,6 +229,12 @@ DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings&
     const uint64_t seed = uint64_t{entropy()} << 32 | entropy();
     rrl_ = std::make_unique<ResponseRateLimiter>(options_.rrl, seed);
   }
+  if (!options_.transfer) options_.transfer = std::make_shared<const xfr::TransferSettings>();
+  if (!options_.refusals) {
+    own_refusals_ = std::make_unique<xfr::RefusalLog>();
+    options_.refusals = own_refusals_.get();
+  }
+  responder_ = std::make_unique<xfr::Responder>(options_.transfer, store_, *options_.refusals);
   refresh_engine_if_reloaded();
   refresh_timer_.reset(
       event_new(base_.get(), -1, EV_PERSIST, forward_to<&DnsWorker::on_refresh_timer>, this));
@@ -406,8 +426,9 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
         continue;
       }
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
-      size_t length = engine_->answer({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
-                                      {out, kMaxMessage}, query::Transport::udp, *view);
+      size_t length = respond({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
+                              {out, kMaxMessage}, false, *view,
+                              reinterpret_cast<const sockaddr*>(&b.peers[i]), nullptr);
       if (length == 0) continue;
       count_response(metrics_, DnsProtocol::udp, {out, length});
       if (rrl_) {
@@ -466,6 +487,35 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
   }
 }
 
+// --- one query, through the transfer responder and the engine ---
+
+size_t DnsWorker::respond(std::span<const uint8_t> query, std::span<uint8_t> out, bool tcp,
+                          const store::ReadTxn& view, const sockaddr* peer,
+                          std::unique_ptr<xfr::OutgoingTransfer>* started) noexcept {
+  const query::Transport transport = tcp ? query::Transport::tcp : query::Transport::udp;
+  try {
+    const uint64_t now = wall_seconds();
+    xfr::Responder::Outcome o = responder_->inspect(query, peer, tcp, view, out, now);
+    switch (o.kind) {
+      case xfr::Responder::Kind::pass:
+        break;
+      case xfr::Responder::Kind::reply:
+        return o.length;
+      case xfr::Responder::Kind::engine_then_sign: {
+        size_t n = engine_->answer(o.unsigned_query, out, transport, view);
+        return responder_->sign_answer(out, n, now);
+      }
+      case xfr::Responder::Kind::transfer:
+        if (started) *started = std::move(o.transfer);
+        return 0;
+    }
+  } catch (const std::exception& e) {
+    // Only allocation can throw on this path; answer as if unsigned.
+    log_error(std::string("worker ") + std::to_string(index_) + ": " + e.what());
+  }
+  return engine_->answer(query, out, transport, view);
+}
+
 // --- TCP ---
 
 void DnsWorker::on_tcp_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int len) {
@@ -503,7 +553,7 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
   evbuffer* input = bufferevent_get_input(bev);
   evbuffer* output = bufferevent_get_output(bev);
   const store::ReadTxn* view = nullptr;
-  while (!conn.closing) {
+  while (!conn.closing && !conn.transfer) {
     if (evbuffer_get_length(output) > kMaxTcpPendingOutput) {
       bufferevent_disable(bev, EV_READ);
       conn.paused = true;
@@ -546,9 +596,19 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
         return;
       }
     }
-    size_t answer = engine_->answer({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage},
-                                    query::Transport::tcp, *view);
+    size_t answer = respond({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage}, true,
+                            *view, reinterpret_cast<const sockaddr*>(&conn.peer), &conn.transfer);
     evbuffer_drain(input, 2 + length);
+    if (conn.transfer) {
+      // Stream it while the client reads; queries pipelined behind it wait.
+      bufferevent_disable(bev, EV_READ);
+      bufferevent_setwatermark(bev, EV_WRITE, kTransferLowWater, 0);
+      // libevent hands the socket 16 KiB per write by default; a transfer
+      // goes out in fewer, larger writes.
+      bufferevent_set_max_single_write(bev, kTransferHighWater);
+      if (!pump_transfer(conn)) break;
+      continue;
+    }
     if (answer == 0) continue;
     count_response(metrics_, DnsProtocol::tcp, {tcp_out_.data() + 2, answer});
     tcp_out_[0] = static_cast<uint8_t>(answer >> 8);
@@ -558,7 +618,35 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
   if (view) publish_counters();
 }
 
+bool DnsWorker::pump_transfer(TcpConnection& conn) {
+  bufferevent* bev = conn.bev.get();
+  evbuffer* output = bufferevent_get_output(bev);
+  const uint64_t now = wall_seconds();
+  while (conn.transfer && evbuffer_get_length(output) < kTransferHighWater) {
+    size_t n = conn.transfer->next({tcp_out_.data() + 2, kMaxMessage}, now);
+    if (n > 0) {
+      tcp_out_[0] = static_cast<uint8_t>(n >> 8);
+      tcp_out_[1] = static_cast<uint8_t>(n);
+      evbuffer_add(output, tcp_out_.data(), n + 2);
+    }
+    if (n == 0 || conn.transfer->done()) conn.transfer.reset();
+  }
+  if (conn.transfer) return false;
+  bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+  if (!conn.closing) bufferevent_enable(bev, EV_READ);
+  return true;
+}
+
 void DnsWorker::tcp_drained(TcpConnection& conn) {
+  if (conn.transfer) {
+    if (!pump_transfer(conn)) return;
+    // Done: answer what the client pipelined behind the transfer.
+    if (!conn.closing) {
+      answer_tcp(conn);
+      return;
+    }
+    if (evbuffer_get_length(bufferevent_get_output(conn.bev.get())) > 0) return;
+  }
   if (conn.closing) {
     close_tcp(conn);
     return;
@@ -572,7 +660,7 @@ void DnsWorker::tcp_drained(TcpConnection& conn) {
 
 void DnsWorker::tcp_event(TcpConnection& conn, short what) {
   if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-      evbuffer_get_length(bufferevent_get_output(conn.bev.get())) > 0) {
+      (conn.transfer || evbuffer_get_length(bufferevent_get_output(conn.bev.get())) > 0)) {
     // The client finished sending (half-close); flush what it asked for.
     conn.closing = true;
     bufferevent_disable(conn.bev.get(), EV_READ);

@@ -30,6 +30,7 @@
 #include "common/unique_fd.h"
 #include "daemon/server/dns_metrics.h"
 #include "daemon/server/rrl.h"
+#include "daemon/xfr/responder.h"
 
 namespace raftdns::store {
 class Store;
@@ -76,6 +77,9 @@ struct WorkerOptions {
   uint32_t tcp_idle_timeout_ms = 10000;
   uint32_t max_message_size = 4096;  // largest query accepted, UDP or TCP
   RrlConfig rrl;                     // off unless rrl.rate > 0
+  // TSIG keys and transfer policy; transfers are refused without them.
+  std::shared_ptr<const xfr::TransferSettings> transfer;
+  xfr::RefusalLog* refusals = nullptr;  // shared by the workers, owned by the daemon
 };
 
 // The worker options a config asks for.
@@ -128,6 +132,14 @@ class DnsWorker {
   void tcp_drained(TcpConnection& conn);
   void tcp_event(TcpConnection& conn, short what);
   void close_tcp(TcpConnection& conn);
+  // Answers one query: through the transfer responder (TSIG, AXFR, IXFR)
+  // and the engine. A transfer it starts is left in `started`.
+  size_t respond(std::span<const uint8_t> query, std::span<uint8_t> out, bool tcp,
+                 const store::ReadTxn& view, const sockaddr* peer,
+                 std::unique_ptr<xfr::OutgoingTransfer>* started) noexcept;
+  // Writes transfer messages until the connection's output is full enough;
+  // true once the transfer has ended.
+  bool pump_transfer(TcpConnection& conn);
 
   // The view for one batch: renewed to the newest committed state.
   const store::ReadTxn* fresh_view() noexcept;
@@ -147,6 +159,8 @@ class DnsWorker {
   std::unordered_map<bufferevent*, std::unique_ptr<TcpConnection>> connections_;
 
   std::unique_ptr<query::Engine> engine_;
+  std::unique_ptr<xfr::RefusalLog> own_refusals_;  // when the options bring none
+  std::unique_ptr<xfr::Responder> responder_;
   uint64_t engine_generation_ = 0;
   query::EngineCounters retired_counters_{};  // from engines replaced on reload
   std::unique_ptr<store::ReadTxn> view_;

@@ -9,7 +9,41 @@
 #include "daemon/server/control_service.h"
 #include "daemon/server/daemon.h"
 #include "daemon/server/log.h"
+#include "daemon/tsig/tsig.h"
 #include "replication/key.h"
+
+namespace {
+
+// A new TSIG key as a BIND key block (which nsupdate -k and named read),
+// followed by the same key for raftdns.toml, Knot and NSD as comments.
+int print_tsig_key(const std::string& name_text, const std::string& algorithm_text) {
+  namespace tsig = raftdns::tsig;
+  auto algorithm = tsig::algorithm_from_text(algorithm_text);
+  if (!algorithm) {
+    std::fprintf(stderr, "raftdnsd: --algorithm %s: use hmac-sha256 or hmac-sha512\n",
+                 algorithm_text.c_str());
+    return 2;
+  }
+  auto name = raftdns::wire::Name::from_text(name_text);
+  if (!name || name->is_root()) {
+    std::fprintf(stderr, "raftdnsd: --tsig-keygen %s: not a key name (a domain name)\n",
+                 name_text.c_str());
+    return 2;
+  }
+  const std::string n = name->lowercased().to_text();
+  const std::string a(tsig::algorithm_text(*algorithm));
+  const std::string secret = tsig::random_secret(*algorithm);
+  std::printf(
+      "key \"%s\" {\n\talgorithm %s;\n\tsecret \"%s\";\n};\n"
+      "# raftdns.toml:\n#   [[tsig]]\n#   name = \"%s\"\n#   algorithm = \"%s\"\n#   secret = \"%s\"\n"
+      "# knot.conf:\n#   key:\n#     - id: %s\n#       algorithm: %s\n#       secret: %s\n"
+      "# nsd.conf:\n#   key:\n#     name: \"%s\"\n#     algorithm: %s\n#     secret: \"%s\"\n",
+      n.c_str(), a.c_str(), secret.c_str(), n.c_str(), a.c_str(), secret.c_str(), n.c_str(),
+      a.c_str(), secret.c_str(), n.c_str(), a.c_str(), secret.c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace raftdns::server;
@@ -18,11 +52,19 @@ int main(int argc, char** argv) {
   bool check_only = false;
   bool show_version = false;
   std::string init_key;
+  std::string tsig_keygen;
+  std::string tsig_algorithm = "hmac-sha256";
   app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
   app.add_flag("--check-config", check_only, "check the configuration file and exit");
   app.add_flag("-V,--version", show_version, "print the version and exit");
   app.add_option("--init-key", init_key,
                  "write a new random cluster key to FILE (mode 0600; never overwrites) and exit");
+  auto* keygen = app.add_option("--tsig-keygen", tsig_keygen,
+                                 "print a new TSIG key NAME for raftdns.toml, BIND, Knot and NSD, "
+                                 "and exit");
+  app.add_option("--algorithm", tsig_algorithm, "TSIG algorithm: hmac-sha256 or hmac-sha512")
+      ->needs(keygen)
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -39,6 +81,7 @@ int main(int argc, char** argv) {
     std::printf("raftdnsd %s\n", RAFTDNS_VERSION);
     return 0;
   }
+  if (!tsig_keygen.empty()) return print_tsig_key(tsig_keygen, tsig_algorithm);
   if (!init_key.empty()) {
     if (auto s = raftdns::replication::init_key_file(init_key); !s) {
       std::fprintf(stderr, "raftdnsd: %s\n", s.error().c_str());

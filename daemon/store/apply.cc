@@ -157,6 +157,16 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
   if (!data.rdatas.empty()) fresh = encode_rrset(data);
   if (old == fresh) return false;
   touch(zone_key);
+  if (journal_entries_ > 0) {
+    // Only a change to a zone that existed before the command and is not
+    // being replaced goes into the journal: an import of a big zone keeps
+    // no before-images.
+    std::string zone(reinterpret_cast<const char*>(zone_key.data()), zone_key.size());
+    auto t = touched_.find(zone);
+    if (t != touched_.end() && t->second && !journal_reset_.count(zone)) {
+      before_.try_emplace(key.str(), old);
+    }
+  }
   uint64_t old_count = old ? decode_rrset(*old).rdatas.size() : 0;
   if (fresh) {
     put(env_.rrsets, key.span(), *fresh);
@@ -430,6 +440,7 @@ Status Applier::put_zone(const PutZone& p) {
 
   auto zk = zone_key.bytes();
   touch(zk);
+  journal_reset_.emplace(reinterpret_cast<const char*>(zk.data()), zk.size());
   KeyBuffer zkey;
   make_zone_key(zk, zkey);
   // Drop the old contents; the zone entry restarts with no records.
@@ -486,6 +497,7 @@ Status Applier::remove_zone(const RemoveZone& r) {
     return make_error("no zone " + r.zone.to_text());
   }
   touch(zk);
+  journal_reset_.emplace(reinterpret_cast<const char*>(zk.data()), zk.size());
   delete_zone_rrsets(zkey);
   del(env_.zones, zkey.span());
   update_zone_depth_hint();
@@ -564,9 +576,153 @@ void Applier::finish_serials() {
 
 Status Applier::run(const Command& c) {
   touched_.clear();
+  before_.clear();
+  journal_reset_.clear();
   auto s = dispatch(c);
-  if (s) finish_serials();
+  if (s) {
+    finish_serials();
+    write_journal();
+  }
   return s;
+}
+
+// ---- the IXFR journal ----
+
+namespace {
+
+void journal_prefix(std::span<const uint8_t> zone_key, KeyBuffer& out) { make_zone_key(zone_key, out); }
+
+void append_record(std::string& out, std::span<const uint8_t> owner_wire, uint16_t type,
+                   uint16_t rclass, uint32_t ttl, std::span<const uint8_t> rdata) {
+  uint8_t fixed[10];
+  store_u16(fixed, static_cast<uint16_t>(owner_wire.size()));
+  out.append(reinterpret_cast<const char*>(fixed), 2);
+  out.append(reinterpret_cast<const char*>(owner_wire.data()), owner_wire.size());
+  store_u16(fixed, type);
+  store_u16(fixed + 2, rclass);
+  store_u32(fixed + 4, ttl);
+  store_u16(fixed + 8, static_cast<uint16_t>(rdata.size()));
+  out.append(reinterpret_cast<const char*>(fixed), 10);
+  out.append(reinterpret_cast<const char*>(rdata.data()), rdata.size());
+}
+
+}  // namespace
+
+void Applier::clear_journal(std::span<const uint8_t> zone_key) {
+  KeyBuffer prefix;
+  journal_prefix(zone_key, prefix);
+  lmdb::Cursor cursor;
+  if (int rc = lmdb::Cursor::open(txn_, env_.journal, cursor)) throw_lmdb(rc, "cursor");
+  for (;;) {
+    MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) break;
+    if (rc != 0) throw_lmdb(rc, "journal scan");
+    if (k.mv_size != prefix.size + 8 || std::memcmp(k.mv_data, prefix.data, prefix.size) != 0) break;
+    if ((rc = mdb_cursor_del(cursor.get(), 0)) != 0) throw_lmdb(rc, "journal delete");
+  }
+}
+
+void Applier::write_journal() {
+  for (const auto& [zone, before_serial] : touched_) {
+    auto zk = bytes_of(zone);
+    if (journal_reset_.count(zone) || journal_entries_ == 0) {
+      clear_journal(zk);
+      continue;
+    }
+    if (!before_serial) continue;
+    if (zk.size() + 1 + 8 > kMaxLmdbKey) continue;  // a name too long to key a journal
+    auto serial_after = zone_serial(zk);
+    if (!serial_after || *serial_after == *before_serial) continue;
+
+    // The net change of every RRset of this zone the command wrote, deletions
+    // and additions apart, each with the zone's SOA first (RFC 1995 §4).
+    std::string removed, added, soa_removed, soa_added;
+    uint32_t n_removed = 0, n_added = 0;
+    KeyBuffer zprefix;
+    make_zone_key(zk, zprefix);
+    for (auto it = before_.lower_bound(zprefix.str()); it != before_.end(); ++it) {
+      auto key = bytes_of(it->first);
+      if (key.size() < zprefix.size || std::memcmp(key.data(), zprefix.data, zprefix.size) != 0) {
+        break;
+      }
+      RRsetKeyParts parts;
+      if (!split_rrset_key(key, parts)) continue;
+      auto after_value = get(env_.rrsets, key);
+      RRsetData old_set = it->second ? decode_rrset(*it->second) : RRsetData{};
+      RRsetData new_set = after_value ? decode_rrset(*after_value) : RRsetData{};
+      std::string owner_key = zone;
+      owner_key.append(reinterpret_cast<const char*>(parts.owner_rel.data()), parts.owner_rel.size());
+      auto owner = wire::Name::from_canonical_key(owner_key);
+      if (!owner) continue;
+      const bool is_soa = parts.type == T::SOA && parts.owner_rel.empty();
+      // A changed TTL is a changed record: all out, all in.
+      const bool ttl_changed = it->second && after_value && old_set.ttl != new_set.ttl;
+      auto contains = [](const RRsetData& set, const std::vector<uint8_t>& rd) {
+        return std::find(set.rdatas.begin(), set.rdatas.end(), rd) != set.rdatas.end();
+      };
+      for (const auto& rd : old_set.rdatas) {
+        if (!ttl_changed && contains(new_set, rd)) continue;
+        append_record(is_soa ? soa_removed : removed, owner->wire(), parts.type, old_set.rclass,
+                      old_set.ttl, rd);
+        if (!is_soa) ++n_removed;
+      }
+      for (const auto& rd : new_set.rdatas) {
+        if (!ttl_changed && contains(old_set, rd)) continue;
+        append_record(is_soa ? soa_added : added, owner->wire(), parts.type, new_set.rclass,
+                      new_set.ttl, rd);
+        if (!is_soa) ++n_added;
+      }
+    }
+    if (soa_removed.empty() || soa_added.empty()) continue;  // no SOA change: nothing to chain
+
+    // serial from | serial to | deletions | additions | records (SOA first in each list)
+    std::string value(16, '\0');
+    auto* p = reinterpret_cast<uint8_t*>(value.data());
+    store_u32(p, *before_serial);
+    store_u32(p + 4, *serial_after);
+    store_u32(p + 8, n_removed + 1);
+    store_u32(p + 12, n_added + 1);
+    value += soa_removed;
+    value += removed;
+    value += soa_added;
+    value += added;
+
+    // Sequence numbers run on per zone; the oldest entries go past the bound.
+    KeyBuffer prefix;
+    journal_prefix(zk, prefix);
+    lmdb::Cursor cursor;
+    if (int rc = lmdb::Cursor::open(txn_, env_.journal, cursor)) throw_lmdb(rc, "cursor");
+    uint64_t first = 0, next = 0;
+    {
+      MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+      int rc = cursor.get(&k, &v, MDB_SET_RANGE);
+      if (rc == 0 && k.mv_size == prefix.size + 8 &&
+          std::memcmp(k.mv_data, prefix.data, prefix.size) == 0) {
+        first = load_u64(static_cast<const uint8_t*>(k.mv_data) + prefix.size);
+        KeyBuffer end = prefix;
+        for (int i = 0; i < 8; ++i) end.push(0xff);
+        MDB_val ek = lmdb::val(end.data, end.size), ev;
+        rc = cursor.get(&ek, &ev, MDB_SET_RANGE);
+        rc = rc == 0 ? cursor.get(&ek, &ev, MDB_PREV) : cursor.get(&ek, &ev, MDB_LAST);
+        if (rc != 0) throw_lmdb(rc, "journal tail");
+        next = load_u64(static_cast<const uint8_t*>(ek.mv_data) + prefix.size) + 1;
+      } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        throw_lmdb(rc, "journal head");
+      }
+    }
+    KeyBuffer key = prefix;
+    uint8_t seq[8];
+    store_u64(seq, next);
+    key.append(seq);
+    put(env_.journal, key.span(), value);
+    for (uint64_t s = first; next + 1 - s > journal_entries_; ++s) {
+      KeyBuffer old = prefix;
+      store_u64(seq, s);
+      old.append(seq);
+      del(env_.journal, old.span());
+    }
+  }
 }
 
 }  // namespace raftdns::store

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,21 @@ std::vector<uint8_t> canonical_rdata(uint16_t type, std::span<const uint8_t> rda
 
 class Applier {
  public:
-  Applier(MDB_txn* txn, const lmdb::Env& env) : txn_(txn), env_(env) {}
+  // `journal_entries`: changes kept per zone in the IXFR journal.
+  Applier(MDB_txn* txn, const lmdb::Env& env, uint32_t journal_entries = 0)
+      : txn_(txn), env_(env), journal_entries_(journal_entries) {}
 
   // Applies `c` in the transaction. A rejection returns the reason and may
   // leave partial writes behind: the caller runs each command in a nested
   // transaction and aborts it on rejection. Throws LmdbFailure.
   Status run(const Command& c);
+  // The canonical keys of the zones the last run() created, changed or
+  // removed.
+  std::vector<std::string> touched_zones() const {
+    std::vector<std::string> out;
+    for (const auto& [zone, before] : touched_) out.push_back(zone);
+    return out;
+  }
 
  private:
   Status dispatch(const Command& c);
@@ -62,6 +72,10 @@ class Applier {
   Status check_placement(const NameKey& owner_key, size_t apex_labels, const wire::Name& owner,
                          uint16_t type);
   void finish_serials();
+  // Appends this command's net change to each zone it changed to the
+  // zone's journal, and trims the journal to its bound.
+  void write_journal();
+  void clear_journal(std::span<const uint8_t> zone_key);
   void update_zone_depth_hint();
   // Deletes every RRset of the zone whose `zones` key is `zkey`.
   void delete_zone_rrsets(const KeyBuffer& zkey);
@@ -84,6 +98,12 @@ class Applier {
   // Zones changed by this command, with their serial before it (nullopt for
   // a zone the command created).
   std::map<std::string, std::optional<uint32_t>> touched_;
+  // Each RRset this command wrote, by rrsets key, as it was before (nullopt:
+  // absent), so the journal records the net change.
+  std::map<std::string, std::optional<std::string>> before_;
+  // Zones replaced (PutZone) or removed: their journal starts over.
+  std::set<std::string> journal_reset_;
+  uint32_t journal_entries_;
 };
 
 }  // namespace raftdns::store

@@ -141,4 +141,67 @@ bool ReadTxn::find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, co
   return node.overflow && get_rrset(z, owner_key, type, out);
 }
 
+// --- ZoneCursor ---
+
+ZoneCursor::ZoneCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept {
+  make_zone_key(zone_key, prefix_);
+  if (!txn.txn_ || mdb_cursor_open(txn.txn_, txn.env_->rrsets, &cursor_) != 0) {
+    cursor_ = nullptr;
+    failed_ = true;
+  }
+}
+
+ZoneCursor::~ZoneCursor() {
+  if (cursor_) mdb_cursor_close(cursor_);
+}
+
+bool ZoneCursor::next(std::span<const uint8_t>& owner_rel, RRsetView& out) noexcept {
+  if (!cursor_) return false;
+  MDB_val k = lmdb::val(prefix_.data, prefix_.size), v;
+  int rc = started_ ? mdb_cursor_get(cursor_, &k, &v, MDB_NEXT)
+                    : mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  started_ = true;
+  if (rc != 0) {
+    failed_ = rc != MDB_NOTFOUND;
+    return false;
+  }
+  const auto* key = static_cast<const uint8_t*>(k.mv_data);
+  // zone key | 0x00 | owner below the zone | 0x00 | type
+  if (k.mv_size < prefix_.size + 3 || std::memcmp(key, prefix_.data, prefix_.size) != 0) {
+    return false;
+  }
+  const uint16_t type = load_u16(key + k.mv_size - 2);
+  owner_rel = {key + prefix_.size, k.mv_size - prefix_.size - 3};
+  if (!RRsetView::parse(type, {static_cast<const uint8_t*>(v.mv_data), v.mv_size}, out)) {
+    failed_ = true;
+    return false;
+  }
+  return true;
+}
+
+// --- JournalCursor ---
+
+JournalCursor::JournalCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept {
+  make_zone_key(zone_key, prefix_);
+  if (!txn.txn_ || mdb_cursor_open(txn.txn_, txn.env_->journal, &cursor_) != 0) cursor_ = nullptr;
+}
+
+JournalCursor::~JournalCursor() {
+  if (cursor_) mdb_cursor_close(cursor_);
+}
+
+bool JournalCursor::next(std::span<const uint8_t>& entry) noexcept {
+  if (!cursor_) return false;
+  MDB_val k = lmdb::val(prefix_.data, prefix_.size), v;
+  int rc = started_ ? mdb_cursor_get(cursor_, &k, &v, MDB_NEXT)
+                    : mdb_cursor_get(cursor_, &k, &v, MDB_SET_RANGE);
+  started_ = true;
+  if (rc != 0 || k.mv_size != prefix_.size + 8 ||
+      std::memcmp(k.mv_data, prefix_.data, prefix_.size) != 0) {
+    return false;
+  }
+  entry = {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
+  return true;
+}
+
 }  // namespace raftdns::store

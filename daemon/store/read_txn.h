@@ -132,12 +132,60 @@ class ReadTxn {
 
  private:
   friend class LmdbStore;
+  friend class ZoneCursor;
+  friend class JournalCursor;
   ReadTxn() = default;
   void load_hints() noexcept;
   std::shared_ptr<lmdb::Env> env_;
   size_t max_zone_labels_ = wire::kMaxLabels;
   MDB_txn* txn_ = nullptr;
   MDB_cursor* cursor_ = nullptr;  // on rrsets; moved by const lookups
+};
+
+// Walks every RRset of one zone in RFC 4034 canonical order, for zone
+// transfers. It reads through its own LMDB cursor in the ReadTxn's snapshot,
+// so a walk that spans many calls sees one consistent version of the zone;
+// the views it returns stay valid until the ReadTxn is renewed or ends.
+class ZoneCursor {
+ public:
+  // `zone_key` is the zone apex's canonical key (NameKey::bytes()).
+  ZoneCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept;
+  ~ZoneCursor();
+  ZoneCursor(const ZoneCursor&) = delete;
+  ZoneCursor& operator=(const ZoneCursor&) = delete;
+
+  // The next RRset: its owner's key below the zone (empty at the apex) and
+  // its data. False at the end of the zone or on an LMDB error (failed()).
+  bool next(std::span<const uint8_t>& owner_rel, RRsetView& out) noexcept;
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+  KeyBuffer prefix_;  // zone key | 0x00
+  bool started_ = false;
+  bool failed_ = false;
+};
+
+// Reads one zone's IXFR journal, oldest change first. Each entry is
+//   serial from u32 | serial to u32 | deletions u32 | additions u32 |
+//   records: owner length u16 | owner (wire, lowercase) | type u16 |
+//            class u16 | TTL u32 | RDATA length u16 | RDATA
+// with the deletions first (the old SOA leading them) and then the
+// additions (the new SOA leading them), as RFC 1995 §4 sends them.
+class JournalCursor {
+ public:
+  JournalCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept;
+  ~JournalCursor();
+  JournalCursor(const JournalCursor&) = delete;
+  JournalCursor& operator=(const JournalCursor&) = delete;
+
+  // The next entry's value (valid while the ReadTxn lives); false at the end.
+  bool next(std::span<const uint8_t>& entry) noexcept;
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+  KeyBuffer prefix_;
+  bool started_ = false;
 };
 
 }  // namespace raftdns::store

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "daemon/store/apply.h"
 #include "daemon/store/lmdb.h"
@@ -98,7 +99,8 @@ class LmdbStore final : public Store {
     lmdb::Txn txn;
     if (int rc = lmdb::Txn::begin(raw, nullptr, 0, txn)) return fail("begin", rc);
     for (auto [name, dbi] : {std::pair{"meta", &env->meta}, std::pair{"zones", &env->zones},
-                             std::pair{"rrsets", &env->rrsets}}) {
+                             std::pair{"rrsets", &env->rrsets},
+                             std::pair{"journal", &env->journal}}) {
       if (int rc = mdb_dbi_open(txn.get(), name, MDB_CREATE, dbi)) {
         return fail(std::string("open table ") + name, rc);
       }
@@ -134,6 +136,7 @@ class LmdbStore final : public Store {
     auto env = env_;
     std::vector<Status> results;
     results.reserve(items.size());
+    std::set<std::string> changed;
     try {
       lmdb::Txn txn;
       if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
@@ -153,7 +156,7 @@ class LmdbStore final : public Store {
         if (!cmd) {
           results.emplace_back(std::move(cmd).take_error());
         } else {
-          results.push_back(apply_nested(txn.get(), *env, *cmd));
+          results.push_back(apply_nested(txn.get(), *env, *cmd, opts_.journal_entries, changed));
         }
         if (item.index != 0) {
           applied = item.index;
@@ -174,8 +177,17 @@ class LmdbStore final : public Store {
     if (outcomes) {
       for (auto& r : results) outcomes->push_back(std::move(r));
     }
+    if (observer_ && !changed.empty()) {
+      std::vector<wire::Name> zones;
+      for (const auto& key : changed) {
+        if (auto n = wire::Name::from_canonical_key(key)) zones.push_back(*n);
+      }
+      observer_(zones);
+    }
     return {};
   }
+
+  void set_change_observer(ChangeObserver observer) override { observer_ = std::move(observer); }
 
   Status check(const Command& c) const override {
     auto env = env_;
@@ -184,7 +196,7 @@ class LmdbStore final : public Store {
       if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
         return make_error("store " + dir_ + ": begin: " + mdb_strerror(rc));
       }
-      Applier applier(txn.get(), *env);
+      Applier applier(txn.get(), *env, opts_.journal_entries);
       return applier.run(c);
     } catch (const LmdbFailure& f) {
       return make_error("store " + dir_ + ": " + f.what);
@@ -400,6 +412,12 @@ class LmdbStore final : public Store {
     // Readers still mapping the old files keep them alive until they finish.
     std::error_code ec;
     std::filesystem::remove_all(copy_dir, ec);
+    if (observer_) {
+      // Any zone may differ now: tell about every one.
+      std::vector<wire::Name> names;
+      for (const ZoneInfo& z : zones()) names.push_back(z.name);
+      observer_(names);
+    }
     return {};
   }
 
@@ -456,22 +474,25 @@ class LmdbStore final : public Store {
   }
 
   // One command in a nested transaction, so a rejection rolls back cleanly.
-  static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c) {
+  static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c,
+                             uint32_t journal_entries, std::set<std::string>& changed) {
     lmdb::Txn child;
     if (int rc = lmdb::Txn::begin(env.get(), parent, 0, child)) {
       throw LmdbFailure{rc, std::string("begin nested: ") + mdb_strerror(rc)};
     }
-    Applier applier(child.get(), env);
+    Applier applier(child.get(), env, journal_entries);
     auto s = applier.run(c);
     if (!s) return s;  // child aborts in its destructor
     if (int rc = child.commit()) {
       throw LmdbFailure{rc, std::string("commit nested: ") + mdb_strerror(rc)};
     }
+    for (auto& zone : applier.touched_zones()) changed.insert(std::move(zone));
     return {};
   }
 
   std::string dir_;
   StoreOptions opts_;
+  ChangeObserver observer_;
   mutable std::mutex env_mu_;  // guards the env_ pointer only (swapped by replace_with)
   std::shared_ptr<lmdb::Env> env_;
 };

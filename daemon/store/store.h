@@ -4,6 +4,7 @@
 //   meta   — schema version, applied index and term, membership
 //   zones  — zone canonical key -> zone metadata
 //   rrsets — zone key, owner canonical key, type -> TTL + RDATA set
+//   journal — zone key, sequence -> one change to the zone (IXFR, RFC 1995)
 // Keys sort so that walking a zone (closest encloser, wildcards, export) is a
 // cursor scan in RFC 4034 canonical order.
 //
@@ -12,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -29,6 +31,9 @@ inline constexpr uint32_t kSchemaVersion = 1;
 struct StoreOptions {
   size_t map_size = size_t{4} << 30;  // LMDB map size (virtual; grows the file lazily)
   unsigned max_readers = 256;
+  // Changes kept per zone in the IXFR journal (0: none; IXFR then always
+  // falls back to a full transfer). A per-node setting: see journal.h.
+  uint32_t journal_entries = 100;
 };
 
 struct ZoneInfo {
@@ -60,6 +65,10 @@ struct StoreCopy {
 };
 
 class ReadTxn;  // defined in store/read_txn.h (used by the answer engine)
+
+// Told, after an apply() commits (or a snapshot is swapped in), which zones
+// it created, changed or removed. Runs on the thread that applied.
+using ChangeObserver = std::function<void(const std::vector<wire::Name>& zones)>;
 
 class Store {
  public:
@@ -119,6 +128,9 @@ class Store {
   // when none), as read at open and after each apply.
   virtual uint64_t applied_index() const = 0;
   virtual std::vector<uint8_t> membership() const = 0;
+
+  // Installs the observer of zone changes (one; set before writes begin).
+  virtual void set_change_observer(ChangeObserver observer) = 0;
 };
 
 }  // namespace raftdns::store

@@ -151,6 +151,69 @@ TEST(Config, ClusterPeersNeedListenKeyFileAndUniqueIds) {
   EXPECT_TRUE(parse(head + "listen = \"127.0.0.1:7001\"\n").ok());
 }
 
+constexpr const char* kSecret = "c2VjcmV0LWtleS1mb3ItdHNpZy10ZXN0cw==";
+
+TEST(Config, TransferKeysRulesNotifyAndCatalogAreRead) {
+  auto cfg = parse(std::string("[node]\nid = \"n1\"\n") +
+                   "[[tsig]]\nname = \"Xfr.Example\"\nsecret = \"" + kSecret + "\"\n" +
+                   "[[tsig]]\nname = \"big.example.\"\nalgorithm = \"hmac-sha512\"\nsecret = \"" +
+                   kSecret + "\"\n" +
+                   "[transfer]\njournal_entries = 7\n"
+                   "[[transfer.allow]]\nfrom = \"192.0.2.0/24\"\nkey = \"xfr.example.\"\n"
+                   "zones = [\"example.com.\", \"example.net\"]\n"
+                   "[[transfer.allow]]\nfrom = \"2001:db8::/32\"\n"
+                   "[[transfer.notify]]\naddress = \"192.0.2.53:53\"\nkey = \"big.example.\"\n"
+                   "[catalog]\nzone = \"catalog.example.\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  ASSERT_EQ(cfg->tsig_keys.keys().size(), 2u);
+  const tsig::Key* k = cfg->tsig_keys.find(*wire::Name::from_text("xfr.example."));
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->algorithm, tsig::Algorithm::hmac_sha256);  // the default
+  EXPECT_EQ(cfg->journal_entries, 7u);
+  ASSERT_EQ(cfg->transfer_allow.size(), 2u);
+  EXPECT_EQ(cfg->transfer_allow[0].from->to_text(), "192.0.2.0/24");
+  EXPECT_EQ(cfg->transfer_allow[0].zones.size(), 2u);
+  EXPECT_FALSE(cfg->transfer_allow[1].key.has_value());
+  ASSERT_EQ(cfg->notify.size(), 1u);
+  EXPECT_EQ(cfg->notify[0].address.to_text(), "192.0.2.53:53");
+  EXPECT_EQ(cfg->catalog_zone->to_text(), "catalog.example.");
+}
+
+TEST(Config, TransferErrorsNameTheKeyAndLine) {
+  const std::string head = std::string("[node]\nid = \"n1\"\n");
+  const std::string key =
+      std::string("[[tsig]]\nname = \"xfr.example.\"\nsecret = \"") + kSecret + "\"\n";
+  EXPECT_TRUE(fails_with(head + "[[tsig]]\nname = \"k.\"\n", "needs secret or secret_file"));
+  EXPECT_TRUE(fails_with(head + "[[tsig]]\nname = \"k.\"\nalgorithm = \"hmac-md5\"\nsecret = \"" +
+                             kSecret + "\"\n",
+                         "unsupported algorithm"));
+  EXPECT_TRUE(fails_with(head + "[[tsig]]\nname = \"k.\"\nsecret = \"!!\"\n", "base64"));
+  EXPECT_TRUE(fails_with(head + key + key, "defined twice"));
+  EXPECT_TRUE(fails_with(head + "[[tsig]]\nname = \"k.\"\nsecret_file = \"/nonexistent/k\"\n",
+                         "test.toml:5: tsig.secret_file: cannot read /nonexistent/k"));
+  EXPECT_TRUE(fails_with(head + "[[transfer.allow]]\nkey = \"nobody.\"\n",
+                         "no [[tsig]] table defines"));
+  EXPECT_TRUE(fails_with(head + "[[transfer.allow]]\nfrom = \"192.0.2.1/24\"\n", "host bits"));
+  EXPECT_TRUE(fails_with(head + "[[transfer.allow]]\nzones = [\"example.com.\"]\n",
+                         "needs from, key or both"));
+  EXPECT_TRUE(fails_with(head + "[[transfer.notify]]\nkey = \"x.\"\n", "missing key address"));
+  EXPECT_TRUE(fails_with(head + "[transfer]\nallowed = 1\n", "unknown key \"transfer.allowed\""));
+  EXPECT_TRUE(fails_with(head + "[catalog]\nzone = \".\"\n", "catalog.zone"));
+}
+
+TEST(Config, TsigSecretFileTakesABindKeyBlock) {
+  const std::string path = ::testing::TempDir() + "/raftdns-config-test.key";
+  {
+    std::ofstream out(path);
+    out << "key \"xfr.example.\" {\n\talgorithm hmac-sha256;\n\tsecret \"" << kSecret
+        << "\";\n};\n";
+  }
+  auto cfg = parse("[node]\nid = \"n1\"\n[[tsig]]\nname = \"xfr.example.\"\nsecret_file = \"" +
+                   path + "\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_EQ(tsig::to_base64(cfg->tsig_keys.keys().at(0).secret), kSecret);
+}
+
 TEST(Config, SyntaxErrorsCarryTheLine) {
   EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n\n[dns\n", "test.toml:4:"));
 }

@@ -571,3 +571,142 @@ TEST_F(StoreTest, ZoneRefTracksCutsDnamesWildcardsAndSoa) {
 
 }  // namespace
 }  // namespace raftdns::store
+
+namespace raftdns::store {
+namespace {
+
+using namespace raftdns::testing;
+
+// The IXFR journal (RFC 1995): one entry per changing command, written in
+// the apply, holding the net difference with the SOAs leading each list.
+struct JournalEntry {
+  uint32_t from = 0, to = 0, deletions = 0, additions = 0;
+  std::vector<std::string> owners_and_types;  // "owner type" in order
+};
+
+std::vector<JournalEntry> read_journal(const Store& s, const std::string& zone) {
+  std::vector<JournalEntry> out;
+  auto view = s.begin_read();
+  NameKey key(N(zone));
+  JournalCursor cursor(*view, key.bytes());
+  std::span<const uint8_t> e;
+  while (cursor.next(e)) {
+    JournalEntry j;
+    j.from = load_u32(e.data());
+    j.to = load_u32(e.data() + 4);
+    j.deletions = load_u32(e.data() + 8);
+    j.additions = load_u32(e.data() + 12);
+    for (size_t p = 16; p < e.size();) {
+      size_t len = load_u16(e.data() + p);
+      auto owner = wire::Name::from_wire(e.subspan(p + 2, len));
+      uint16_t type = load_u16(e.data() + p + 2 + len);
+      size_t rdlen = load_u16(e.data() + p + 2 + len + 8);
+      j.owners_and_types.push_back(owner->to_text() + " " + wire::type_to_text(type));
+      p += 2 + len + 10 + rdlen;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+class JournalTest : public ::testing::Test {
+ protected:
+  void open(uint32_t entries) {
+    StoreOptions o;
+    o.journal_entries = entries;
+    auto s = Store::open(dir_.sub("store"), o);
+    ASSERT_TRUE(s) << s.error();
+    store_ = std::move(*s);
+  }
+  Status apply(const Command& c) {
+    auto bytes = encode_command(c);
+    ApplyItem item{++index_, 1, bytes};
+    std::vector<Status> outcomes;
+    EXPECT_TRUE(store_->apply(std::span(&item, 1), &outcomes));
+    return outcomes.empty() ? Status(make_error("none")) : std::move(outcomes[0]);
+  }
+  PutZone zone() {
+    return PutZone{N("example.com."),
+                   {SOA("example.com.", 10), NS("example.com.", "ns1.example.com."),
+                    A("ns1.example.com.", "192.0.2.1"), A("www.example.com.", "192.0.2.10")}};
+  }
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  uint64_t index_ = 0;
+};
+
+TEST_F(JournalTest, EachChangeIsOneEntryWithTheNetDifference) {
+  open(10);
+  ASSERT_TRUE(apply(zone()));
+  EXPECT_TRUE(read_journal(*store_, "example.com.").empty());  // a new zone has no history
+  ASSERT_TRUE(apply(AddRecords{{A("www.example.com.", "192.0.2.11")}}));
+  // Removing one record and adding another in one batch is one change.
+  ASSERT_TRUE(apply(Batch{{RemoveRecords{{A("www.example.com.", "192.0.2.10")}},
+                           AddRecords{{A("mail.example.com.", "192.0.2.25")}}}}));
+  // Adding and removing the same record in one batch changes nothing but the serial.
+  ASSERT_TRUE(apply(Batch{{AddRecords{{A("tmp.example.com.", "192.0.2.99")}},
+                           RemoveRecords{{A("tmp.example.com.", "192.0.2.99")}}}}));
+  auto j = read_journal(*store_, "example.com.");
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0].from, 10u);
+  EXPECT_EQ(j[0].to, 11u);
+  EXPECT_EQ(j[0].deletions, 1u);  // the old SOA
+  EXPECT_EQ(j[0].additions, 2u);  // the new SOA and the A
+  EXPECT_EQ(j[0].owners_and_types,
+            (std::vector<std::string>{"example.com. SOA", "example.com. SOA", "www.example.com. A"}));
+  EXPECT_EQ(j[1].from, 11u);
+  EXPECT_EQ(j[1].to, 12u);
+  EXPECT_EQ(j[1].owners_and_types,
+            (std::vector<std::string>{"example.com. SOA", "www.example.com. A", "example.com. SOA",
+                                      "mail.example.com. A"}));
+  EXPECT_EQ(j[2].owners_and_types,
+            (std::vector<std::string>{"example.com. SOA", "example.com. SOA"}));
+}
+
+TEST_F(JournalTest, TheOldestEntriesGoPastTheBoundAndAnImportStartsOver) {
+  open(3);
+  ASSERT_TRUE(apply(zone()));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(apply(AddRecords{{A("h" + std::to_string(i) + ".example.com.", "192.0.2.1")}}));
+  }
+  auto j = read_journal(*store_, "example.com.");
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j.front().from, 12u);  // 10 -> 11 and 11 -> 12 were dropped
+  EXPECT_EQ(j.back().to, 15u);
+  // A refused command writes nothing.
+  EXPECT_FALSE(apply(RemoveRecords{{A("nothere.example.com.", "192.0.2.1")}}));
+  EXPECT_EQ(read_journal(*store_, "example.com.").size(), 3u);
+  // Importing the zone again starts a new history.
+  ASSERT_TRUE(apply(zone()));
+  EXPECT_TRUE(read_journal(*store_, "example.com.").empty());
+  ASSERT_TRUE(apply(RemoveZone{N("example.com.")}));
+  EXPECT_TRUE(read_journal(*store_, "example.com.").empty());
+}
+
+TEST_F(JournalTest, TwoStoresApplyingTheSameCommandsHoldTheSameJournal) {
+  open(5);
+  TempDir other_dir;
+  StoreOptions o;
+  o.journal_entries = 5;
+  auto other = Store::open(other_dir.sub("store"), o);
+  ASSERT_TRUE(other);
+  std::vector<Command> commands = {zone(), AddRecords{{A("a.example.com.", "192.0.2.2")}},
+                                   RemoveRRset{N("www.example.com."), wire::rrtype::A},
+                                   AddRecords{{A("a.example.com.", "192.0.2.3")}}};
+  for (auto& c : commands) {
+    ASSERT_TRUE(apply(c));
+    auto bytes = encode_command(c);
+    ApplyItem item{index_, 1, bytes};
+    ASSERT_TRUE((*other)->apply(std::span(&item, 1), nullptr));
+  }
+  auto a = read_journal(*store_, "example.com."), b = read_journal(**other, "example.com.");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].owners_and_types, b[i].owners_and_types);
+    EXPECT_EQ(a[i].to, b[i].to);
+  }
+}
+
+}  // namespace
+}  // namespace raftdns::store

@@ -8,7 +8,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,6 +20,8 @@
 #include <vector>
 
 #include "daemon/control/protocol.h"
+#include "daemon/server/config.h"
+#include "daemon/xfr/client.h"
 #include "daemon/wire/name.h"
 #include "daemon/wire/rr.h"
 #include "daemon/wire/types.h"
@@ -233,6 +238,48 @@ void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
   }
 }
 
+// `zone add --from-primary`: an AXFR from the zone's current primary, done
+// here rather than in the daemon so the daemon's loops never wait on a
+// remote server and the operator sees the primary's answer directly. The
+// zone is checked like a zone file before anything is sent to the daemon;
+// any failure imports nothing.
+std::vector<wire::Record> fetch_from_primary(const wire::Name& origin, const std::string& primary,
+                                             const std::string& tsig_name,
+                                             const std::string& config_path) {
+  std::string with_port = primary;
+  const bool bracketed = !primary.empty() && primary.front() == '[';
+  const size_t colons = static_cast<size_t>(std::count(primary.begin(), primary.end(), ':'));
+  if (bracketed ? primary.find("]:") == std::string::npos : colons == 0) {
+    with_port += ":53";
+  } else if (!bracketed && colons > 1) {
+    with_port = "[" + primary + "]:53";  // a bare IPv6 address
+  }
+  auto address = raftdns::server::parse_socket_address(with_port);
+  if (!address) fail(kExitUsage, "--from-primary " + primary + ": " + address.error());
+
+  std::optional<raftdns::server::Config> config;
+  const raftdns::tsig::Key* key = nullptr;
+  if (!tsig_name.empty()) {
+    auto loaded = raftdns::server::load_config(config_path);
+    if (!loaded) fail(kExitFailed, "--tsig needs the key from the config: " + loaded.error());
+    config = std::move(*loaded);
+    auto key_name = wire::Name::from_text(tsig_name);
+    if (key_name) key = config->tsig_keys.find(*key_name);
+    if (!key) fail(kExitFailed, "no [[tsig]] key \"" + tsig_name + "\" in " + config_path);
+  }
+  auto fetched = raftdns::xfr::fetch_axfr(address->get(), address->length, address->to_text(),
+                                          origin, key, std::chrono::seconds(10));
+  if (!fetched) fail(kExitFailed, fetched.error() + "; nothing was imported");
+  if (auto valid = raftdns::zone::validate_zone(origin, fetched->records); !valid) {
+    fail(kExitFailed, "the zone from " + address->to_text() + " is not valid: " + valid.error() +
+                          "; nothing was imported");
+  }
+  std::fprintf(stderr, "fetched %s serial %u from %s: %zu records in %zu messages\n",
+               origin.to_text().c_str(), fetched->serial, address->to_text().c_str(),
+               fetched->records.size(), fetched->messages);
+  return std::move(fetched->records);
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"dnsadm: manage the zones and records of a raftdns server", "dnsadm"};
   app.fallthrough();
@@ -256,10 +303,20 @@ int run(int argc, char** argv) {
   CLI::App* zone = app.add_subcommand("zone", "manage whole zones");
   zone->require_subcommand(1);
   std::string zone_name, zone_file;
-  CLI::App* zone_add = zone->add_subcommand("add", "import a zone from a master file");
+  std::string from_primary, tsig_name, config_path = "/etc/raftdns/raftdns.toml";
+  CLI::App* zone_add =
+      zone->add_subcommand("add", "import a zone from a master file or from another primary");
   zone_add->add_option("NAME", zone_name, "zone apex")->required();
-  zone_add->add_option("--file", zone_file, "master file ($INCLUDE paths are read here)")
-      ->required();
+  auto* file_opt =
+      zone_add->add_option("--file", zone_file, "master file ($INCLUDE paths are read here)");
+  auto* primary_opt = zone_add->add_option(
+      "--from-primary", from_primary,
+      "fetch the zone by AXFR from this server, ADDR[:PORT] (IPv6 as [ADDR]:PORT)");
+  file_opt->excludes(primary_opt);
+  zone_add->add_option("--tsig", tsig_name, "sign the AXFR with this [[tsig]] key of the config")
+      ->needs(primary_opt);
+  zone_add->add_option("--config", config_path, "raftdnsd config holding the --tsig key")
+      ->capture_default_str();
   CLI::App* zone_list = zone->add_subcommand("list", "list zones with serial and record count");
   CLI::App* zone_export = zone->add_subcommand("export", "print a zone as a master file");
   zone_export->add_option("NAME", zone_name, "zone apex")->required();
@@ -306,11 +363,19 @@ int run(int argc, char** argv) {
   if (zone_add->parsed()) {
     auto origin = wire::Name::from_text(zone_name);
     if (!origin) fail(kExitFailed, "bad zone name \"" + zone_name + "\": " + origin.error());
-    auto parsed = raftdns::zone::load_zone_file(zone_file, *origin);
-    if (!parsed) fail(kExitFailed, parsed.error());
+    std::vector<wire::Record> records;
+    if (!from_primary.empty()) {
+      records = fetch_from_primary(*origin, from_primary, tsig_name, config_path);
+    } else if (!zone_file.empty()) {
+      auto parsed = raftdns::zone::load_zone_file(zone_file, *origin);
+      if (!parsed) fail(kExitFailed, parsed.error());
+      records = std::move(parsed->records);
+    } else {
+      fail(kExitUsage, "zone add needs --file or --from-primary (see dnsadm --help)");
+    }
     request.op = control::Op::zone_put;
     request.zone = name_wire(zone_name);
-    for (const wire::Record& r : parsed->records) request.records.push_back(to_wire(r));
+    for (const wire::Record& r : records) request.records.push_back(to_wire(r));
   } else if (zone_list->parsed()) {
     request.op = control::Op::zone_list;
     print = [](const control::Response& r) {
