@@ -16,6 +16,9 @@
 #include "common/result.h"
 #include "daemon/server/log.h"
 #include "daemon/server/rrl.h"
+#include "daemon/update/update.h"
+#include "daemon/wire/name.h"
+#include "daemon/xfr/policy.h"
 
 namespace raftdns::server {
 
@@ -38,6 +41,14 @@ Result<SocketAddress> parse_socket_address(std::string_view text);
 struct PeerConfig {
   std::string id;
   SocketAddress address;
+};
+
+// One [[update.grant]]: for updates signed with `key`, or unsigned ones from
+// an address in `from` (exactly one of the two).
+struct UpdateGrantConfig {
+  std::optional<wire::Name> key;
+  std::optional<xfr::Cidr> from;
+  update::Grant grant;
 };
 
 struct Config {
@@ -77,6 +88,11 @@ struct Config {
   uint32_t heartbeat_ticks = 1;   // leader heartbeat interval, in ticks
   uint64_t compact_entries = 10000;          // compact the WAL after this many applied entries
   uint64_t compact_bytes = uint64_t{64} << 20;  // ... or once the WAL is this large
+
+  // [update]: RFC 2136 dynamic updates. Default deny: with no grant, every
+  // UPDATE is REFUSED.
+  std::vector<UpdateGrantConfig> update_grants;
+  uint32_t update_timeout_ms = 5000;  // an update not applied by then gets SERVFAIL
 };
 
 // Parses TOML text. `origin` names the source in messages (a path).

@@ -16,6 +16,7 @@
 #include "daemon/server/log.h"
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
+#include "daemon/server/update_service.h"
 #include "daemon/store/store.h"
 #include "replication/key.h"
 #include "replication/node.h"
@@ -110,8 +111,11 @@ Status Daemon::start() {
       std::make_unique<ConnectionLimiter>(config_.tcp_max_connections, config_.tcp_max_per_client);
   const unsigned workers = resolve_workers(config_.workers);
   const WorkerOptions options = worker_options(config_);
+  main_inbox_ = std::make_shared<Inbox>(base_.get());
+  updates_ = std::make_unique<UpdateService>(config_, tsig::KeyRing{}, main_inbox_);
   for (unsigned i = 0; i < workers; ++i) {
-    auto worker = std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options);
+    auto worker =
+        std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options, updates_.get());
     if (Status s = worker->listen(config_.listen); !s) return s;
     workers_.push_back(std::move(worker));
   }
@@ -121,6 +125,7 @@ Status Daemon::start() {
   for (auto& w : workers_) w->start();
   if (Status s = open_cluster(); !s) return s;
   proposer_ = std::make_unique<ClusterProposer>(*cluster_);
+  updates_->set_proposer(proposer_.get());
 
   control_service_ = std::make_unique<ControlService>(*store_, *proposer_, [this] {
     control::StatusInfo s;
@@ -245,9 +250,11 @@ void Daemon::shutdown() {
   // Fails the requests still waiting for a commit while everything their
   // replies pass through is alive; syncs the WAL and stops the transport.
   if (cluster_) cluster_->stop();
+  if (main_inbox_) main_inbox_->close();
   control_.reset();
   control_service_.reset();
   proposer_.reset();
+  updates_.reset();
   cluster_.reset();
   if (store_) {
     if (Status s = store_->sync(); !s) log_error("store sync at shutdown failed: " + s.error());

@@ -29,6 +29,8 @@ class ConnectionLimiter;
 class ControlListener;
 class ControlService;
 class DnsWorker;
+class Inbox;
+class UpdateService;
 class Proposer;
 class ServingSettings;
 
@@ -56,6 +58,8 @@ class Daemon {
   std::unique_ptr<Proposer> proposer_;
   std::unique_ptr<ServingSettings> settings_;
   std::unique_ptr<ConnectionLimiter> limiter_;
+  std::shared_ptr<Inbox> main_inbox_;  // work handed to the main loop by other threads
+  std::unique_ptr<UpdateService> updates_;
   std::vector<std::unique_ptr<DnsWorker>> workers_;
   std::unique_ptr<ControlService> control_service_;
   std::unique_ptr<ControlListener> control_;

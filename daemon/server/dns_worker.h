@@ -27,6 +27,7 @@
 #include "daemon/query/engine.h"
 #include "daemon/server/config.h"
 #include "daemon/server/event_util.h"
+#include "daemon/server/inbox.h"
 #include "daemon/server/rrl.h"
 
 namespace raftdns::store {
@@ -35,6 +36,8 @@ class ReadTxn;
 }  // namespace raftdns::store
 
 namespace raftdns::server {
+
+class UpdateService;
 
 // Counts TCP connections across all workers: in total and per client IP.
 class ConnectionLimiter {
@@ -95,8 +98,9 @@ struct WorkerCounters {
 
 class DnsWorker {
  public:
+  // `updates` takes the UPDATE messages (RFC 2136); null answers them NOTIMP.
   DnsWorker(unsigned index, const store::Store& store, ServingSettings& settings,
-            ConnectionLimiter& limiter, WorkerOptions options);
+            ConnectionLimiter& limiter, WorkerOptions options, UpdateService* updates = nullptr);
   ~DnsWorker();
   DnsWorker(const DnsWorker&) = delete;
   DnsWorker& operator=(const DnsWorker&) = delete;
@@ -124,6 +128,12 @@ class DnsWorker {
   void tcp_drained(TcpConnection& conn);
   void tcp_event(TcpConnection& conn, short what);
   void close_tcp(TcpConnection& conn);
+  // Hands an UPDATE to the update service; its answer comes back through
+  // inbox_ and goes out on the same socket or connection.
+  void udp_update(UdpSocket& sock, std::span<const uint8_t> message, const sockaddr_storage& peer,
+                  socklen_t peer_length, msghdr& received);
+  void tcp_update(TcpConnection& conn, std::span<const uint8_t> message);
+  void tcp_update_answered(uint64_t serial, const std::vector<uint8_t>& response);
 
   // The view for one batch: renewed to the newest committed state.
   const store::ReadTxn* fresh_view() noexcept;
@@ -141,6 +151,10 @@ class DnsWorker {
   std::vector<ListenerPtr> tcp_listeners_;
   EventPtr refresh_timer_;
   std::unordered_map<bufferevent*, std::unique_ptr<TcpConnection>> connections_;
+  // Connections by serial, for answers that arrive after the connection may
+  // have gone (UPDATE).
+  std::unordered_map<uint64_t, TcpConnection*> tcp_by_serial_;
+  uint64_t next_tcp_serial_ = 1;
 
   std::unique_ptr<query::Engine> engine_;
   uint64_t engine_generation_ = 0;
@@ -155,6 +169,8 @@ class DnsWorker {
   LimitsReport last_limits_report_;
   int seconds_since_limits_report_ = 0;
   std::vector<uint8_t> tcp_out_;
+  UpdateService* updates_;
+  std::shared_ptr<Inbox> inbox_;
 
   WorkerCounters counters_;
   std::thread thread_;
