@@ -112,7 +112,7 @@ Status Daemon::start() {
   const unsigned workers = resolve_workers(config_.workers);
   const WorkerOptions options = worker_options(config_);
   main_inbox_ = std::make_shared<Inbox>(base_.get());
-  updates_ = std::make_unique<UpdateService>(config_, tsig::KeyRing{}, main_inbox_);
+  updates_ = std::make_unique<UpdateService>(config_, tsig::KeyRing{}, *store_, main_inbox_);
   for (unsigned i = 0; i < workers; ++i) {
     auto worker =
         std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options, updates_.get());

@@ -5,6 +5,8 @@
 
 #include "daemon/server/log.h"
 #include "daemon/server/proposer.h"
+#include "daemon/store/read_txn.h"
+#include "daemon/store/store.h"
 #include "daemon/update/update.h"
 #include "daemon/wire/types.h"
 
@@ -38,12 +40,23 @@ struct UpdateService::Job {
 };
 
 UpdateService::UpdateService(const Config& config, tsig::KeyRing keys,
-                             std::shared_ptr<Inbox> main, Clock clock)
+                             const store::Store& store, std::shared_ptr<Inbox> main, Clock clock)
     : grants_(config.update_grants),
       keys_(std::move(keys)),
+      store_(store),
       main_(std::move(main)),
       clock_(clock ? std::move(clock) : Clock(wall_seconds)),
       timeout_(config.update_timeout_ms) {}
+
+// Judged against this node's store, which may lag the log by a little: the
+// apply checks again at the update's place in the log.
+bool UpdateService::serves_zone(const wire::Name& zone) const {
+  auto view = store_.begin_read();
+  if (!view) return false;
+  store::NameKey key(zone);
+  store::ZoneRef z;
+  return view->find_zone(key, z) && z.apex_labels == key.labels();
+}
 
 void UpdateService::count(uint16_t rcode) {
   switch (rcode) {
@@ -146,6 +159,12 @@ void UpdateService::handle(std::span<const uint8_t> message, const sockaddr* cli
   if (refusal) {
     log_debug(job->who() + ": " + wire::rcode_to_text(refusal->rcode) + ": " + refusal->reason);
     job->reply(respond(*job, refusal->rcode));
+    return;
+  }
+
+  if (!serves_zone(job->command.zone)) {
+    log_debug(job->who() + ": NOTAUTH: this server has no such zone");
+    job->reply(respond(*job, R::NOTAUTH));
     return;
   }
 

@@ -26,6 +26,10 @@
 #include "daemon/server/inbox.h"
 #include "daemon/tsig/tsig.h"
 
+namespace raftdns::store {
+class Store;
+}
+
 namespace raftdns::server {
 
 class Proposer;
@@ -45,9 +49,10 @@ class UpdateService {
   using Reply = std::function<void(std::vector<uint8_t> response)>;
   using Clock = std::function<uint64_t()>;  // seconds since the epoch (TSIG time)
 
-  // `main` is the main loop's inbox; `keys` the TSIG keys ([[tsig]]).
-  UpdateService(const Config& config, tsig::KeyRing keys, std::shared_ptr<Inbox> main,
-                Clock clock = {});
+  // `main` is the main loop's inbox; `keys` the TSIG keys ([[tsig]]);
+  // `store` tells which zones this node serves (NOTAUTH for the others).
+  UpdateService(const Config& config, tsig::KeyRing keys, const store::Store& store,
+                std::shared_ptr<Inbox> main, Clock clock = {});
 
   // Main thread, before the main loop runs. Until then updates get SERVFAIL.
   void set_proposer(Proposer* proposer) { proposer_ = proposer; }
@@ -69,11 +74,13 @@ class UpdateService {
  private:
   struct Job;
   void count(uint16_t rcode);
+  bool serves_zone(const wire::Name& zone) const;
   void propose_on_main(std::shared_ptr<Job> job);
   std::vector<uint8_t> respond(const Job& job, uint16_t rcode);
 
   std::vector<UpdateGrantConfig> grants_;
   tsig::KeyRing keys_;
+  const store::Store& store_;
   std::shared_ptr<Inbox> main_;
   Clock clock_;
   std::chrono::milliseconds timeout_;
