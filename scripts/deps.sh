@@ -15,6 +15,8 @@ packages=(
   prometheus curl
   # secondaries for the transfer tests (named), a skewed clock for TSIG BADTIME
   bind9 faketime
+  # dynamic update clients (nsupdate is in bind9-dnsutils, knsupdate in knot-dnsutils)
+  python3-dnspython
   # packaging checks
   rpm lintian mandoc fakeroot dpkg-dev jq nftables
   # fuzzing and sanitizers

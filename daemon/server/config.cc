@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 
+#include "daemon/wire/types.h"
+
 namespace raftdns::server {
 namespace {
 
@@ -262,10 +264,83 @@ Status read_transfer_config(const toml::table& root, const Reader& r, Config& cf
   return status;
 }
 
+// A string list: "key = [\"a\", \"b\"]".
+Status string_list(const toml::table& table, const Reader& r, const std::string& name,
+                   std::string_view key, std::vector<std::pair<std::string, const toml::node*>>& out) {
+  const toml::node* node = table.get(key);
+  if (!node) return {};
+  const toml::array* list = node->as_array();
+  if (!list) return r.fail(*node, name + " must be a list of strings");
+  for (const toml::node& item : *list) {
+    auto text = item.value<std::string>();
+    if (!item.is_string() || !text || text->empty()) {
+      return r.fail(item, name + " must be a list of non-empty strings");
+    }
+    out.emplace_back(*text, &item);
+  }
+  return {};
+}
+
+Status read_update_grant(const toml::node& item, const Reader& r, Config& cfg) {
+  const toml::table* t = item.as_table();
+  if (!t) return r.fail(item, "each update.grant must be a table ([[update.grant]])");
+  RAFTDNS_TRY(r.check_keys(*t, "update.grant.", {"key", "from", "zone", "names", "types"}));
+  UpdateGrantConfig g;
+  std::string text;
+  if (t->get("key")) {
+    RAFTDNS_TRY(r.string(*t, "update.grant.", "key", text, false));
+    auto name = wire::Name::from_text(text);
+    if (!name) return r.fail(*t->get("key"), "update.grant.key: " + name.error());
+    g.key = *name;
+    g.grant.who = "key " + name->to_text();
+  }
+  if (t->get("from")) {
+    RAFTDNS_TRY(r.string(*t, "update.grant.", "from", text, false));
+    auto cidr = xfr::Cidr::parse(text);
+    if (!cidr) return r.fail(*t->get("from"), "update.grant.from: " + cidr.error());
+    g.from = *cidr;
+    g.grant.who = "from " + cidr->to_text();
+  }
+  if (g.key.has_value() == g.from.has_value()) {
+    return r.fail(item, "update.grant needs exactly one of key (signed updates) or from "
+                        "(unsigned updates from an address range)");
+  }
+  if (!t->get("zone")) return r.fail(item, "update.grant is missing key zone");
+  RAFTDNS_TRY(r.string(*t, "update.grant.", "zone", text, false));
+  auto zone = wire::Name::from_text(text);
+  if (!zone) return r.fail(*t->get("zone"), "update.grant.zone: " + zone.error());
+  g.grant.zone = *zone;
+  std::vector<std::pair<std::string, const toml::node*>> items;
+  RAFTDNS_TRY(string_list(*t, r, "update.grant.names", "names", items));
+  for (const auto& [name_text, node] : items) {
+    auto pattern = update::NamePattern::parse(name_text);
+    if (!pattern) {
+      return r.fail(*node, "update.grant.names: \"" + name_text +
+                               "\" is not a name or \"*.name\" (omit names to grant every name)");
+    }
+    if (!pattern->name.is_subdomain_of(g.grant.zone)) {
+      return r.fail(*node, "update.grant.names: " + pattern->to_text() + " is outside zone " +
+                               g.grant.zone.to_text());
+    }
+    g.grant.names.push_back(*pattern);
+  }
+  items.clear();
+  RAFTDNS_TRY(string_list(*t, r, "update.grant.types", "types", items));
+  for (const auto& [type_text, node] : items) {
+    auto type = wire::type_from_text(type_text);
+    if (!type || *type == 0 || (*type >= 249 && *type <= 255)) {
+      return r.fail(*node, "update.grant.types: \"" + type_text + "\" is not a record type");
+    }
+    g.grant.types.push_back(*type);
+  }
+  cfg.update_grants.push_back(std::move(g));
+  return {};
+}
+
 Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
   RAFTDNS_TRY(r.check_keys(root, "",
                            {"node", "log", "dns", "control", "cluster", "metrics", "tsig",
-                            "transfer", "catalog"}));
+                            "transfer", "catalog", "update"}));
   Status status;
 
   const toml::table* node = r.section(root, "node", status);
@@ -428,6 +503,21 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
   }
   RAFTDNS_TRY(status);
   RAFTDNS_TRY(read_transfer_config(root, r, cfg));
+
+  if (const toml::table* update = r.section(root, "update", status)) {
+    RAFTDNS_TRY(r.check_keys(*update, "update.", {"grant", "timeout"}));
+    uint32_t timeout_seconds = cfg.update_timeout_ms / 1000;
+    RAFTDNS_TRY(r.integer(*update, "update.", "timeout", 1, 300, timeout_seconds));
+    cfg.update_timeout_ms = timeout_seconds * 1000;
+    if (const toml::node* grants = update->get("grant")) {
+      const toml::array* list = grants->as_array();
+      if (!list) return r.fail(*grants, "update.grant must be an array of tables ([[update.grant]])");
+      for (const toml::node& item : *list) {
+        RAFTDNS_TRY(read_update_grant(item, r, cfg));
+      }
+    }
+  }
+  RAFTDNS_TRY(status);
   return {};
 }
 

@@ -16,9 +16,11 @@
 #include "common/result.h"
 #include "daemon/server/log.h"
 #include "daemon/server/rrl.h"
-#include "replication/address.h"
 #include "daemon/tsig/tsig.h"
+#include "daemon/update/update.h"
+#include "daemon/wire/name.h"
 #include "daemon/xfr/policy.h"
+#include "replication/address.h"
 
 namespace raftdns::server {
 
@@ -40,6 +42,14 @@ struct NotifyTarget {
   SocketAddress address;
   std::optional<wire::Name> key;  // signs the NOTIFY
   std::vector<wire::Name> zones;  // every zone when empty
+};
+
+// One [[update.grant]]: for updates signed with `key`, or unsigned ones from
+// an address in `from` (exactly one of the two).
+struct UpdateGrantConfig {
+  std::optional<wire::Name> key;
+  std::optional<xfr::Cidr> from;
+  update::Grant grant;
 };
 
 struct Config {
@@ -93,6 +103,10 @@ struct Config {
   uint32_t journal_entries = 100;
   // [catalog] zone: publish a catalog zone (RFC 9432) under this name.
   std::optional<wire::Name> catalog_zone;
+  // [update]: RFC 2136 dynamic updates. Default deny: with no grant, every
+  // UPDATE is REFUSED.
+  std::vector<UpdateGrantConfig> update_grants;
+  uint32_t update_timeout_ms = 5000;  // an update not applied by then gets SERVFAIL
 };
 
 // Parses TOML text. `origin` names the source in messages (a path).

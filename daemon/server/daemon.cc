@@ -20,6 +20,7 @@
 #include "daemon/server/notify.h"
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
+#include "daemon/server/update_service.h"
 #include "daemon/store/store.h"
 #include "replication/key.h"
 #include "replication/node.h"
@@ -110,8 +111,11 @@ Status Daemon::start() {
   options.transfer = transfer_settings(config_);
   refusals_ = std::make_unique<xfr::RefusalLog>();
   options.refusals = refusals_.get();
+  main_inbox_ = std::make_shared<Inbox>(base_.get());
+  updates_ = std::make_unique<UpdateService>(config_, config_.tsig_keys, *store_, main_inbox_);
   for (unsigned i = 0; i < workers; ++i) {
-    auto worker = std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options);
+    auto worker =
+        std::make_unique<DnsWorker>(i, *store_, *settings_, *limiter_, options, updates_.get());
     if (Status s = worker->listen(config_.listen); !s) return s;
     workers_.push_back(std::move(worker));
   }
@@ -128,6 +132,7 @@ Status Daemon::start() {
   }
   if (Status s = open_cluster(); !s) return s;
   proposer_ = std::make_unique<ClusterProposer>(*cluster_);
+  updates_->set_proposer(proposer_.get());
 
   control_service_ = std::make_unique<ControlService>(*store_, *proposer_, [this] {
     control::StatusInfo s;
@@ -322,9 +327,11 @@ void Daemon::shutdown() {
   if (store_) store_->set_change_observer({});
   catalog_.reset();
   notify_.reset();
+  if (main_inbox_) main_inbox_->close();
   control_.reset();
   control_service_.reset();
   proposer_.reset();
+  updates_.reset();
   cluster_.reset();
   state_machine_.reset();
   if (store_) {

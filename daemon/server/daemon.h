@@ -41,6 +41,8 @@ class MetricsHttpServer;
 class MetricsService;
 struct LoopSnapshot;
 class NotifySender;
+class Inbox;
+class UpdateService;
 class Proposer;
 class ServingSettings;
 
@@ -72,6 +74,8 @@ class Daemon {
   std::unique_ptr<ServingSettings> settings_;
   std::unique_ptr<ConnectionLimiter> limiter_;
   std::unique_ptr<xfr::RefusalLog> refusals_;  // outlives the workers that share it
+  std::shared_ptr<Inbox> main_inbox_;  // work handed to the main loop by other threads
+  std::unique_ptr<UpdateService> updates_;
   std::vector<std::unique_ptr<DnsWorker>> workers_;
   std::unique_ptr<NotifySender> notify_;
   std::unique_ptr<CatalogKeeper> catalog_;  // when [catalog] zone is set

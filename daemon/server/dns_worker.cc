@@ -14,6 +14,7 @@
 #include <random>
 
 #include "daemon/server/log.h"
+#include "daemon/server/update_service.h"
 #include "daemon/store/read_txn.h"
 #include "daemon/store/store.h"
 
@@ -190,6 +191,8 @@ struct DnsWorker::TcpConnection {
   std::unique_ptr<xfr::OutgoingTransfer> transfer;
   bool paused = false;   // reading stopped until the client drains responses
   bool closing = false;  // client sent EOF; close once responses are out
+  uint64_t serial = 0;
+  unsigned pending_updates = 0;  // UPDATEs whose answers are still to come
   void on_read(bufferevent*) { worker->answer_tcp(*this); }
   void on_write(bufferevent*) { worker->tcp_drained(*this); }
   void on_event(bufferevent*, short what) { worker->tcp_event(*this, what); }
@@ -214,7 +217,7 @@ struct DnsWorker::UdpBuffers {
 // --- DnsWorker ---
 
 DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings& settings,
-                     ConnectionLimiter& limiter, WorkerOptions options)
+                     ConnectionLimiter& limiter, WorkerOptions options, UpdateService* updates)
     : index_(index),
       store_(store),
       settings_(settings),
@@ -222,8 +225,10 @@ DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings&
       options_(options),
       base_(event_base_new()),
       udp_buffers_(std::make_unique<UdpBuffers>(options.max_message_size)),
-      tcp_out_(kMaxMessage + 2) {
+      tcp_out_(kMaxMessage + 2),
+      updates_(updates) {
   if (!base_) throw std::runtime_error("cannot create an event base for a DNS worker");
+  inbox_ = std::make_shared<Inbox>(base_.get());
   if (options_.rrl.enabled()) {
     std::random_device entropy;
     const uint64_t seed = uint64_t{entropy()} << 32 | entropy();
@@ -244,6 +249,7 @@ DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings&
 
 DnsWorker::~DnsWorker() {
   stop();
+  inbox_->close();
   for (auto& [bev, conn] : connections_) {
     limiter_.release(reinterpret_cast<const sockaddr*>(&conn->peer));
   }
@@ -290,6 +296,7 @@ void DnsWorker::stop() {
   if (!thread_.joinable()) return;
   event_base_loopexit(base_.get(), nullptr);
   thread_.join();
+  inbox_->close();  // answers still on their way are dropped
 }
 
 void DnsWorker::refresh_engine_if_reloaded() {
@@ -425,6 +432,11 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
         counters_.udp_dropped.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
+      if (updates_ && UpdateService::is_update({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len})) {
+        udp_update(sock, {b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len}, b.peers[i],
+                   in.msg_namelen, in);
+        continue;
+      }
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
       size_t length = respond({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
                               {out, kMaxMessage}, false, *view,
@@ -536,6 +548,8 @@ void DnsWorker::on_tcp_accept(evconnlistener*, evutil_socket_t fd, sockaddr* add
     return;
   }
   conn->bev.reset(bev);
+  conn->serial = next_tcp_serial_++;
+  tcp_by_serial_.emplace(conn->serial, conn.get());
   bufferevent_setcb(bev, forward_to<&TcpConnection::on_read>,
                     forward_to<&TcpConnection::on_write>,
                     forward_to<&TcpConnection::on_event>, conn.get());
@@ -595,6 +609,11 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
         close_tcp(conn);
         return;
       }
+    }
+    if (updates_ && UpdateService::is_update({message + 2, length})) {
+      tcp_update(conn, {message + 2, length});
+      evbuffer_drain(input, 2 + length);
+      continue;
     }
     size_t answer = respond({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage}, true,
                             *view, reinterpret_cast<const sockaddr*>(&conn.peer), &conn.transfer);
@@ -660,7 +679,8 @@ void DnsWorker::tcp_drained(TcpConnection& conn) {
 
 void DnsWorker::tcp_event(TcpConnection& conn, short what) {
   if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-      (conn.transfer || evbuffer_get_length(bufferevent_get_output(conn.bev.get())) > 0)) {
+      (conn.transfer || evbuffer_get_length(bufferevent_get_output(conn.bev.get())) > 0 ||
+       conn.pending_updates > 0)) {
     // The client finished sending (half-close); flush what it asked for.
     conn.closing = true;
     bufferevent_disable(conn.bev.get(), EV_READ);
@@ -670,9 +690,69 @@ void DnsWorker::tcp_event(TcpConnection& conn, short what) {
 }
 
 void DnsWorker::close_tcp(TcpConnection& conn) {
+  tcp_by_serial_.erase(conn.serial);
   limiter_.release(reinterpret_cast<const sockaddr*>(&conn.peer));
   connections_.erase(conn.bev.get());  // frees the bufferevent and `conn`
   DnsMetrics::bump(metrics_.tcp_closed);
+}
+
+// --- UPDATE (RFC 2136) ---
+
+void DnsWorker::udp_update(UdpSocket& sock, std::span<const uint8_t> message,
+                           const sockaddr_storage& peer, socklen_t peer_length, msghdr& received) {
+  struct Destination {
+    sockaddr_storage peer;
+    socklen_t peer_length;
+    alignas(cmsghdr) uint8_t control[kPktinfoSpace];
+    size_t control_length;
+  };
+  auto to = std::make_shared<Destination>();
+  to->peer = peer;
+  to->peer_length = peer_length;
+  to->control_length = sock.pktinfo ? reply_pktinfo(received, to->control) : 0;
+  const int fd = sock.fd.get();
+  updates_->handle(message, reinterpret_cast<const sockaddr*>(&peer), inbox_,
+                   [this, fd, to](const std::vector<uint8_t>& response) {
+                     if (response.empty()) return;
+                     iovec iov{const_cast<uint8_t*>(response.data()), response.size()};
+                     msghdr reply{};
+                     reply.msg_name = &to->peer;
+                     reply.msg_namelen = to->peer_length;
+                     reply.msg_iov = &iov;
+                     reply.msg_iovlen = 1;
+                     if (to->control_length > 0) {
+                       reply.msg_control = to->control;
+                       reply.msg_controllen = to->control_length;
+                     }
+                     if (::sendmsg(fd, &reply, MSG_DONTWAIT) < 0) {
+                       counters_.udp_dropped.fetch_add(1, std::memory_order_relaxed);
+                     }
+                   });
+}
+
+void DnsWorker::tcp_update(TcpConnection& conn, std::span<const uint8_t> message) {
+  ++conn.pending_updates;
+  const uint64_t serial = conn.serial;
+  updates_->handle(message, reinterpret_cast<const sockaddr*>(&conn.peer), inbox_,
+                   [this, serial](const std::vector<uint8_t>& response) {
+                     tcp_update_answered(serial, response);
+                   });
+}
+
+void DnsWorker::tcp_update_answered(uint64_t serial, const std::vector<uint8_t>& response) {
+  auto it = tcp_by_serial_.find(serial);
+  if (it == tcp_by_serial_.end()) return;  // the client has gone
+  TcpConnection& conn = *it->second;
+  --conn.pending_updates;
+  evbuffer* output = bufferevent_get_output(conn.bev.get());
+  if (!response.empty()) {
+    const uint8_t prefix[2] = {static_cast<uint8_t>(response.size() >> 8),
+                               static_cast<uint8_t>(response.size())};
+    evbuffer_add(output, prefix, 2);
+    evbuffer_add(output, response.data(), response.size());
+  } else if (conn.closing && conn.pending_updates == 0 && evbuffer_get_length(output) == 0) {
+    close_tcp(conn);
+  }
 }
 
 }  // namespace raftdns::server

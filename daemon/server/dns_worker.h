@@ -29,6 +29,7 @@
 #include "common/libevent.h"
 #include "common/unique_fd.h"
 #include "daemon/server/dns_metrics.h"
+#include "daemon/server/inbox.h"
 #include "daemon/server/rrl.h"
 #include "daemon/xfr/responder.h"
 
@@ -38,6 +39,8 @@ class ReadTxn;
 }  // namespace raftdns::store
 
 namespace raftdns::server {
+
+class UpdateService;
 
 // Counts TCP connections across all workers: in total and per client IP.
 class ConnectionLimiter {
@@ -101,8 +104,9 @@ struct WorkerCounters {
 
 class DnsWorker {
  public:
+  // `updates` takes the UPDATE messages (RFC 2136); null answers them NOTIMP.
   DnsWorker(unsigned index, const store::Store& store, ServingSettings& settings,
-            ConnectionLimiter& limiter, WorkerOptions options);
+            ConnectionLimiter& limiter, WorkerOptions options, UpdateService* updates = nullptr);
   ~DnsWorker();
   DnsWorker(const DnsWorker&) = delete;
   DnsWorker& operator=(const DnsWorker&) = delete;
@@ -140,6 +144,12 @@ class DnsWorker {
   // Writes transfer messages until the connection's output is full enough;
   // true once the transfer has ended.
   bool pump_transfer(TcpConnection& conn);
+  // Hands an UPDATE to the update service; its answer comes back through
+  // inbox_ and goes out on the same socket or connection.
+  void udp_update(UdpSocket& sock, std::span<const uint8_t> message, const sockaddr_storage& peer,
+                  socklen_t peer_length, msghdr& received);
+  void tcp_update(TcpConnection& conn, std::span<const uint8_t> message);
+  void tcp_update_answered(uint64_t serial, const std::vector<uint8_t>& response);
 
   // The view for one batch: renewed to the newest committed state.
   const store::ReadTxn* fresh_view() noexcept;
@@ -157,6 +167,10 @@ class DnsWorker {
   std::vector<ListenerPtr> tcp_listeners_;
   EventPtr refresh_timer_;
   std::unordered_map<bufferevent*, std::unique_ptr<TcpConnection>> connections_;
+  // Connections by serial, for answers that arrive after the connection may
+  // have gone (UPDATE).
+  std::unordered_map<uint64_t, TcpConnection*> tcp_by_serial_;
+  uint64_t next_tcp_serial_ = 1;
 
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<xfr::RefusalLog> own_refusals_;  // when the options bring none
@@ -173,6 +187,8 @@ class DnsWorker {
   LimitsReport last_limits_report_;
   int seconds_since_limits_report_ = 0;
   std::vector<uint8_t> tcp_out_;
+  UpdateService* updates_;
+  std::shared_ptr<Inbox> inbox_;
 
   WorkerCounters counters_;
   DnsMetrics metrics_;

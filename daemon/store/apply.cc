@@ -543,6 +543,8 @@ Status Applier::dispatch(const Command& c) {
           return remove_zone(cmd);
         } else if constexpr (std::is_same_v<C, SetMembership>) {
           return set_membership(cmd);
+        } else if constexpr (std::is_same_v<C, Update>) {
+          return update(cmd);
         } else {
           for (size_t i = 0; i < cmd.commands.size(); ++i) {
             auto s = dispatch(cmd.commands[i]);

@@ -64,6 +64,11 @@ class Applier {
   Status put_zone(const PutZone& p);
   Status remove_zone(const RemoveZone& r);
   Status set_membership(const SetMembership& m);
+  Status update(const Update& u);  // apply_update.cc
+
+  // The types of the RRsets at one owner.
+  std::vector<uint16_t> types_at(std::span<const uint8_t> zone_key,
+                                 std::span<const uint8_t> owner_key);
 
   // Merges `rdatas` into the RRset (zone, owner, type), checking the zone rules.
   Status add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labels,

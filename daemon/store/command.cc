@@ -2,17 +2,21 @@
 //
 // Layout (big-endian): version u8, then the command:
 //   tag u8 (1 add, 2 remove, 3 remove-rrset, 4 put-zone, 5 remove-zone,
-//           6 set-membership, 7 batch)
+//           6 set-membership, 7 batch, 8 update)
 //   records: count u32, then each: name, type u16, class u16, ttl u32,
 //            rdlength u16, rdata
 //   name:    wire length u8, uncompressed wire form
 //   bytes:   length u32, bytes
 //   batch:   count u32, then nested commands (tag and body, no version)
+//   update:  zone name, prerequisite records, update records
 // The decoder checks every length against what is left, caps nesting, and
 // refuses trailing bytes, because commands arrive from peers and are fuzzed.
 #include "daemon/store/command.h"
 
 #include <string>
+#include <utility>
+
+#include "daemon/wire/types.h"
 
 namespace raftdns::store {
 namespace {
@@ -25,6 +29,7 @@ enum Tag : uint8_t {
   kRemoveZone = 5,
   kSetMembership = 6,
   kBatch = 7,
+  kUpdate = 8,
 };
 constexpr size_t kMaxBatchDepth = 4;
 // name (>= 2) + type + class + ttl + rdlength
@@ -84,6 +89,11 @@ class Encoder {
             u8(kSetMembership);
             u32(static_cast<uint32_t>(cmd.encoded.size()));
             out.insert(out.end(), cmd.encoded.begin(), cmd.encoded.end());
+          } else if constexpr (std::is_same_v<T, Update>) {
+            u8(kUpdate);
+            name(cmd.zone);
+            records(cmd.prerequisites);
+            records(cmd.updates);
           } else {
             u8(kBatch);
             u32(static_cast<uint32_t>(cmd.commands.size()));
@@ -205,6 +215,12 @@ class Decoder {
         c = std::move(b);
         return true;
       }
+      case kUpdate: {
+        Update u;
+        if (!name(u.zone) || !records(u.prerequisites) || !records(u.updates)) return false;
+        c = std::move(u);
+        return true;
+      }
       default:
         return fail("unknown command tag " + std::to_string(tag));
     }
@@ -247,6 +263,20 @@ Result<Command> decode_command(std::span<const uint8_t> bytes) {
   return c;
 }
 
+std::optional<uint16_t> update_rcode(std::string_view reason) {
+  static constexpr std::pair<std::string_view, uint16_t> kCodes[] = {
+      {"FORMERR: ", wire::rcode::FORMERR},   {"SERVFAIL: ", wire::rcode::SERVFAIL},
+      {"NXDOMAIN: ", wire::rcode::NXDOMAIN}, {"REFUSED: ", wire::rcode::REFUSED},
+      {"YXDOMAIN: ", wire::rcode::YXDOMAIN}, {"YXRRSET: ", wire::rcode::YXRRSET},
+      {"NXRRSET: ", wire::rcode::NXRRSET},   {"NOTAUTH: ", wire::rcode::NOTAUTH},
+      {"NOTZONE: ", wire::rcode::NOTZONE},
+  };
+  for (const auto& [prefix, code] : kCodes) {
+    if (reason.substr(0, prefix.size()) == prefix) return code;
+  }
+  return std::nullopt;
+}
+
 std::string describe(const Command& c) {
   return std::visit(
       [](const auto& cmd) -> std::string {
@@ -264,6 +294,10 @@ std::string describe(const Command& c) {
           return "remove zone " + cmd.zone.to_text();
         } else if constexpr (std::is_same_v<T, SetMembership>) {
           return "set membership";
+        } else if constexpr (std::is_same_v<T, Update>) {
+          return "update zone " + cmd.zone.to_text() + " (" +
+                 plural(cmd.prerequisites.size(), "prerequisite") + ", " +
+                 plural(cmd.updates.size(), "update") + ")";
         } else {
           return "batch of " + plural(cmd.commands.size(), "command");
         }

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -46,8 +48,24 @@ struct SetMembership {
 };
 struct Batch;  // atomic: all or nothing
 
-using Command =
-    std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone, SetMembership, Batch>;
+// An RFC 2136 UPDATE, kept in the RFC's own terms: the records of the
+// prerequisite and update sections, whose CLASS (the zone's, ANY or NONE),
+// TTL, type and RDATA length say what each one means (RFC 2136 §2.4, §2.5).
+// The prerequisites are judged, and the updates made, when the command is
+// applied: at its place in the log, identically on every node, so two
+// updates racing from two nodes are judged in the order they committed.
+//
+// A refused update changes nothing, and its reason begins with the rcode
+// that the client gets ("NXRRSET: ..."); update_rcode() reads it back on the
+// node that received the UPDATE.
+struct Update {
+  wire::Name zone;
+  std::vector<wire::Record> prerequisites;
+  std::vector<wire::Record> updates;
+};
+
+using Command = std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone,
+                             SetMembership, Batch, Update>;
 
 struct Batch {
   std::vector<Command> commands;
@@ -56,6 +74,10 @@ struct Batch {
 std::vector<uint8_t> encode_command(const Command& c);
 // Fails on an unknown version, unknown tag, truncation or trailing bytes.
 Result<Command> decode_command(std::span<const uint8_t> bytes);
+
+// The rcode a refused Update's reason starts with ("NXRRSET: ..."); nullopt
+// for any other reason (the client then gets SERVFAIL).
+std::optional<uint16_t> update_rcode(std::string_view reason);
 
 // A one-line human description ("add 2 records", "put zone example.com.").
 std::string describe(const Command& c);

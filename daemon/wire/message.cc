@@ -303,6 +303,12 @@ WireError parse_message(std::span<const uint8_t> packet, Message& out) {
       rr.type = f.type;
       rr.rclass = f.rclass;
       rr.ttl = f.ttl;
+      if (f.rdlength == 0) {
+        // No RDATA: an RFC 2136 prerequisite or delete (class ANY or NONE),
+        // or an empty RRset marker. Whoever stores a record checks its RDATA.
+        sections[s]->push_back(std::move(rr));
+        continue;
+      }
       if (!read_rdata(r, f.type, f.rdlength, rr.rdata)) return r.error();
       if (has_known_codec(f.type) && !validate_rdata(f.type, rr.rdata)) {
         return WireError::bad_rdata;

@@ -26,7 +26,8 @@ inline constexpr uint8_t QUERY = 0, IQUERY = 1, STATUS = 2, NOTIFY = 4, UPDATE =
 namespace rcode {
 // Values above 15 need EDNS: the high 8 bits go in the OPT TTL.
 inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
-                          REFUSED = 5, YXDOMAIN = 6, BADVERS = 16;
+                          REFUSED = 5, YXDOMAIN = 6, YXRRSET = 7, NXRRSET = 8, NOTAUTH = 9,
+                          NOTZONE = 10, BADVERS = 16;
 }  // namespace rcode
 
 // "A", "AAAA", ... or "TYPE12345" (RFC 3597 §5) for types without a mnemonic.

@@ -22,7 +22,7 @@ build=${FUZZ_BUILD:-$repo/../build-fuzz}
 jobs=${FUZZ_JOBS:-2}
 work=${FUZZ_WORK:-$build/fuzz-work}
 
-all_targets=(dns_query record_text control peer_frame peer_message wal_recovery raft_message command xfr_request)
+all_targets=(dns_query record_text control peer_frame peer_message wal_recovery raft_message command xfr_request update_message)
 if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 # The peer frame decoder's own target lives with the transport tests, with its corpus.

@@ -7,8 +7,9 @@
 #   dns_listen I     the address node I answers DNS on (host:port)
 #   peer_listen I    the address node I listens for peers on
 #   peer_target I J  the address node I dials to reach node J
-# It may also define node_up I (default: node I has a pid in PIDS) and set
-# CLUSTER_EXTRA to extra [cluster] lines.
+# It may also define node_up I (default: node I has a pid in PIDS), set
+# CLUSTER_EXTRA to extra [cluster] lines and TOML_EXTRA to more tables at the
+# end of every node's file.
 
 log() { echo "[$(date +%T.%3N)] $*"; }
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
@@ -53,6 +54,8 @@ write_config() {  # write_config I [KEYFILE]: node I's raftdns.toml, every other
       echo "id = \"n$j\""
       echo "address = \"$(peer_target "$i" "$j")\""
     done
+    [ -n "${TOML_EXTRA:-}" ] && printf '%s\n' "$TOML_EXTRA"
+    true
   } >"$d/raftdns.toml"
 }
 
