@@ -17,6 +17,8 @@ packages=(
   bind9 faketime
   # dynamic update clients (nsupdate is in bind9-dnsutils, knsupdate in knot-dnsutils)
   python3-dnspython
+  # a whole ACME DNS-01 issuance through UPDATE: the ACME test server and certbot
+  pebble certbot python3-certbot-dns-rfc2136 openssl
   # packaging checks
   rpm lintian mandoc fakeroot dpkg-dev jq nftables
   # fuzzing and sanitizers
