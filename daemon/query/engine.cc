@@ -39,13 +39,22 @@ wire::Name name_of(const char* text) {
   return n ? *n : wire::Name();
 }
 
+// Writes one RRset whole, or nothing of it.
+bool write_rrset(wire::MessageWriter& w, wire::Section s, const OutRRset& rr) {
+  const auto mark = w.mark();
+  for (auto rd : rr.rdatas) {
+    if (!w.add_record(s, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) {
+      w.rewind(mark);
+      return false;
+    }
+  }
+  return true;
+}
+
 template <size_t N>
 bool write_section(wire::MessageWriter& w, wire::Section s, const SectionList<N>& list) {
-  for (size_t i = 0; i < list.count; ++i) {
-    const OutRRset& rr = list[i];
-    for (auto rd : rr.rdatas)
-      if (!w.add_record(s, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) return false;
-  }
+  for (size_t i = 0; i < list.count; ++i)
+    if (!write_rrset(w, s, list[i])) return false;
   return true;
 }
 
@@ -94,38 +103,33 @@ void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, ui
 }
 
 // Collected sections -> wire. The answer and authority sections must fit
-// whole, else the reply is cut to the question with TC (RFC 2181 §9); the
-// additional section keeps only the RRsets that fit entirely.
+// whole, else the reply is cut to the question with TC (RFC 2181 §9). In the
+// additional section, the glue of name servers inside a delegated domain
+// must fit, else TC is set (RFC 9471 §3.1); other RRsets go in when they fit
+// whole, and are left out otherwise.
 size_t encode(const Request& req, const Response& r, std::span<uint8_t> out, bool& truncated) {
   wire::Header h = reply_header(req.qv.header);
   h.aa = r.aa;
-  size_t additional_limit = r.additional.count;
-  for (;;) {
-    wire::MessageWriter w(out, req.limit);
-    start(w, req, h, r.rcode, req.qv.edns_do);
-    if (!write_section(w, wire::Section::answer, r.answer) ||
-        !write_section(w, wire::Section::authority, r.authority)) {
-      wire::MessageWriter t(out, req.limit);
-      h.tc = true;
-      start(t, req, h, r.rcode, req.qv.edns_do);
-      truncated = true;
-      return t.finish();
-    }
-    size_t fitted = 0;
-    bool all = true;
-    for (; fitted < additional_limit; ++fitted) {
-      const OutRRset& rr = r.additional[fitted];
-      for (auto rd : rr.rdatas) {
-        if (!w.add_record(wire::Section::additional, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) {
-          all = false;
-          break;
-        }
-      }
-      if (!all) break;
-    }
-    if (all) return w.finish();
-    additional_limit = fitted;  // again, without the RRset that only partly fitted
+  wire::MessageWriter w(out, req.limit);
+  start(w, req, h, r.rcode, req.qv.edns_do);
+  if (!write_section(w, wire::Section::answer, r.answer) ||
+      !write_section(w, wire::Section::authority, r.authority)) {
+    wire::MessageWriter t(out, req.limit);
+    h.tc = true;
+    start(t, req, h, r.rcode, req.qv.edns_do);
+    truncated = true;
+    return t.finish();
   }
+  for (size_t i = 0; i < r.additional.count; ++i) {
+    const OutRRset& rr = r.additional[i];
+    if (rr.required && !write_rrset(w, wire::Section::additional, rr)) truncated = true;
+  }
+  for (size_t i = 0; i < r.additional.count; ++i) {
+    const OutRRset& rr = r.additional[i];
+    if (!rr.required) (void)write_rrset(w, wire::Section::additional, rr);
+  }
+  if (truncated) w.header().tc = true;
+  return w.finish();
 }
 
 }  // namespace
@@ -158,9 +162,12 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     qv.header.rd = query[2] & 1;
     qv.header.cd = query[3] & 0x10;
     qv.edns_do = false;
-    return simple_reply(wire::rcode::FORMERR, false, false);
+    // RFC 6891 §7: a query that carried an OPT gets one back, FORMERR too.
+    return simple_reply(wire::rcode::FORMERR, false, qv.has_edns);
   }
-  if (qdcount != 1 || !qv.has_question) return simple_reply(wire::rcode::FORMERR, false, false);
+  if (qdcount != 1 || !qv.has_question) {
+    return simple_reply(wire::rcode::FORMERR, false, qv.has_edns);
+  }
   if (qv.header.opcode != wire::opcode::QUERY) {
     return simple_reply(wire::rcode::NOTIMP, true, qv.has_edns);
   }
@@ -202,7 +209,10 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
   } else if (qtype == T::AXFR || qtype == T::IXFR) {
     r.rcode = wire::rcode::REFUSED;  // no zone transfers (yet)
   } else {
-    Resolver(view, r, qtype).resolve(qv.question.name);
+    Resolver(view, r, qtype, cfg_.minimal_responses).resolve(qv.question.name);
+    // RFC 1035 §6.2: an answer to QCLASS ANY is never authoritative, since
+    // data of other classes may exist elsewhere.
+    if (qclass == wire::rrclass::ANY) r.aa = false;
   }
 
   if (r.rcode == wire::rcode::NXDOMAIN) ++counters_.nxdomain;

@@ -25,6 +25,9 @@ struct EngineConfig {
   std::string version;
   // Largest UDP response we send even when the client offers more.
   uint16_t max_udp_size = 1232;
+  // [dns] minimal_responses: false adds the zone's NS RRset (authority) and
+  // their addresses (additional) to positive answers, as NSD does.
+  bool minimal_responses = true;
 };
 
 struct EngineCounters {

@@ -29,7 +29,21 @@ void Resolver::resolve(const wire::Name& qname) noexcept {
     if (seen) break;
     current = visited[nvisited++] = next_;
   }
+  if (!minimal_) add_apex_ns();
   add_additional_addresses();
+}
+
+// Without minimal responses, a positive authoritative answer names the
+// zone's servers in authority (RFC 1034 §4.3.2 step 3a leaves it optional;
+// NSD and BIND do it by default).
+void Resolver::add_apex_ns() noexcept {
+  if (r_.rcode != wire::rcode::NOERROR || !r_.aa || r_.answer.count == 0 || !first_apex_) return;
+  if (r_.authority.count != 0) return;
+  if (r_.answer.contains(*first_apex_, T::NS)) return;
+  RRsetView ns;
+  NameKey apex(*first_apex_);
+  if (!view_.get_rrset(first_zone_, apex.bytes(), T::NS, ns)) return;
+  r_.authority.push(first_apex_, ns, ns.ttl);
 }
 
 // RFC 1034 §4.3.2 steps 2-3: find the zone, then walk down from its apex
@@ -53,7 +67,11 @@ Resolver::Next Resolver::lookup(const wire::Name& name, bool first) noexcept {
       z = parent;
     }
   }
-  if (first) r_.aa = true;
+  if (first) {
+    r_.aa = true;
+    first_zone_ = z;
+    first_apex_ = r_.keep(name.strip_left(name.label_count() - z.apex_labels));
+  }
 
   // `name` is the question's name or a chain target kept in the response, so
   // it outlives the lookup and can own answer RRsets directly.
@@ -180,7 +198,8 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
   const RRsetView* dname = node.find(T::DNAME);
   const wire::Name* owner = r_.keep(name.strip_left(name.label_count() - owner_labels));
   if (!dname || !owner) return Next::done;
-  r_.answer.push(owner, *dname, dname->ttl);
+  // A chain that passes the same DNAME twice shows it once.
+  if (!r_.answer.contains(*owner, T::DNAME)) r_.answer.push(owner, *dname, dname->ttl);
   auto it = dname->begin();
   if (it == dname->end()) return Next::done;
   auto target = wire::rdata_target(T::DNAME, *it);
@@ -229,36 +248,69 @@ void Resolver::add_negative_soa(const ZoneRef& z, const NameKey& key,
   r_.authority.push(apex, soa, ttl);
 }
 
-// RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets
-// that live in our zones (glue included), in the additional section.
+// RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets,
+// limited to what the zone holding the RRset says with authority (RFC 2181
+// §5.4.1): no data of another hosted zone and none that is occluded. A
+// referral's NS RRset gets its glue instead (RFC 9471), which is required
+// for servers inside the delegated domain.
 void Resolver::add_additional_addresses() noexcept {
-  auto from = [&](const auto& section) {
+  auto from = [&](const auto& section, bool authority) {
     for (size_t i = 0; i < section.count; ++i) {
       const OutRRset& s = section[i];
       if (s.type != T::NS && s.type != T::MX && s.type != T::SRV) continue;
+      // An NS RRset in authority below its zone's apex is a referral.
+      bool referral = authority && s.type == T::NS && (first_apex_ == nullptr ||
+                                                       *s.owner != *first_apex_);
       for (auto rd : s.rdatas) {
         auto target = wire::rdata_target(s.type, rd);
-        if (target && !target->is_root()) add_addresses_for(*target);
+        if (target && !target->is_root()) add_addresses_for(*s.owner, *target, referral);
       }
     }
   };
-  from(r_.answer);
-  from(r_.authority);
+  from(r_.answer, false);
+  from(r_.authority, true);
 }
 
-void Resolver::add_addresses_for(const wire::Name& target) noexcept {
+// Whether the data at `target` is not this zone's to give: below a DNAME,
+// or (unless it is a referral's glue) at or below a zone cut.
+bool Resolver::hidden_in_zone(const ZoneRef& z, const NameKey& target,
+                              bool referral) const noexcept {
+  if (!z.has_cuts && !z.has_dnames) return false;
+  NodeView node;
+  for (size_t n = z.apex_labels; n <= target.labels(); ++n) {
+    view_.load_node(z, target.prefix(n), node);
+    if (!node.exists()) return false;  // nothing there to hide (or to give)
+    if (n < target.labels() && node.find(T::DNAME)) return true;
+    if (n > z.apex_labels && node.find(T::NS)) return !referral;
+  }
+  return false;
+}
+
+void Resolver::add_addresses_for(const wire::Name& owner, const wire::Name& target,
+                                 bool referral) noexcept {
   for (size_t i = 0; i < r_.additional.count; ++i)
     if (*r_.additional[i].owner == target) return;  // already added
-  NameKey key(target);
+  // The zone holding the RRset: for a referral, the parent of the cut.
+  NameKey owner_key(owner);
   ZoneRef z;
-  if (!view_.find_zone(key, z)) return;
+  size_t max_labels = referral && owner_key.labels() > 0 ? owner_key.labels() - 1
+                                                         : owner_key.labels();
+  if (!view_.find_zone(owner_key, z, max_labels)) return;
+  if (target.label_count() < z.apex_labels ||
+      !target.is_subdomain_of(owner.strip_left(owner.label_count() - z.apex_labels))) {
+    return;  // another zone's name: not ours to vouch for here
+  }
+  NameKey key(target);
+  if (hidden_in_zone(z, key, referral)) return;
   RRsetView a, aaaa;
   bool has_a = view_.get_rrset(z, key.bytes(), T::A, a);
   bool has_aaaa = view_.get_rrset(z, key.bytes(), T::AAAA, aaaa);
   if (!has_a && !has_aaaa) return;
-  const wire::Name* owner = r_.keep(target);
-  if (has_a) r_.additional.push(owner, a, a.ttl);
-  if (has_aaaa) r_.additional.push(owner, aaaa, aaaa.ttl);
+  // RFC 9471 §3.1: glue of a server inside the delegated domain must be sent.
+  const bool required = referral && target.is_subdomain_of(owner);
+  const wire::Name* kept = r_.keep(target);
+  if (has_a) r_.additional.push(kept, a, a.ttl, required);
+  if (has_aaaa) r_.additional.push(kept, aaaa, aaaa.ttl, required);
 }
 
 }  // namespace raftdns::query

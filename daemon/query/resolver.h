@@ -17,8 +17,11 @@ inline constexpr size_t kMaxChain = 16;
 
 class Resolver {
  public:
-  Resolver(const store::ReadTxn& view, Response& response, uint16_t qtype) noexcept
-      : view_(view), r_(response), qtype_(qtype) {}
+  // With `minimal` false, a positive answer also carries the zone's NS RRset
+  // in authority and their addresses in additional (as NSD does by default).
+  Resolver(const store::ReadTxn& view, Response& response, uint16_t qtype,
+           bool minimal = true) noexcept
+      : view_(view), r_(response), qtype_(qtype), minimal_(minimal) {}
 
   // Answers `qname` (the question's name, its case preserved), following
   // CNAME and DNAME chains, then adds the additional section.
@@ -45,13 +48,21 @@ class Resolver {
                         const wire::Name& name) noexcept;
   Next follow_cname(const store::RRsetView& cname) noexcept;
   Next damaged_zone() noexcept;
+  void add_apex_ns() noexcept;
   void add_additional_addresses() noexcept;
-  void add_addresses_for(const wire::Name& target) noexcept;
+  void add_addresses_for(const wire::Name& owner, const wire::Name& target,
+                         bool referral) noexcept;
+  bool hidden_in_zone(const store::ZoneRef& z, const store::NameKey& target,
+                      bool referral) const noexcept;
 
   const store::ReadTxn& view_;
   Response& r_;
   uint16_t qtype_;
-  const wire::Name* next_ = nullptr;  // the chain's next name when lookup() returns follow
+  bool minimal_;
+  const wire::Name* next_ = nullptr;
+  // The question's zone (set by the first lookup that found one).
+  store::ZoneRef first_zone_;
+  const wire::Name* first_apex_ = nullptr;  // the chain's next name when lookup() returns follow
 };
 
 }  // namespace raftdns::query

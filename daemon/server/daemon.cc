@@ -28,6 +28,7 @@ query::EngineConfig engine_config(const Config& c) {
   e.identity = c.identity;
   e.version = c.version;
   e.max_udp_size = c.max_udp_size;
+  e.minimal_responses = c.minimal_responses;
   return e;
 }
 
@@ -225,6 +226,7 @@ void Daemon::on_reload(evutil_socket_t, short) {
   config_.log_level = fresh->log_level;
   config_.identity = fresh->identity;
   config_.version = fresh->version;
+  config_.minimal_responses = fresh->minimal_responses;
   set_log_level(config_.log_level);
   settings_->publish(engine_config(config_));
   log_info(std::string("reloaded ") + config_.path + ": log level " +

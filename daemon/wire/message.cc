@@ -514,12 +514,12 @@ bool MessageWriter::add_record(Section s, const Name& owner, uint16_t type, uint
     return len;
   };
 
+  // DNAME RDATA is never compressed (RFC 6672 §2.5): it goes out as stored.
   bool done = false;
   switch (type) {
     case rrtype::NS:
     case rrtype::CNAME:
     case rrtype::PTR:
-    case rrtype::DNAME:
       if (plain_name_length(rdata) == rdata.size()) {
         compressed_name(rdata);
         done = true;

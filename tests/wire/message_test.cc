@@ -493,6 +493,26 @@ TEST(RoundTrip, EncodeSetsTcAndStopsWhenAnswersDoNotFit) {
   EXPECT_EQ(back.answer.size(), 4u);  // 29 + 4 * 113 = 481; a fifth would pass 512
 }
 
+// RFC 6672 §2.5: the DNAME target goes out uncompressed, even when an
+// earlier name would let it be compressed; the owner still is.
+TEST(Writer, DnameTargetIsNeverCompressed) {
+  Message m;
+  m.header.qr = true;
+  m.questions.push_back({N("x.example.com."), rrtype::A, rrclass::IN});
+  m.answer.push_back(R("example.com.", rrtype::DNAME, 300, W("example.com.")));
+  auto bytes = encode_message(m);
+  auto target = W("example.com.");
+  // Owner: a pointer into the question; RDATA: the 13 octets of the name.
+  const size_t rdata_at = bytes.size() - target.size();
+  ASSERT_GE(bytes.size(), target.size() + 2);
+  EXPECT_EQ(bytes[rdata_at - 2], 0);
+  EXPECT_EQ(bytes[rdata_at - 1], target.size());
+  EXPECT_TRUE(std::equal(target.begin(), target.end(), bytes.begin() + rdata_at));
+  Message back;
+  ASSERT_EQ(parse_message(bytes, back), WireError::ok);
+  EXPECT_EQ(back.answer, m.answer);
+}
+
 TEST(WireErrors, EveryErrorHasText) {
   for (auto e : {WireError::ok, WireError::truncated, WireError::bad_label,
                  WireError::name_too_long, WireError::bad_pointer, WireError::bad_rdata,
