@@ -1,6 +1,8 @@
 // Zones: master-file import (via libzscanner), export, and the checks a zone must pass.
 #include "daemon/zone/zone.h"
 
+#include "daemon/zone/legacy.h"
+
 // libzscanner's headers carry no C++ linkage guards.
 extern "C" {
 #include <libzscanner/scanner.h>
@@ -14,6 +16,7 @@ extern "C" {
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -47,6 +50,8 @@ struct ScanState {
   std::vector<Record> records;
   std::vector<Location> locations;
   std::vector<std::string> warnings;
+  // Lines of the top file whose records a legacy type was rewritten into.
+  std::map<uint64_t, detail::LegacyRecord> retype;
   size_t ttls_clamped = 0;
   std::string first_clamped;  // "file:line: " of the first one
   std::string error;
@@ -83,6 +88,26 @@ void on_record(zs_scanner_t* s) {
   rr.ttl = s->r_ttl;
   rr.rdata.assign(s->r_data, s->r_data + s->r_data_length);
   Location loc{st->intern_file(s->file.name), s->line_counter};
+  if (!st->retype.empty() && *loc.file == st->default_file) {
+    if (auto it = st->retype.find(s->line_counter); it != st->retype.end()) {
+      const detail::LegacyRecord& legacy = it->second;
+      size_t strings = 0;
+      for (size_t at = 0; at < rr.rdata.size(); at += 1 + rr.rdata[at]) ++strings;
+      if (legacy.max_strings &&
+          (strings < legacy.min_strings || strings > legacy.max_strings)) {
+        st->failed = true;
+        st->error = where(&loc) + wire::type_to_text(legacy.type) + " takes " +
+                    std::to_string(legacy.min_strings) +
+                    (legacy.max_strings != legacy.min_strings
+                         ? " to " + std::to_string(legacy.max_strings)
+                         : std::string()) +
+                    " character-strings, not " + std::to_string(strings);
+        s->state = ZS_STATE_STOP;
+        return;
+      }
+      rr.type = legacy.type;
+    }
+  }
   if (rr.ttl > kMaxTtl) {
     // RFC 2181 §8: a TTL is a 31-bit value. Clamped, as NSD does.
     if (st->ttls_clamped++ == 0) st->first_clamped = where(&loc);
@@ -370,10 +395,12 @@ Result<ParsedZone> load_zone_file(const std::string& path, const Name& origin,
   if (!in) return make_error(path + ": cannot open zone file: " + std::strerror(errno));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return make_error(path + ": cannot read zone file: " + std::strerror(errno));
-  text = with_final_newline(text);
-
   ScanState st;
   st.default_file = path;
+  auto rewritten = detail::rewrite_legacy_types(text, path, st.retype);
+  if (!rewritten) return make_error(rewritten.error());
+  text = with_final_newline(*rewritten);
+
   auto s = make_scanner(origin, default_ttl, st);
   if (!s) return make_error(s.error());
   zs_scanner_t* sc = s->get();
@@ -394,9 +421,11 @@ Result<ParsedZone> load_zone_file(const std::string& path, const Name& origin,
 
 Result<ParsedZone> load_zone_text(std::string_view text, const Name& origin,
                                   const std::string& source_name, uint32_t default_ttl) {
-  std::string input = with_final_newline(text);
   ScanState st;
   st.default_file = source_name;
+  auto rewritten = detail::rewrite_legacy_types(text, source_name, st.retype);
+  if (!rewritten) return make_error(rewritten.error());
+  std::string input = with_final_newline(*rewritten);
   auto s = make_scanner(origin, default_ttl, st);
   if (!s) return make_error(s.error());
   if (zs_set_input_string(s->get(), input.data(), input.size()) != 0) {
@@ -427,7 +456,13 @@ Result<Record> parse_record(std::string_view line, const Name* origin, uint32_t 
   Name root;
   auto s = make_scanner(origin ? *origin : root, default_ttl, st);
   if (!s) return bad(s.error());
-  std::string text(line);
+  auto rewritten = detail::rewrite_legacy_types(line, st.default_file, st.retype);
+  if (!rewritten) {
+    std::string why = rewritten.error();
+    if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    return bad(why);
+  }
+  std::string text = std::move(*rewritten);
   text.push_back('\n');
   if (zs_set_input_string(s->get(), text.data(), text.size()) != 0) {
     return bad(zs_strerror((*s)->error.code));
