@@ -16,6 +16,12 @@ namespace T = wire::rrtype;
 
 constexpr size_t kMaxTcpMessage = 65535;
 
+// RFC 8914 §4 INFO-CODEs.
+namespace ede {
+constexpr int kProhibited = 18, kNotAuthoritative = 20, kNotSupported = 21, kInvalidData = 24;
+}
+constexpr uint16_t kEdeOption = 15;
+
 // TXT RDATA for `text` (character-strings of at most 255 octets), packed as
 // the store packs RDATA so it can be answered like a stored RRset.
 std::vector<uint8_t> packed_txt(const std::string& text) {
@@ -77,6 +83,7 @@ struct Request {
   bool with_opt;
   uint16_t udp_size;
   size_t limit;
+  int ede = -1;  // Extended DNS Error to attach to the OPT, or -1
 };
 
 wire::Header reply_header(const wire::Header& q) {
@@ -98,6 +105,11 @@ void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, ui
     wire::Edns opt;
     opt.udp_size = req.udp_size;
     opt.do_bit = do_bit;
+    if (req.ede >= 0) {
+      // One EDE option with its INFO-CODE and no EXTRA-TEXT (RFC 8914 §2).
+      opt.options = {kEdeOption >> 8, kEdeOption & 0xff, 0, 2, static_cast<uint8_t>(req.ede >> 8),
+                     static_cast<uint8_t>(req.ede & 0xff)};
+    }
     w.reserve_opt(opt);
   }
 }
@@ -192,7 +204,9 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     if (n == id_server_ || n == hostname_bind_) packed = &identity_packed_;
     if (n == version_bind_ || n == version_server_) packed = &version_packed_;
     if (!packed || packed->empty()) {
+      // Names we do not answer in CH, and identities the operator hid.
       r.rcode = wire::rcode::REFUSED;
+      r.ede = packed ? ede::kProhibited : ede::kNotAuthoritative;
     } else {
       r.aa = true;
       if (qtype == T::TXT || qtype == T::ANY) {
@@ -206,8 +220,10 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     }
   } else if (qclass != wire::rrclass::IN && qclass != wire::rrclass::ANY) {
     r.rcode = wire::rcode::REFUSED;
+    r.ede = ede::kNotSupported;
   } else if (qtype == T::AXFR || qtype == T::IXFR) {
     r.rcode = wire::rcode::REFUSED;  // no zone transfers (yet)
+    r.ede = ede::kProhibited;
   } else {
     Resolver(view, r, qtype, cfg_.minimal_responses).resolve(qv.question.name);
     // RFC 1035 §6.2: an answer to QCLASS ANY is never authoritative, since
@@ -215,6 +231,10 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     if (qclass == wire::rrclass::ANY) r.aa = false;
   }
 
+  // RFC 8914: say why a query was refused or failed.
+  if (r.ede < 0 && r.rcode == wire::rcode::REFUSED) r.ede = ede::kNotAuthoritative;
+  if (r.ede < 0 && r.rcode == wire::rcode::SERVFAIL) r.ede = ede::kInvalidData;
+  req.ede = r.ede;
   if (r.rcode == wire::rcode::NXDOMAIN) ++counters_.nxdomain;
   if (r.rcode == wire::rcode::REFUSED) ++counters_.refused;
   bool truncated = false;

@@ -82,6 +82,9 @@ struct Response {
 
   uint16_t rcode = wire::rcode::NOERROR;
   bool aa = false;
+  // RFC 8914 Extended DNS Error INFO-CODE sent with a REFUSED or SERVFAIL
+  // (when the query had EDNS); -1 for none.
+  int ede = -1;
   SectionList<40> answer;
   SectionList<12> authority;
   SectionList<32> additional;

@@ -805,6 +805,29 @@ TEST_F(QueryTest, NonMinimalResponsesCarryTheZonesNameServers) {
   EXPECT_TRUE(ask("www.example.com.").authority.empty());
 }
 
+// RFC 8914: a REFUSED answer to an EDNS query says why in an EDE option.
+TEST_F(QueryTest, RefusalsCarryAnExtendedDnsError) {
+  auto ede_of = [&](const Ask& a) -> int {
+    auto m = ask(a);
+    EXPECT_EQ(m.header.rcode, R::REFUSED) << a.name;
+    if (!m.edns) return -2;
+    const auto& o = m.edns->options;
+    if (o.size() != 6 || o[0] != 0 || o[1] != 15 || o[2] != 0 || o[3] != 2) return -1;
+    return o[4] << 8 | o[5];
+  };
+  Ask outside{"www.example.org.", T::A, wire::rrclass::IN, true};
+  EXPECT_EQ(ede_of(outside), 20);  // Not Authoritative
+  Ask axfr{"example.com.", T::AXFR, wire::rrclass::IN, true};
+  EXPECT_EQ(ede_of(axfr), 18);  // Prohibited
+  Ask hesiod{"www.example.com.", T::A, 4 /* HS */, true};
+  EXPECT_EQ(ede_of(hesiod), 21);  // Not Supported
+  Ask chaos{"authors.bind.", T::TXT, wire::rrclass::CH, true};
+  EXPECT_EQ(ede_of(chaos), 20);  // other CH names are not ours
+  // Without EDNS there is nowhere to put it.
+  outside.edns = false;
+  EXPECT_EQ(ede_of(outside), -2);
+}
+
 TEST_F(QueryTest, RenewedViewSeesAppliedChanges) {
   auto bytes = store::encode_command(store::AddRecords{{A("fresh.example.net.", "198.51.100.99")}});
   store::ApplyItem item{0, 0, bytes};
