@@ -4,6 +4,7 @@
 #include "daemon/query/engine.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "daemon/query/resolver.h"
 #include "daemon/query/response.h"
@@ -21,6 +22,7 @@ namespace ede {
 constexpr int kProhibited = 18, kNotAuthoritative = 20, kNotSupported = 21, kInvalidData = 24;
 }
 constexpr uint16_t kEdeOption = 15;
+constexpr uint16_t kBadCookie = 23;  // RFC 7873 §8
 
 // TXT RDATA for `text` (character-strings of at most 255 octets), packed as
 // the store packs RDATA so it can be answered like a stored RRset.
@@ -84,6 +86,8 @@ struct Request {
   uint16_t udp_size;
   size_t limit;
   int ede = -1;  // Extended DNS Error to attach to the OPT, or -1
+  // Client cookie then our server cookie, for the OPT; nullptr for none.
+  const uint8_t* cookie = nullptr;
 };
 
 wire::Header reply_header(const wire::Header& q) {
@@ -105,10 +109,16 @@ void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, ui
     wire::Edns opt;
     opt.udp_size = req.udp_size;
     opt.do_bit = do_bit;
+    if (req.cookie) {
+      constexpr size_t n = kClientCookieSize + kServerCookieSize;
+      opt.options = {0, wire::kOptionCookie, 0, n};
+      opt.options.insert(opt.options.end(), req.cookie, req.cookie + n);
+    }
     if (req.ede >= 0) {
       // One EDE option with its INFO-CODE and no EXTRA-TEXT (RFC 8914 §2).
-      opt.options = {kEdeOption >> 8, kEdeOption & 0xff, 0, 2, static_cast<uint8_t>(req.ede >> 8),
-                     static_cast<uint8_t>(req.ede & 0xff)};
+      opt.options.insert(opt.options.end(),
+                         {kEdeOption >> 8, kEdeOption & 0xff, 0, 2,
+                          static_cast<uint8_t>(req.ede >> 8), static_cast<uint8_t>(req.ede & 0xff)});
     }
     w.reserve_opt(opt);
   }
@@ -147,7 +157,8 @@ size_t encode(const Request& req, const Response& r, std::span<uint8_t> out, boo
 }  // namespace
 
 size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
-                      const store::ReadTxn& view) noexcept {
+                      const store::ReadTxn& view, const Client& client) noexcept {
+  last_cookie_valid_ = false;
   // Too short to carry an ID, or a response (answering one invites loops).
   if (query.size() < wire::kHeaderSize || out.size() < wire::kMinUdpSize) return 0;
   if (query[2] & 0x80) return 0;
@@ -157,11 +168,28 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
   const wire::WireError err = wire::parse_query(query, qv);
   const uint16_t qdcount = static_cast<uint16_t>(query[4] << 8 | query[5]);
 
+  // RFC 7873 §5.2: a COOKIE option is answered with the client cookie and
+  // a fresh server cookie, whatever else the answer holds.
+  uint8_t cookie[kClientCookieSize + kServerCookieSize];
+  const uint8_t* reply_cookie = nullptr;
+  if (err == wire::WireError::ok && cfg_.cookies && qv.has_cookie) {
+    std::memcpy(cookie, qv.client_cookie, kClientCookieSize);
+    if (qv.server_cookie_length) {
+      last_cookie_valid_ = server_cookie_valid(
+          cfg_.cookie_secret, qv.client_cookie, {qv.server_cookie, qv.server_cookie_length},
+          client.ip, client.now);
+    }
+    make_server_cookie(cfg_.cookie_secret, qv.client_cookie, client.ip, client.now,
+                       cookie + kClientCookieSize);
+    reply_cookie = cookie;
+  }
+
   auto simple_reply = [&](uint16_t rcode, bool echo_question, bool with_opt) -> size_t {
     if (rcode == wire::rcode::FORMERR) ++counters_.formerr;
     if (rcode == wire::rcode::REFUSED) ++counters_.refused;
     Request req{qv, echo_question, with_opt, std::max(cfg_.max_udp_size, wire::kMinUdpSize),
                 wire::kMinUdpSize};
+    if (with_opt) req.cookie = reply_cookie;
     wire::MessageWriter w(out, req.limit);
     start(w, req, reply_header(qv.header), rcode, qv.edns_do);
     return w.finish();
@@ -185,6 +213,13 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
   }
   // RFC 6891 §6.1.3: a version we do not speak gets BADVERS, with our OPT.
   if (qv.has_edns && qv.edns_version > 0) return simple_reply(wire::rcode::BADVERS, true, true);
+  // RFC 7873 §5.2.3/§5.2.4: a server cookie we did not make (or that has
+  // expired) over UDP gets BADCOOKIE and a fresh one, which the client then
+  // uses; over TCP the address is proven and the query is answered.
+  if (reply_cookie && qv.server_cookie_length && !last_cookie_valid_ &&
+      transport == Transport::udp) {
+    return simple_reply(kBadCookie, true, true);
+  }
 
   const uint16_t our_udp = std::max(cfg_.max_udp_size, wire::kMinUdpSize);
   size_t limit = wire::kMinUdpSize;  // RFC 1035 §4.2.1 without EDNS
@@ -194,6 +229,7 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     limit = std::clamp<size_t>(qv.edns_udp_size, wire::kMinUdpSize, our_udp);
   }
   Request req{qv, true, qv.has_edns, our_udp, limit};
+  req.cookie = reply_cookie;
 
   const uint16_t qtype = qv.question.qtype;
   const uint16_t qclass = qv.question.qclass;

@@ -159,7 +159,8 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
                      {"listen", "workers", "identity", "version", "max_udp_size",
                       "tcp_idle_timeout", "tcp_max_connections", "tcp_max_per_client",
                       "max_message_size", "rate_limit", "rate_limit_slip", "rate_limit_ipv4_prefix",
-                      "rate_limit_ipv6_prefix", "rate_limit_table_size", "minimal_responses"}));
+                      "rate_limit_ipv6_prefix", "rate_limit_table_size", "minimal_responses",
+                      "cookies"}));
     if (const toml::node* listen = dns->get("listen")) {
       const toml::array* list = listen->as_array();
       if (!list || list->empty()) {
@@ -188,6 +189,7 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
       return r.fail(*dns->get("version"), "dns.version is longer than 255 characters");
     RAFTDNS_TRY(r.integer(*dns, "dns.", "max_udp_size", 512, 4096, cfg.max_udp_size));
     RAFTDNS_TRY(r.boolean(*dns, "dns.", "minimal_responses", cfg.minimal_responses));
+    RAFTDNS_TRY(r.boolean(*dns, "dns.", "cookies", cfg.cookies));
     uint32_t idle_seconds = cfg.tcp_idle_timeout_ms / 1000;
     RAFTDNS_TRY(r.integer(*dns, "dns.", "tcp_idle_timeout", 1, 3600, idle_seconds));
     cfg.tcp_idle_timeout_ms = idle_seconds * 1000;

@@ -96,6 +96,20 @@ void add_counters(query::EngineCounters& into, const query::EngineCounters& from
 
 }  // namespace
 
+// The client's address as DNS Cookies hash it (RFC 9018 §4.2).
+query::Client cookie_client(const sockaddr_storage& peer, uint32_t now) {
+  query::Client c;
+  c.now = now;
+  if (peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(peer).sin_addr;
+    c.ip = {reinterpret_cast<const uint8_t*>(&a), 4};
+  } else if (peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+    c.ip = {reinterpret_cast<const uint8_t*>(&a), 16};
+  }
+  return c;
+}
+
 WorkerOptions worker_options(const Config& config) {
   WorkerOptions options;
   options.tcp_idle_timeout_ms = config.tcp_idle_timeout_ms;
@@ -396,6 +410,7 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
     refresh_engine_if_reloaded();
     const store::ReadTxn* view = fresh_view();
     const uint32_t now_ms = rrl_ ? monotonic_ms() : 0;
+    const auto now = static_cast<uint32_t>(std::time(nullptr));
     unsigned replies = 0;
     // Counted locally: under a flood these are the hot path.
     uint64_t rrl_dropped = 0, rrl_slipped = 0;
@@ -408,9 +423,11 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
       }
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
       size_t length = engine_->answer({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
-                                      {out, kMaxMessage}, query::Transport::udp, *view);
+                                      {out, kMaxMessage}, query::Transport::udp, *view,
+                                      cookie_client(b.peers[i], now));
       if (length == 0) continue;
-      if (rrl_) {
+      // A valid server cookie proves the source address: not rate limited.
+      if (rrl_ && !engine_->last_cookie_valid()) {
         const ClassifiedResponse response = classify_response({out, length});
         switch (rrl_->check(reinterpret_cast<const sockaddr*>(&b.peers[i]), response, now_ms)) {
           case RrlVerdict::send:
@@ -545,8 +562,9 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
         return;
       }
     }
-    size_t answer = engine_->answer({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage},
-                                    query::Transport::tcp, *view);
+    size_t answer = engine_->answer(
+        {message + 2, length}, {tcp_out_.data() + 2, kMaxMessage}, query::Transport::tcp, *view,
+        cookie_client(conn.peer, static_cast<uint32_t>(std::time(nullptr))));
     evbuffer_drain(input, 2 + length);
     if (answer == 0) continue;
     tcp_out_[0] = static_cast<uint8_t>(answer >> 8);

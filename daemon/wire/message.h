@@ -79,7 +79,15 @@ struct QueryView {
   uint16_t edns_udp_size = kMinUdpSize;
   uint8_t edns_version = 0;
   bool edns_do = false;
+  // RFC 7873 COOKIE option: the client cookie (8 octets) and the server
+  // cookie that came with it (8 to 32 octets, 0 when none). A COOKIE option
+  // of any other length, or a second one, is bad_opt.
+  bool has_cookie = false;
+  uint8_t client_cookie[8] = {};
+  uint8_t server_cookie[32] = {};
+  uint8_t server_cookie_length = 0;
 };
+inline constexpr uint16_t kOptionCookie = 10;
 // On an error, `out.header` is still filled when the packet holds at least
 // the 12-octet header, so the caller can answer FORMERR with the same ID.
 // Question and ANSWER/AUTHORITY records (NOTIFY, UPDATE) are read and

@@ -828,6 +828,98 @@ TEST_F(QueryTest, RefusalsCarryAnExtendedDnsError) {
   EXPECT_EQ(ede_of(outside), -2);
 }
 
+// RFC 7873 with RFC 9018 server cookies.
+class CookieTest : public QueryTest {
+ protected:
+  static constexpr uint8_t kIp[4] = {192, 0, 2, 7};
+  std::vector<uint8_t> cookie_query(std::vector<uint8_t> cookie) {
+    wire::Message m;
+    m.header.id = 0x4242;
+    m.questions.push_back(wire::Question{N("www.example.com."), T::A, wire::rrclass::IN});
+    wire::Edns e;
+    e.options = {0, 10, 0, static_cast<uint8_t>(cookie.size())};
+    e.options.insert(e.options.end(), cookie.begin(), cookie.end());
+    m.edns = e;
+    return wire::encode_message(m);
+  }
+  wire::Message send(Engine& engine, const std::vector<uint8_t>& q, uint32_t now,
+                     Transport t = Transport::udp) {
+    out_.assign(65535, 0);
+    size_t n = engine.answer(q, out_, t, *view_, Client{kIp, now});
+    wire::Message m;
+    EXPECT_EQ(wire::parse_message(std::span(out_.data(), n), m), wire::WireError::ok);
+    return m;
+  }
+  // The COOKIE option's value in a response (empty when none).
+  static std::vector<uint8_t> cookie_of(const wire::Message& m) {
+    if (!m.edns) return {};
+    const auto& o = m.edns->options;
+    for (size_t i = 0; i + 4 <= o.size();) {
+      size_t len = o[i + 2] << 8 | o[i + 3];
+      if ((o[i] << 8 | o[i + 1]) == 10) return {o.begin() + i + 4, o.begin() + i + 4 + len};
+      i += 4 + len;
+    }
+    return {};
+  }
+  static EngineConfig with_secret(uint8_t fill) {
+    EngineConfig c{"node-1.test", "raftdns 0.1.0", 1232};
+    c.cookie_secret.fill(fill);
+    return c;
+  }
+};
+
+TEST_F(CookieTest, ClientCookieGetsAServerCookieThatTheClusterAccepts) {
+  Engine node1(with_secret(7)), node2(with_secret(7)), stranger(with_secret(8));
+  const std::vector<uint8_t> client = {1, 2, 3, 4, 5, 6, 7, 8};
+  const uint32_t now = 1'700'000'000;
+  auto m = send(node1, cookie_query(client), now);
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  auto cookie = cookie_of(m);
+  ASSERT_EQ(cookie.size(), 24u);
+  EXPECT_TRUE(std::equal(client.begin(), client.end(), cookie.begin()));
+  EXPECT_EQ(cookie[8], 1);  // RFC 9018 version
+  EXPECT_EQ(cookie[12] << 24 | cookie[13] << 16 | cookie[14] << 8 | cookie[15],
+            static_cast<int>(now));
+  EXPECT_FALSE(node1.last_cookie_valid());
+  // Sent back to another node of the cluster (same secret), half an hour on.
+  m = send(node2, cookie_query(cookie), now + 1800);
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  EXPECT_EQ(m.answer.size(), 1u);
+  EXPECT_TRUE(node2.last_cookie_valid());
+  // A server with another secret, or after the hour, answers BADCOOKIE (23)
+  // with a fresh cookie over UDP, and answers over TCP.
+  for (auto [engine, at] : {std::pair{&stranger, now + 10}, std::pair{&node1, now + 3601}}) {
+    m = send(*engine, cookie_query(cookie), at);
+    ASSERT_TRUE(m.edns.has_value());
+    EXPECT_EQ(m.header.rcode, 23 & 0xf);
+    EXPECT_EQ(m.edns->extended_rcode, 23 >> 4);
+    EXPECT_TRUE(m.answer.empty());
+    auto fresh = cookie_of(m);
+    ASSERT_EQ(fresh.size(), 24u);
+    EXPECT_FALSE(engine->last_cookie_valid());
+    m = send(*engine, cookie_query(fresh), at + 1);
+    EXPECT_EQ(m.header.rcode, R::NOERROR);
+    EXPECT_TRUE(engine->last_cookie_valid());
+    m = send(*engine, cookie_query(cookie), at, Transport::tcp);
+    EXPECT_EQ(m.header.rcode, R::NOERROR);
+    EXPECT_EQ(m.answer.size(), 1u);
+  }
+  // The cookie is bound to the client's address and client cookie.
+  auto other_client = cookie;
+  other_client[0] ^= 1;
+  send(node1, cookie_query(other_client), now + 5);
+  EXPECT_FALSE(node1.last_cookie_valid());
+}
+
+// RFC 7873 §5.2.2: a COOKIE option of a bad length is FORMERR.
+TEST_F(CookieTest, MalformedCookieIsFormerr) {
+  Engine engine(with_secret(1));
+  for (size_t len : {7u, 9u, 15u, 41u}) {
+    auto m = send(engine, cookie_query(std::vector<uint8_t>(len, 0xab)), 1000);
+    EXPECT_EQ(m.header.rcode, R::FORMERR) << len;
+  }
+}
+
 TEST_F(QueryTest, RenewedViewSeesAppliedChanges) {
   auto bytes = store::encode_command(store::AddRecords{{A("fresh.example.net.", "198.51.100.99")}});
   store::ApplyItem item{0, 0, bytes};
