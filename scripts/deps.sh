@@ -11,6 +11,8 @@ packages=(
   libknot-dev libtomlplusplus-dev libsodium-dev nlohmann-json3-dev
   # test peers and clients
   bind9-dnsutils knot-dnsutils nsd knot dnsperf iproute2 procps
+  # the generated differential test (tests/differential/generate.py, compare.py)
+  python3-minimal
   # packaging checks
   rpm lintian mandoc fakeroot dpkg-dev jq nftables
   # fuzzing and sanitizers

@@ -34,16 +34,18 @@ void Resolver::resolve(const wire::Name& qname) noexcept {
 }
 
 // Without minimal responses, a positive authoritative answer names the
-// zone's servers in authority (RFC 1034 §4.3.2 step 3a leaves it optional;
-// NSD and BIND do it by default).
+// servers of the zone whose data gave its last link in authority (RFC 1034
+// §4.3.2 step 3a leaves it optional; NSD and BIND do it by default). A chain
+// that ends on a DNAME (a loop, or a CNAME query answered by the synthesized
+// CNAME) gets none, as in NSD.
 void Resolver::add_apex_ns() noexcept {
-  if (r_.rcode != wire::rcode::NOERROR || !r_.aa || r_.answer.count == 0 || !first_apex_) return;
-  if (r_.authority.count != 0) return;
-  if (r_.answer.contains(*first_apex_, T::NS)) return;
+  if (r_.rcode != wire::rcode::NOERROR || !r_.aa || r_.answer.count == 0 || !last_apex_) return;
+  if (r_.authority.count != 0 || ended_at_synthesized_cname_) return;
+  if (r_.answer.contains(*last_apex_, T::NS)) return;
   RRsetView ns;
-  NameKey apex(*first_apex_);
-  if (!view_.get_rrset(first_zone_, apex.bytes(), T::NS, ns)) return;
-  r_.authority.push(first_apex_, ns, ns.ttl);
+  NameKey apex(*last_apex_);
+  if (!view_.get_rrset(last_zone_, apex.bytes(), T::NS, ns)) return;
+  if (r_.authority.push(last_apex_, ns, ns.ttl)) apex_ns_owner_ = last_apex_;
 }
 
 // RFC 1034 §4.3.2 steps 2-3: find the zone, then walk down from its apex
@@ -67,11 +69,7 @@ Resolver::Next Resolver::lookup(const wire::Name& name, bool first) noexcept {
       z = parent;
     }
   }
-  if (first) {
-    r_.aa = true;
-    first_zone_ = z;
-    first_apex_ = r_.keep(name.strip_left(name.label_count() - z.apex_labels));
-  }
+  if (first) r_.aa = true;
 
   // `name` is the question's name or a chain target kept in the response, so
   // it outlives the lookup and can own answer RRsets directly.
@@ -125,6 +123,7 @@ Resolver::Next Resolver::answer_node(const ZoneRef& z, const NameKey& key,
     // RFC 8482 §4.1: one RRset is enough; the first in type order.
     if (node.count > 0) {
       r_.answer.push(owner, node.rrsets[0], node.rrsets[0].ttl);
+      answered_in(z, *owner);
       return Next::done;
     }
     answer_nodata(z, key, *owner);
@@ -132,14 +131,22 @@ Resolver::Next Resolver::answer_node(const ZoneRef& z, const NameKey& key,
   }
   if (view_.find_type(z, node_key, node, qtype_, rrset)) {
     r_.answer.push(owner, rrset, rrset.ttl);
+    answered_in(z, *owner);
     return Next::done;
   }
   if (qtype_ != T::CNAME && view_.find_type(z, node_key, node, T::CNAME, rrset)) {
     r_.answer.push(owner, rrset, rrset.ttl);
+    answered_in(z, *owner);
     return follow_cname(rrset);
   }
   answer_nodata(z, key, *owner);
   return Next::done;
+}
+
+void Resolver::answered_in(const ZoneRef& z, const wire::Name& owner) noexcept {
+  if (minimal_) return;
+  last_zone_ = z;
+  last_apex_ = r_.keep(owner.strip_left(owner.label_count() - z.apex_labels));
 }
 
 Resolver::Next Resolver::follow_cname(const RRsetView& cname) noexcept {
@@ -198,6 +205,7 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
   const RRsetView* dname = node.find(T::DNAME);
   const wire::Name* owner = r_.keep(name.strip_left(name.label_count() - owner_labels));
   if (!dname || !owner) return Next::done;
+  last_apex_ = nullptr;  // the chain goes on from a DNAME, not from zone data
   // A chain that passes the same DNAME twice shows it once.
   if (!r_.answer.contains(*owner, T::DNAME)) r_.answer.push(owner, *dname, dname->ttl);
   auto it = dname->begin();
@@ -218,7 +226,10 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
   r_.answer.push(cname_owner, cname, dname->ttl);
   // A query for the CNAME itself is answered by the synthesized CNAME; the
   // chain is followed only for other types (RFC 1034 §4.3.2 step 3a).
-  if (qtype_ == T::CNAME) return Next::done;
+  if (qtype_ == T::CNAME) {
+    ended_at_synthesized_cname_ = true;
+    return Next::done;
+  }
   return Next::follow;
 }
 
@@ -259,8 +270,7 @@ void Resolver::add_additional_addresses() noexcept {
       const OutRRset& s = section[i];
       if (s.type != T::NS && s.type != T::MX && s.type != T::SRV) continue;
       // An NS RRset in authority below its zone's apex is a referral.
-      bool referral = authority && s.type == T::NS && (first_apex_ == nullptr ||
-                                                       *s.owner != *first_apex_);
+      bool referral = authority && s.type == T::NS && s.owner != apex_ns_owner_;
       for (auto rd : s.rdatas) {
         auto target = wire::rdata_target(s.type, rd);
         if (target && !target->is_root()) add_addresses_for(*s.owner, *target, referral);
@@ -303,8 +313,10 @@ void Resolver::add_addresses_for(const wire::Name& owner, const wire::Name& targ
   NameKey key(target);
   if (hidden_in_zone(z, key, referral)) return;
   RRsetView a, aaaa;
-  bool has_a = view_.get_rrset(z, key.bytes(), T::A, a);
-  bool has_aaaa = view_.get_rrset(z, key.bytes(), T::AAAA, aaaa);
+  // An address RRset the answer section already holds is not repeated.
+  bool has_a = view_.get_rrset(z, key.bytes(), T::A, a) && !r_.answer.contains(target, T::A);
+  bool has_aaaa =
+      view_.get_rrset(z, key.bytes(), T::AAAA, aaaa) && !r_.answer.contains(target, T::AAAA);
   if (!has_a && !has_aaaa) return;
   // RFC 9471 §3.1: glue of a server inside the delegated domain must be sent.
   const bool required = referral && target.is_subdomain_of(owner);

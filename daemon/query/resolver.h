@@ -48,6 +48,7 @@ class Resolver {
                         const wire::Name& name) noexcept;
   Next follow_cname(const store::RRsetView& cname) noexcept;
   Next damaged_zone() noexcept;
+  void answered_in(const store::ZoneRef& z, const wire::Name& owner) noexcept;
   void add_apex_ns() noexcept;
   void add_additional_addresses() noexcept;
   void add_addresses_for(const wire::Name& owner, const wire::Name& target,
@@ -60,9 +61,12 @@ class Resolver {
   uint16_t qtype_;
   bool minimal_;
   const wire::Name* next_ = nullptr;
-  // The question's zone (set by the first lookup that found one).
-  store::ZoneRef first_zone_;
-  const wire::Name* first_apex_ = nullptr;  // the chain's next name when lookup() returns follow
+  // The zone of the chain's last lookup (whose NS RRset a non-minimal
+  // answer carries, as NSD does), and the apex whose NS RRset was added.
+  store::ZoneRef last_zone_;
+  const wire::Name* last_apex_ = nullptr;
+  const wire::Name* apex_ns_owner_ = nullptr;
+  bool ended_at_synthesized_cname_ = false;  // the chain's next name when lookup() returns follow
 };
 
 }  // namespace raftdns::query
