@@ -41,6 +41,8 @@ void Resolver::resolve(const wire::Name& qname) noexcept {
 void Resolver::add_apex_ns() noexcept {
   if (r_.rcode != wire::rcode::NOERROR || !r_.aa || r_.answer.count == 0 || !last_apex_) return;
   if (r_.authority.count != 0 || ended_at_synthesized_cname_) return;
+  // A DS answer comes from the parent side of a cut; NSD adds no NS there.
+  if (qtype_ == 43 /* DS */) return;
   if (r_.answer.contains(*last_apex_, T::NS)) return;
   RRsetView ns;
   NameKey apex(*last_apex_);
