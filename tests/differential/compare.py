@@ -48,6 +48,11 @@ def split_reason(nsd, knot, ours):
     if core(ours) == core(knot):
         return "as Knot"
     if core(ours) == core(nsd):
+        # Seen: CNAME and DNAME chains that lead into another zone this
+        # server is authoritative for are followed (RFC 1034 section 4.3.2
+        # step 3a; the rcode is the last link's, RFC 6604), as NSD does;
+        # Knot stops at the zone's edge. And a DNAME loop, where Knot
+        # repeats synthesized CNAMEs.
         return "as NSD"
     return None
 
