@@ -37,8 +37,8 @@ void make_server_cookie(const CookieSecret& secret, const uint8_t* client_cookie
 }
 
 bool server_cookie_valid(const CookieSecret& secret, const uint8_t* client_cookie,
-                         std::span<const uint8_t> server_cookie,
-                         std::span<const uint8_t> client_ip, uint32_t now) noexcept {
+                         std::span<const uint8_t> server_cookie, std::span<const uint8_t> client_ip,
+                         uint32_t now) noexcept {
   if (server_cookie.size() != kServerCookieSize || server_cookie[0] != kVersion) return false;
   const uint32_t stamp = uint32_t{server_cookie[4]} << 24 | uint32_t{server_cookie[5]} << 16 |
                          uint32_t{server_cookie[6]} << 8 | server_cookie[7];

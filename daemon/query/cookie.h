@@ -30,7 +30,7 @@ void make_server_cookie(const CookieSecret& secret, const uint8_t* client_cookie
 // Whether `server_cookie` is one this secret made for this client and
 // address, and is neither expired nor from too far ahead.
 bool server_cookie_valid(const CookieSecret& secret, const uint8_t* client_cookie,
-                         std::span<const uint8_t> server_cookie,
-                         std::span<const uint8_t> client_ip, uint32_t now) noexcept;
+                         std::span<const uint8_t> server_cookie, std::span<const uint8_t> client_ip,
+                         uint32_t now) noexcept;
 
 }  // namespace raftdns::query

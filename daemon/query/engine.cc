@@ -116,9 +116,9 @@ void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, ui
     }
     if (req.ede >= 0) {
       // One EDE option with its INFO-CODE and no EXTRA-TEXT (RFC 8914 §2).
-      opt.options.insert(opt.options.end(),
-                         {kEdeOption >> 8, kEdeOption & 0xff, 0, 2,
-                          static_cast<uint8_t>(req.ede >> 8), static_cast<uint8_t>(req.ede & 0xff)});
+      opt.options.insert(opt.options.end(), {kEdeOption >> 8, kEdeOption & 0xff, 0, 2,
+                                             static_cast<uint8_t>(req.ede >> 8),
+                                             static_cast<uint8_t>(req.ede & 0xff)});
     }
     w.reserve_opt(opt);
   }
@@ -175,9 +175,9 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
   if (err == wire::WireError::ok && cfg_.cookies && qv.has_cookie) {
     std::memcpy(cookie, qv.client_cookie, kClientCookieSize);
     if (qv.server_cookie_length) {
-      last_cookie_valid_ = server_cookie_valid(
-          cfg_.cookie_secret, qv.client_cookie, {qv.server_cookie, qv.server_cookie_length},
-          client.ip, client.now);
+      last_cookie_valid_ =
+          server_cookie_valid(cfg_.cookie_secret, qv.client_cookie,
+                              {qv.server_cookie, qv.server_cookie_length}, client.ip, client.now);
     }
     make_server_cookie(cfg_.cookie_secret, qv.client_cookie, client.ip, client.now,
                        cookie + kClientCookieSize);

@@ -305,8 +305,8 @@ void Resolver::add_addresses_for(const wire::Name& owner, const wire::Name& targ
   // The zone holding the RRset: for a referral, the parent of the cut.
   NameKey owner_key(owner);
   ZoneRef z;
-  size_t max_labels = referral && owner_key.labels() > 0 ? owner_key.labels() - 1
-                                                         : owner_key.labels();
+  size_t max_labels =
+      referral && owner_key.labels() > 0 ? owner_key.labels() - 1 : owner_key.labels();
   if (!view_.find_zone(owner_key, z, max_labels)) return;
   if (target.label_count() < z.apex_labels ||
       !target.is_subdomain_of(owner.strip_left(owner.label_count() - z.apex_labels))) {

@@ -51,8 +51,7 @@ class Resolver {
   void answered_in(const store::ZoneRef& z, const wire::Name& owner) noexcept;
   void add_apex_ns() noexcept;
   void add_additional_addresses() noexcept;
-  void add_addresses_for(const wire::Name& owner, const wire::Name& target,
-                         bool referral) noexcept;
+  void add_addresses_for(const wire::Name& owner, const wire::Name& target, bool referral) noexcept;
   bool hidden_in_zone(const store::ZoneRef& z, const store::NameKey& target,
                       bool referral) const noexcept;
 

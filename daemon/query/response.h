@@ -38,9 +38,7 @@ class SectionList {
   SectionList(const SectionList&) = delete;
   SectionList& operator=(const SectionList&) = delete;
 
-  const OutRRset& operator[](size_t i) const noexcept {
-    return i < N ? items()[i] : spill_[i - N];
-  }
+  const OutRRset& operator[](size_t i) const noexcept { return i < N ? items()[i] : spill_[i - N]; }
   bool push(const wire::Name* owner, const store::RRsetView& r, uint32_t ttl,
             bool required = false) noexcept {
     if (owner == nullptr) return false;

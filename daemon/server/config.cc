@@ -154,13 +154,12 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
 
   bool identity_set = false, version_set = false;
   if (const toml::table* dns = r.section(root, "dns", status)) {
-    RAFTDNS_TRY(
-        r.check_keys(*dns, "dns.",
-                     {"listen", "workers", "identity", "version", "max_udp_size",
-                      "tcp_idle_timeout", "tcp_max_connections", "tcp_max_per_client",
-                      "max_message_size", "rate_limit", "rate_limit_slip", "rate_limit_ipv4_prefix",
-                      "rate_limit_ipv6_prefix", "rate_limit_table_size", "minimal_responses",
-                      "cookies"}));
+    RAFTDNS_TRY(r.check_keys(
+        *dns, "dns.",
+        {"listen", "workers", "identity", "version", "max_udp_size", "tcp_idle_timeout",
+         "tcp_max_connections", "tcp_max_per_client", "max_message_size", "rate_limit",
+         "rate_limit_slip", "rate_limit_ipv4_prefix", "rate_limit_ipv6_prefix",
+         "rate_limit_table_size", "minimal_responses", "cookies"}));
     if (const toml::node* listen = dns->get("listen")) {
       const toml::array* list = listen->as_array();
       if (!list || list->empty()) {

@@ -422,9 +422,9 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
         continue;
       }
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
-      size_t length = engine_->answer({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
-                                      {out, kMaxMessage}, query::Transport::udp, *view,
-                                      cookie_client(b.peers[i], now));
+      size_t length =
+          engine_->answer({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len}, {out, kMaxMessage},
+                          query::Transport::udp, *view, cookie_client(b.peers[i], now));
       if (length == 0) continue;
       // A valid server cookie proves the source address: not rate limited.
       if (rrl_ && !engine_->last_cookie_valid()) {

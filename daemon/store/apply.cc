@@ -177,7 +177,8 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
 Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
                                 const wire::Name& owner, uint16_t type) {
   const std::string where = owner.to_text() + " " + type_text(type);
-  if (!wire::is_storable_type(type)) return make_error(where + ": this type cannot be stored in a zone");
+  if (!wire::is_storable_type(type))
+    return make_error(where + ": this type cannot be stored in a zone");
   const bool at_apex = owner_key.labels() == apex_labels;
   if (type == T::SOA && !at_apex) {
     return make_error("SOA at " + owner.to_text() + " is not at the zone apex " +

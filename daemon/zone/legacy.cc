@@ -6,8 +6,8 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -24,11 +24,11 @@ struct LegacyType {
 };
 
 constexpr LegacyType kLegacy[] = {
-    {"MD", 3, Form::name, 0, 0},        {"MF", 4, Form::name, 0, 0},
-    {"MB", 7, Form::name, 0, 0},        {"MG", 8, Form::name, 0, 0},
-    {"MR", 9, Form::name, 0, 0},        {"WKS", 11, Form::wks, 0, 0},
-    {"X25", 19, Form::strings, 1, 1},   {"ISDN", 20, Form::strings, 1, 2},
-    {"NSAP", 22, Form::nsap, 0, 0},     {"NSAP-PTR", 23, Form::name, 0, 0},
+    {"MD", 3, Form::name, 0, 0},       {"MF", 4, Form::name, 0, 0},
+    {"MB", 7, Form::name, 0, 0},       {"MG", 8, Form::name, 0, 0},
+    {"MR", 9, Form::name, 0, 0},       {"WKS", 11, Form::wks, 0, 0},
+    {"X25", 19, Form::strings, 1, 1},  {"ISDN", 20, Form::strings, 1, 2},
+    {"NSAP", 22, Form::nsap, 0, 0},    {"NSAP-PTR", 23, Form::name, 0, 0},
     {"GPOS", 27, Form::strings, 3, 3},
 };
 
@@ -53,7 +53,9 @@ bool is_class(std::string_view t) {
   if (iequals(t, "IN") || iequals(t, "CH") || iequals(t, "CS") || iequals(t, "HS")) return true;
   return t.size() > 5 && iequals(t.substr(0, 5), "CLASS");
 }
-bool is_ttl(std::string_view t) { return !t.empty() && std::isdigit(static_cast<unsigned char>(t[0])); }
+bool is_ttl(std::string_view t) {
+  return !t.empty() && std::isdigit(static_cast<unsigned char>(t[0]));
+}
 
 struct Token {
   size_t begin, end;  // in the logical record's text
@@ -232,7 +234,8 @@ Result<std::string> rewrite_legacy_types(std::string_view text, const std::strin
   // Cheap test first: most files hold none of these types.
   bool any = false;
   for (std::string_view line : lines) {
-    for (const Token& t : tokens_of(std::string(line.substr(0, std::min<size_t>(line.size(), 200)))))
+    for (const Token& t :
+         tokens_of(std::string(line.substr(0, std::min<size_t>(line.size(), 200)))))
       if (legacy_type(line.substr(t.begin, t.end - t.begin))) any = true;
     if (any) break;
   }
@@ -259,8 +262,8 @@ Result<std::string> rewrite_legacy_types(std::string_view text, const std::strin
       ++k;
     }
     if (k >= tokens.size()) continue;
-    const LegacyType* legacy =
-        legacy_type(std::string_view(record.data() + tokens[k].begin, tokens[k].end - tokens[k].begin));
+    const LegacyType* legacy = legacy_type(
+        std::string_view(record.data() + tokens[k].begin, tokens[k].end - tokens[k].begin));
     if (!legacy) continue;
     std::vector<std::string> words;
     for (size_t j = k + 1; j < tokens.size(); ++j)

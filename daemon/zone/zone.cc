@@ -93,15 +93,14 @@ void on_record(zs_scanner_t* s) {
       const detail::LegacyRecord& legacy = it->second;
       size_t strings = 0;
       for (size_t at = 0; at < rr.rdata.size(); at += 1 + rr.rdata[at]) ++strings;
-      if (legacy.max_strings &&
-          (strings < legacy.min_strings || strings > legacy.max_strings)) {
+      if (legacy.max_strings && (strings < legacy.min_strings || strings > legacy.max_strings)) {
         st->failed = true;
-        st->error = where(&loc) + wire::type_to_text(legacy.type) + " takes " +
-                    std::to_string(legacy.min_strings) +
-                    (legacy.max_strings != legacy.min_strings
-                         ? " to " + std::to_string(legacy.max_strings)
-                         : std::string()) +
-                    " character-strings, not " + std::to_string(strings);
+        st->error =
+            where(&loc) + wire::type_to_text(legacy.type) + " takes " +
+            std::to_string(legacy.min_strings) +
+            (legacy.max_strings != legacy.min_strings ? " to " + std::to_string(legacy.max_strings)
+                                                      : std::string()) +
+            " character-strings, not " + std::to_string(strings);
         s->state = ZS_STATE_STOP;
         return;
       }
@@ -348,10 +347,10 @@ void unify_rrset_ttls(const Name& origin, std::vector<Record>& records,
     rr.ttl = ttl;
   }
   if (changed) {
-    warnings.push_back("zone " + origin.to_text() + ": " + std::to_string(changed) +
-                       (changed == 1 ? " record's TTL was" : " records' TTLs were") +
-                       " lowered to the lowest TTL of their RRset (RFC 2181 section 5.2); first: " +
-                       first);
+    warnings.push_back(
+        "zone " + origin.to_text() + ": " + std::to_string(changed) +
+        (changed == 1 ? " record's TTL was" : " records' TTLs were") +
+        " lowered to the lowest TTL of their RRset (RFC 2181 section 5.2); first: " + first);
   }
 }
 

@@ -383,9 +383,9 @@ TEST_F(QueryTest, CnameQueryUnderDnameStopsAtTheSynthesizedCname) {
   auto m = ask("nothere.dname.example.com.", T::CNAME);
   EXPECT_EQ(m.header.rcode, R::NOERROR);
   EXPECT_TRUE(m.header.aa);
-  EXPECT_EQ(texts(m.answer),
-            (std::vector<std::string>{"dname.example.com. 1234 IN DNAME example.net.",
-                                      "nothere.dname.example.com. 1234 IN CNAME nothere.example.net."}));
+  EXPECT_EQ(texts(m.answer), (std::vector<std::string>{
+                                 "dname.example.com. 1234 IN DNAME example.net.",
+                                 "nothere.dname.example.com. 1234 IN CNAME nothere.example.net."}));
 }
 
 // RFC 6672 §2.2: a substituted name over 255 octets is YXDOMAIN.

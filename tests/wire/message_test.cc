@@ -308,13 +308,37 @@ TEST(ParseQuery, QdcountZeroAndTwoAreReportedNotRejected) {
 }
 
 TEST(ParseQuery, MakesNoHeapAllocations) {
-  auto q = query_with_opt("00 0029 04d0 00008000 0004 000a 0000");
+  // One EDNS option: an empty Padding option (RFC 7830, code 12).
+  auto q = query_with_opt("00 0029 04d0 00008000 0004 000c 0000");
   QueryView v;
   size_t before = g_allocations.load();
   WireError e = parse_query(q, v);
   size_t after = g_allocations.load();
   EXPECT_EQ(e, WireError::ok);
   EXPECT_EQ(after - before, 0u);
+}
+
+// RFC 7873 §5.2.2: a COOKIE option holds an 8-octet client cookie and
+// possibly an 8- to 32-octet server cookie; any other length, or a second
+// COOKIE, makes the query malformed.
+TEST(ParseQuery, ReadsTheCookieOptionAndRefusesBadLengths) {
+  QueryView v;
+  ASSERT_EQ(parse_query(query_with_opt("00 0029 04d0 00000000 000c 000a 0008 0102030405060708"), v),
+            WireError::ok);
+  EXPECT_TRUE(v.has_cookie);
+  EXPECT_EQ(v.client_cookie[7], 8);
+  EXPECT_EQ(v.server_cookie_length, 0);
+  ASSERT_EQ(parse_query(query_with_opt("00 0029 04d0 00000000 001c 000a 0018 0102030405060708"
+                                       "01000000 11223344 aabbccddeeff0011"),
+                        v),
+            WireError::ok);
+  EXPECT_EQ(v.server_cookie_length, 16);
+  EXPECT_EQ(v.server_cookie[15], 0x11);
+  for (const char* opt : {"0004 000a 0000", "000d 000a 0009 010203040506070809",
+                          "0018 000a 0008 0102030405060708 000a 0008 0102030405060708"}) {
+    std::string rr = std::string("00 0029 04d0 00000000 ") + opt;
+    EXPECT_EQ(parse_query(query_with_opt(rr.c_str()), v), WireError::bad_opt) << opt;
+  }
 }
 
 TEST(Parser, RefusesEveryTruncationOfAValidMessage) {

@@ -199,11 +199,10 @@ TEST(Validation, OccludedDataIsKeptWithOneWarning) {
   EXPECT_EQ(z->records.size(), 10u);
   ASSERT_EQ(z->warnings.size(), 1u);
   const std::string& w = z->warnings[0];
-  EXPECT_NE(w.find("zone example.com.: 5 records lie below a zone cut or DNAME"),
-            std::string::npos)
+  EXPECT_NE(w.find("zone example.com.: 5 records lie below a zone cut or DNAME"), std::string::npos)
       << w;
-  for (const char* owner : {"www.sub.example.com.", "sub.example.com.", "x.d.example.com.",
-                            "y.d.example.com."}) {
+  for (const char* owner :
+       {"www.sub.example.com.", "sub.example.com.", "x.d.example.com.", "y.d.example.com."}) {
     EXPECT_NE(w.find(owner), std::string::npos) << owner << ": " << w;
   }
   EXPECT_EQ(w.find("ns.sub.example.com."), std::string::npos) << "glue is not occluded: " << w;
@@ -251,8 +250,9 @@ TEST(Validation, OcclusionIsDecidedByTheTopmostCutOrDname) {
 }
 
 TEST(Import, TtlsAboveTheMaximumAreClampedWithAWarning) {
-  auto z = load_zone_text(std::string(kSoa) + "big 4294967295 A 192.0.2.1\n"
-                                              "big2 2147483648 A 192.0.2.2\nok 2147483647 A 192.0.2.3\n",
+  auto z = load_zone_text(std::string(kSoa) +
+                              "big 4294967295 A 192.0.2.1\n"
+                              "big2 2147483648 A 192.0.2.2\nok 2147483647 A 192.0.2.3\n",
                           kOrigin, "z.zone");
   ASSERT_TRUE(z.ok()) << z.error();
   for (const auto& rr : z->records) EXPECT_LE(rr.ttl, 2147483647u) << wire::record_to_text(rr);
@@ -330,7 +330,8 @@ TEST(Import, LegacyTypesLoadWithTheirRdata) {
   const Record* w2 = find("w2.example.com.");
   ASSERT_NE(w2, nullptr);
   EXPECT_EQ(w2->rdata, (std::vector<uint8_t>{192, 0, 2, 2, 17, 0, 0, 0, 0, 0, 0, 0x04}));
-  EXPECT_EQ(find("n.example.com.")->rdata, (std::vector<uint8_t>{0x47, 0x00, 0x05, 0x80, 0x00, 0x5a, 0x00}));
+  EXPECT_EQ(find("n.example.com.")->rdata,
+            (std::vector<uint8_t>{0x47, 0x00, 0x05, 0x80, 0x00, 0x5a, 0x00}));
   EXPECT_EQ(find("m.example.com.")->type, 7);
   const Name mail = N("mail.example.com.");
   EXPECT_EQ(find("m.example.com.")->rdata,
@@ -347,8 +348,7 @@ TEST(Import, LegacyTypesLoadWithTheirRdata) {
   EXPECT_EQ(bad.error().rfind("z.zone:4: ", 0), 0u) << bad.error();
   // Bad RDATA of these types names the line and the reason.
   for (const char* line : {"w WKS 300.1.1.1 tcp 25", "w WKS 192.0.2.1 tcp nosuchservice",
-                           "n NSAP 47000580", "n NSAP 0x4", "x X25 \"a\" \"b\"",
-                           "g GPOS 1 2"}) {
+                           "n NSAP 47000580", "n NSAP 0x4", "x X25 \"a\" \"b\"", "g GPOS 1 2"}) {
     auto r = load_zone_text(std::string(kSoa) + line + "\n", kOrigin, "z.zone");
     ASSERT_FALSE(r.ok()) << line;
     EXPECT_EQ(r.error().rfind("z.zone:2: ", 0), 0u) << line << ": " << r.error();
@@ -406,8 +406,7 @@ TEST(RecordWords, TxtValuesAreStoredExactlyAsTyped) {
 TEST(RecordWords, SplitKeepsQuotedBlanksTogether) {
   auto w = split_words("x 300 TXT \"a b\" c\\ d \"e\\\" f\"");
   ASSERT_TRUE(w.ok());
-  EXPECT_EQ(*w, (std::vector<std::string>{"x", "300", "TXT", "\"a b\"", "c\\ d",
-                                         "\"e\\\" f\""}));
+  EXPECT_EQ(*w, (std::vector<std::string>{"x", "300", "TXT", "\"a b\"", "c\\ d", "\"e\\\" f\""}));
   EXPECT_FALSE(split_words("x TXT \"open").ok());
 }
 
