@@ -19,6 +19,8 @@ packages=(
   python3-dnspython
   # a whole ACME DNS-01 issuance through UPDATE: the ACME test server and certbot
   pebble certbot python3-certbot-dns-rfc2136 openssl
+  # the generated differential test (tests/differential/generate.py, compare.py)
+  python3-minimal
   # packaging checks
   rpm lintian mandoc fakeroot dpkg-dev jq nftables
   # fuzzing and sanitizers

@@ -4,6 +4,7 @@
 #include "daemon/query/engine.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "daemon/query/resolver.h"
 #include "daemon/query/response.h"
@@ -15,6 +16,13 @@ namespace {
 namespace T = wire::rrtype;
 
 constexpr size_t kMaxTcpMessage = 65535;
+
+// RFC 8914 §4 INFO-CODEs.
+namespace ede {
+constexpr int kProhibited = 18, kNotAuthoritative = 20, kNotSupported = 21, kInvalidData = 24;
+}
+constexpr uint16_t kEdeOption = 15;
+constexpr uint16_t kBadCookie = 23;  // RFC 7873 §8
 
 // TXT RDATA for `text` (character-strings of at most 255 octets), packed as
 // the store packs RDATA so it can be answered like a stored RRset.
@@ -39,13 +47,22 @@ wire::Name name_of(const char* text) {
   return n ? *n : wire::Name();
 }
 
+// Writes one RRset whole, or nothing of it.
+bool write_rrset(wire::MessageWriter& w, wire::Section s, const OutRRset& rr) {
+  const auto mark = w.mark();
+  for (auto rd : rr.rdatas) {
+    if (!w.add_record(s, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) {
+      w.rewind(mark);
+      return false;
+    }
+  }
+  return true;
+}
+
 template <size_t N>
 bool write_section(wire::MessageWriter& w, wire::Section s, const SectionList<N>& list) {
-  for (size_t i = 0; i < list.count; ++i) {
-    const OutRRset& rr = list[i];
-    for (auto rd : rr.rdatas)
-      if (!w.add_record(s, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) return false;
-  }
+  for (size_t i = 0; i < list.count; ++i)
+    if (!write_rrset(w, s, list[i])) return false;
   return true;
 }
 
@@ -68,6 +85,9 @@ struct Request {
   bool with_opt;
   uint16_t udp_size;
   size_t limit;
+  int ede = -1;  // Extended DNS Error to attach to the OPT, or -1
+  // Client cookie then our server cookie, for the OPT; nullptr for none.
+  const uint8_t* cookie = nullptr;
 };
 
 wire::Header reply_header(const wire::Header& q) {
@@ -89,49 +109,56 @@ void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, ui
     wire::Edns opt;
     opt.udp_size = req.udp_size;
     opt.do_bit = do_bit;
+    if (req.cookie) {
+      constexpr size_t n = kClientCookieSize + kServerCookieSize;
+      opt.options = {0, wire::kOptionCookie, 0, n};
+      opt.options.insert(opt.options.end(), req.cookie, req.cookie + n);
+    }
+    if (req.ede >= 0) {
+      // One EDE option with its INFO-CODE and no EXTRA-TEXT (RFC 8914 §2).
+      opt.options.insert(opt.options.end(), {kEdeOption >> 8, kEdeOption & 0xff, 0, 2,
+                                             static_cast<uint8_t>(req.ede >> 8),
+                                             static_cast<uint8_t>(req.ede & 0xff)});
+    }
     w.reserve_opt(opt);
   }
 }
 
 // Collected sections -> wire. The answer and authority sections must fit
-// whole, else the reply is cut to the question with TC (RFC 2181 §9); the
-// additional section keeps only the RRsets that fit entirely.
+// whole, else the reply is cut to the question with TC (RFC 2181 §9). In the
+// additional section, the glue of name servers inside a delegated domain
+// must fit, else TC is set (RFC 9471 §3.1); other RRsets go in when they fit
+// whole, and are left out otherwise.
 size_t encode(const Request& req, const Response& r, std::span<uint8_t> out, bool& truncated) {
   wire::Header h = reply_header(req.qv.header);
   h.aa = r.aa;
-  size_t additional_limit = r.additional.count;
-  for (;;) {
-    wire::MessageWriter w(out, req.limit);
-    start(w, req, h, r.rcode, req.qv.edns_do);
-    if (!write_section(w, wire::Section::answer, r.answer) ||
-        !write_section(w, wire::Section::authority, r.authority)) {
-      wire::MessageWriter t(out, req.limit);
-      h.tc = true;
-      start(t, req, h, r.rcode, req.qv.edns_do);
-      truncated = true;
-      return t.finish();
-    }
-    size_t fitted = 0;
-    bool all = true;
-    for (; fitted < additional_limit; ++fitted) {
-      const OutRRset& rr = r.additional[fitted];
-      for (auto rd : rr.rdatas) {
-        if (!w.add_record(wire::Section::additional, *rr.owner, rr.type, rr.rclass, rr.ttl, rd)) {
-          all = false;
-          break;
-        }
-      }
-      if (!all) break;
-    }
-    if (all) return w.finish();
-    additional_limit = fitted;  // again, without the RRset that only partly fitted
+  wire::MessageWriter w(out, req.limit);
+  start(w, req, h, r.rcode, req.qv.edns_do);
+  if (!write_section(w, wire::Section::answer, r.answer) ||
+      !write_section(w, wire::Section::authority, r.authority)) {
+    wire::MessageWriter t(out, req.limit);
+    h.tc = true;
+    start(t, req, h, r.rcode, req.qv.edns_do);
+    truncated = true;
+    return t.finish();
   }
+  for (size_t i = 0; i < r.additional.count; ++i) {
+    const OutRRset& rr = r.additional[i];
+    if (rr.required && !write_rrset(w, wire::Section::additional, rr)) truncated = true;
+  }
+  for (size_t i = 0; i < r.additional.count; ++i) {
+    const OutRRset& rr = r.additional[i];
+    if (!rr.required) (void)write_rrset(w, wire::Section::additional, rr);
+  }
+  if (truncated) w.header().tc = true;
+  return w.finish();
 }
 
 }  // namespace
 
 size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
-                      const store::ReadTxn& view) noexcept {
+                      const store::ReadTxn& view, const Client& client) noexcept {
+  last_cookie_valid_ = false;
   // Too short to carry an ID, or a response (answering one invites loops).
   if (query.size() < wire::kHeaderSize || out.size() < wire::kMinUdpSize) return 0;
   if (query[2] & 0x80) return 0;
@@ -141,11 +168,28 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
   const wire::WireError err = wire::parse_query(query, qv);
   const uint16_t qdcount = static_cast<uint16_t>(query[4] << 8 | query[5]);
 
+  // RFC 7873 §5.2: a COOKIE option is answered with the client cookie and
+  // a fresh server cookie, whatever else the answer holds.
+  uint8_t cookie[kClientCookieSize + kServerCookieSize];
+  const uint8_t* reply_cookie = nullptr;
+  if (err == wire::WireError::ok && cfg_.cookies && qv.has_cookie) {
+    std::memcpy(cookie, qv.client_cookie, kClientCookieSize);
+    if (qv.server_cookie_length) {
+      last_cookie_valid_ =
+          server_cookie_valid(cfg_.cookie_secret, qv.client_cookie,
+                              {qv.server_cookie, qv.server_cookie_length}, client.ip, client.now);
+    }
+    make_server_cookie(cfg_.cookie_secret, qv.client_cookie, client.ip, client.now,
+                       cookie + kClientCookieSize);
+    reply_cookie = cookie;
+  }
+
   auto simple_reply = [&](uint16_t rcode, bool echo_question, bool with_opt) -> size_t {
     if (rcode == wire::rcode::FORMERR) ++counters_.formerr;
     if (rcode == wire::rcode::REFUSED) ++counters_.refused;
     Request req{qv, echo_question, with_opt, std::max(cfg_.max_udp_size, wire::kMinUdpSize),
                 wire::kMinUdpSize};
+    if (with_opt) req.cookie = reply_cookie;
     wire::MessageWriter w(out, req.limit);
     start(w, req, reply_header(qv.header), rcode, qv.edns_do);
     return w.finish();
@@ -158,14 +202,24 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     qv.header.rd = query[2] & 1;
     qv.header.cd = query[3] & 0x10;
     qv.edns_do = false;
-    return simple_reply(wire::rcode::FORMERR, false, false);
+    // RFC 6891 §7: a query that carried an OPT gets one back, FORMERR too.
+    return simple_reply(wire::rcode::FORMERR, false, qv.has_edns);
   }
-  if (qdcount != 1 || !qv.has_question) return simple_reply(wire::rcode::FORMERR, false, false);
+  if (qdcount != 1 || !qv.has_question) {
+    return simple_reply(wire::rcode::FORMERR, false, qv.has_edns);
+  }
   if (qv.header.opcode != wire::opcode::QUERY) {
     return simple_reply(wire::rcode::NOTIMP, true, qv.has_edns);
   }
   // RFC 6891 §6.1.3: a version we do not speak gets BADVERS, with our OPT.
   if (qv.has_edns && qv.edns_version > 0) return simple_reply(wire::rcode::BADVERS, true, true);
+  // RFC 7873 §5.2.3/§5.2.4: a server cookie we did not make (or that has
+  // expired) over UDP gets BADCOOKIE and a fresh one, which the client then
+  // uses; over TCP the address is proven and the query is answered.
+  if (reply_cookie && qv.server_cookie_length && !last_cookie_valid_ &&
+      transport == Transport::udp) {
+    return simple_reply(kBadCookie, true, true);
+  }
 
   const uint16_t our_udp = std::max(cfg_.max_udp_size, wire::kMinUdpSize);
   size_t limit = wire::kMinUdpSize;  // RFC 1035 §4.2.1 without EDNS
@@ -175,6 +229,7 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     limit = std::clamp<size_t>(qv.edns_udp_size, wire::kMinUdpSize, our_udp);
   }
   Request req{qv, true, qv.has_edns, our_udp, limit};
+  req.cookie = reply_cookie;
 
   const uint16_t qtype = qv.question.qtype;
   const uint16_t qclass = qv.question.qclass;
@@ -185,7 +240,9 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     if (n == id_server_ || n == hostname_bind_) packed = &identity_packed_;
     if (n == version_bind_ || n == version_server_) packed = &version_packed_;
     if (!packed || packed->empty()) {
+      // Names we do not answer in CH, and identities the operator hid.
       r.rcode = wire::rcode::REFUSED;
+      r.ede = packed ? ede::kProhibited : ede::kNotAuthoritative;
     } else {
       r.aa = true;
       if (qtype == T::TXT || qtype == T::ANY) {
@@ -199,12 +256,21 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     }
   } else if (qclass != wire::rrclass::IN && qclass != wire::rrclass::ANY) {
     r.rcode = wire::rcode::REFUSED;
+    r.ede = ede::kNotSupported;
   } else if (qtype == T::AXFR || qtype == T::IXFR) {
     r.rcode = wire::rcode::REFUSED;  // no zone transfers (yet)
+    r.ede = ede::kProhibited;
   } else {
-    Resolver(view, r, qtype).resolve(qv.question.name);
+    Resolver(view, r, qtype, cfg_.minimal_responses).resolve(qv.question.name);
+    // RFC 1035 §6.2: an answer to QCLASS ANY is never authoritative, since
+    // data of other classes may exist elsewhere.
+    if (qclass == wire::rrclass::ANY) r.aa = false;
   }
 
+  // RFC 8914: say why a query was refused or failed.
+  if (r.ede < 0 && r.rcode == wire::rcode::REFUSED) r.ede = ede::kNotAuthoritative;
+  if (r.ede < 0 && r.rcode == wire::rcode::SERVFAIL) r.ede = ede::kInvalidData;
+  req.ede = r.ede;
   if (r.rcode == wire::rcode::NXDOMAIN) ++counters_.nxdomain;
   if (r.rcode == wire::rcode::REFUSED) ++counters_.refused;
   bool truncated = false;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/query/cookie.h"
 #include "daemon/wire/name.h"
 
 namespace raftdns::store {
@@ -25,6 +26,20 @@ struct EngineConfig {
   std::string version;
   // Largest UDP response we send even when the client offers more.
   uint16_t max_udp_size = 1232;
+  // [dns] minimal_responses: false adds the zone's NS RRset (authority) and
+  // their addresses (additional) to positive answers, as NSD does.
+  bool minimal_responses = true;
+  // [dns] cookies: answer RFC 7873 COOKIE options with RFC 9018 server
+  // cookies made with this secret (the same on every node of a cluster).
+  bool cookies = true;
+  CookieSecret cookie_secret{};
+};
+
+// Who asked, for DNS Cookies: the client's address (4 or 16 octets) and the
+// time in seconds since the epoch.
+struct Client {
+  std::span<const uint8_t> ip;
+  uint32_t now = 0;
 };
 
 struct EngineCounters {
@@ -43,13 +58,19 @@ class Engine {
   // response length, or 0 when the packet must be dropped (e.g. it is a
   // response, or too short to carry an ID).
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
-                const store::ReadTxn& view) noexcept;
+                const store::ReadTxn& view, const Client& client = {}) noexcept;
+
+  // Whether the last query answered carried a server cookie that this
+  // cluster made for that client: rate limiting lets such clients through,
+  // since their address is proven (RFC 7873 §5.3).
+  bool last_cookie_valid() const noexcept { return last_cookie_valid_; }
 
   const EngineCounters& counters() const noexcept { return counters_; }
 
  private:
   EngineConfig cfg_;
   EngineCounters counters_;
+  bool last_cookie_valid_ = false;
   // CHAOS names and their TXT RDATA, prepared once (length-prefixed as the
   // store packs RDATA: u16 length | rdata).
   wire::Name id_server_, hostname_bind_, version_bind_, version_server_;

@@ -29,7 +29,25 @@ void Resolver::resolve(const wire::Name& qname) noexcept {
     if (seen) break;
     current = visited[nvisited++] = next_;
   }
+  if (!minimal_) add_apex_ns();
   add_additional_addresses();
+}
+
+// Without minimal responses, a positive authoritative answer names the
+// servers of the zone whose data gave its last link in authority (RFC 1034
+// §4.3.2 step 3a leaves it optional; NSD and BIND do it by default). A chain
+// that ends on a DNAME (a loop, or a CNAME query answered by the synthesized
+// CNAME) gets none, as in NSD.
+void Resolver::add_apex_ns() noexcept {
+  if (r_.rcode != wire::rcode::NOERROR || !r_.aa || r_.answer.count == 0 || !last_apex_) return;
+  if (r_.authority.count != 0 || ended_at_synthesized_cname_) return;
+  // A DS answer comes from the parent side of a cut; NSD adds no NS there.
+  if (qtype_ == 43 /* DS */) return;
+  if (r_.answer.contains(*last_apex_, T::NS)) return;
+  RRsetView ns;
+  NameKey apex(*last_apex_);
+  if (!view_.get_rrset(last_zone_, apex.bytes(), T::NS, ns)) return;
+  if (r_.authority.push(last_apex_, ns, ns.ttl)) apex_ns_owner_ = last_apex_;
 }
 
 // RFC 1034 §4.3.2 steps 2-3: find the zone, then walk down from its apex
@@ -107,6 +125,7 @@ Resolver::Next Resolver::answer_node(const ZoneRef& z, const NameKey& key,
     // RFC 8482 §4.1: one RRset is enough; the first in type order.
     if (node.count > 0) {
       r_.answer.push(owner, node.rrsets[0], node.rrsets[0].ttl);
+      answered_in(z, *owner);
       return Next::done;
     }
     answer_nodata(z, key, *owner);
@@ -114,14 +133,22 @@ Resolver::Next Resolver::answer_node(const ZoneRef& z, const NameKey& key,
   }
   if (view_.find_type(z, node_key, node, qtype_, rrset)) {
     r_.answer.push(owner, rrset, rrset.ttl);
+    answered_in(z, *owner);
     return Next::done;
   }
   if (qtype_ != T::CNAME && view_.find_type(z, node_key, node, T::CNAME, rrset)) {
     r_.answer.push(owner, rrset, rrset.ttl);
+    answered_in(z, *owner);
     return follow_cname(rrset);
   }
   answer_nodata(z, key, *owner);
   return Next::done;
+}
+
+void Resolver::answered_in(const ZoneRef& z, const wire::Name& owner) noexcept {
+  if (minimal_) return;
+  last_zone_ = z;
+  last_apex_ = r_.keep(owner.strip_left(owner.label_count() - z.apex_labels));
 }
 
 Resolver::Next Resolver::follow_cname(const RRsetView& cname) noexcept {
@@ -180,7 +207,9 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
   const RRsetView* dname = node.find(T::DNAME);
   const wire::Name* owner = r_.keep(name.strip_left(name.label_count() - owner_labels));
   if (!dname || !owner) return Next::done;
-  r_.answer.push(owner, *dname, dname->ttl);
+  last_apex_ = nullptr;  // the chain goes on from a DNAME, not from zone data
+  // A chain that passes the same DNAME twice shows it once.
+  if (!r_.answer.contains(*owner, T::DNAME)) r_.answer.push(owner, *dname, dname->ttl);
   auto it = dname->begin();
   if (it == dname->end()) return Next::done;
   auto target = wire::rdata_target(T::DNAME, *it);
@@ -199,7 +228,10 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
   r_.answer.push(cname_owner, cname, dname->ttl);
   // A query for the CNAME itself is answered by the synthesized CNAME; the
   // chain is followed only for other types (RFC 1034 §4.3.2 step 3a).
-  if (qtype_ == T::CNAME) return Next::done;
+  if (qtype_ == T::CNAME) {
+    ended_at_synthesized_cname_ = true;
+    return Next::done;
+  }
   return Next::follow;
 }
 
@@ -229,36 +261,70 @@ void Resolver::add_negative_soa(const ZoneRef& z, const NameKey& key,
   r_.authority.push(apex, soa, ttl);
 }
 
-// RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets
-// that live in our zones (glue included), in the additional section.
+// RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets,
+// limited to what the zone holding the RRset says with authority (RFC 2181
+// §5.4.1): no data of another hosted zone and none that is occluded. A
+// referral's NS RRset gets its glue instead (RFC 9471), which is required
+// for servers inside the delegated domain.
 void Resolver::add_additional_addresses() noexcept {
-  auto from = [&](const auto& section) {
+  auto from = [&](const auto& section, bool authority) {
     for (size_t i = 0; i < section.count; ++i) {
       const OutRRset& s = section[i];
       if (s.type != T::NS && s.type != T::MX && s.type != T::SRV) continue;
+      // An NS RRset in authority below its zone's apex is a referral.
+      bool referral = authority && s.type == T::NS && s.owner != apex_ns_owner_;
       for (auto rd : s.rdatas) {
         auto target = wire::rdata_target(s.type, rd);
-        if (target && !target->is_root()) add_addresses_for(*target);
+        if (target && !target->is_root()) add_addresses_for(*s.owner, *target, referral);
       }
     }
   };
-  from(r_.answer);
-  from(r_.authority);
+  from(r_.answer, false);
+  from(r_.authority, true);
 }
 
-void Resolver::add_addresses_for(const wire::Name& target) noexcept {
+// Whether the data at `target` is not this zone's to give: below a DNAME,
+// or (unless it is a referral's glue) at or below a zone cut.
+bool Resolver::hidden_in_zone(const ZoneRef& z, const NameKey& target,
+                              bool referral) const noexcept {
+  if (!z.has_cuts && !z.has_dnames) return false;
+  NodeView node;
+  for (size_t n = z.apex_labels; n <= target.labels(); ++n) {
+    view_.load_node(z, target.prefix(n), node);
+    if (!node.exists()) return false;  // nothing there to hide (or to give)
+    if (n < target.labels() && node.find(T::DNAME)) return true;
+    if (n > z.apex_labels && node.find(T::NS)) return !referral;
+  }
+  return false;
+}
+
+void Resolver::add_addresses_for(const wire::Name& owner, const wire::Name& target,
+                                 bool referral) noexcept {
   for (size_t i = 0; i < r_.additional.count; ++i)
     if (*r_.additional[i].owner == target) return;  // already added
-  NameKey key(target);
+  // The zone holding the RRset: for a referral, the parent of the cut.
+  NameKey owner_key(owner);
   ZoneRef z;
-  if (!view_.find_zone(key, z)) return;
+  size_t max_labels =
+      referral && owner_key.labels() > 0 ? owner_key.labels() - 1 : owner_key.labels();
+  if (!view_.find_zone(owner_key, z, max_labels)) return;
+  if (target.label_count() < z.apex_labels ||
+      !target.is_subdomain_of(owner.strip_left(owner.label_count() - z.apex_labels))) {
+    return;  // another zone's name: not ours to vouch for here
+  }
+  NameKey key(target);
+  if (hidden_in_zone(z, key, referral)) return;
   RRsetView a, aaaa;
-  bool has_a = view_.get_rrset(z, key.bytes(), T::A, a);
-  bool has_aaaa = view_.get_rrset(z, key.bytes(), T::AAAA, aaaa);
+  // An address RRset the answer section already holds is not repeated.
+  bool has_a = view_.get_rrset(z, key.bytes(), T::A, a) && !r_.answer.contains(target, T::A);
+  bool has_aaaa =
+      view_.get_rrset(z, key.bytes(), T::AAAA, aaaa) && !r_.answer.contains(target, T::AAAA);
   if (!has_a && !has_aaaa) return;
-  const wire::Name* owner = r_.keep(target);
-  if (has_a) r_.additional.push(owner, a, a.ttl);
-  if (has_aaaa) r_.additional.push(owner, aaaa, aaaa.ttl);
+  // RFC 9471 §3.1: glue of a server inside the delegated domain must be sent.
+  const bool required = referral && target.is_subdomain_of(owner);
+  const wire::Name* kept = r_.keep(target);
+  if (has_a) r_.additional.push(kept, a, a.ttl, required);
+  if (has_aaaa) r_.additional.push(kept, aaaa, aaaa.ttl, required);
 }
 
 }  // namespace raftdns::query

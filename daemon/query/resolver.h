@@ -17,8 +17,11 @@ inline constexpr size_t kMaxChain = 16;
 
 class Resolver {
  public:
-  Resolver(const store::ReadTxn& view, Response& response, uint16_t qtype) noexcept
-      : view_(view), r_(response), qtype_(qtype) {}
+  // With `minimal` false, a positive answer also carries the zone's NS RRset
+  // in authority and their addresses in additional (as NSD does by default).
+  Resolver(const store::ReadTxn& view, Response& response, uint16_t qtype,
+           bool minimal = true) noexcept
+      : view_(view), r_(response), qtype_(qtype), minimal_(minimal) {}
 
   // Answers `qname` (the question's name, its case preserved), following
   // CNAME and DNAME chains, then adds the additional section.
@@ -45,13 +48,24 @@ class Resolver {
                         const wire::Name& name) noexcept;
   Next follow_cname(const store::RRsetView& cname) noexcept;
   Next damaged_zone() noexcept;
+  void answered_in(const store::ZoneRef& z, const wire::Name& owner) noexcept;
+  void add_apex_ns() noexcept;
   void add_additional_addresses() noexcept;
-  void add_addresses_for(const wire::Name& target) noexcept;
+  void add_addresses_for(const wire::Name& owner, const wire::Name& target, bool referral) noexcept;
+  bool hidden_in_zone(const store::ZoneRef& z, const store::NameKey& target,
+                      bool referral) const noexcept;
 
   const store::ReadTxn& view_;
   Response& r_;
   uint16_t qtype_;
-  const wire::Name* next_ = nullptr;  // the chain's next name when lookup() returns follow
+  bool minimal_;
+  const wire::Name* next_ = nullptr;
+  // The zone of the chain's last lookup (whose NS RRset a non-minimal
+  // answer carries, as NSD does), and the apex whose NS RRset was added.
+  store::ZoneRef last_zone_;
+  const wire::Name* last_apex_ = nullptr;
+  const wire::Name* apex_ns_owner_ = nullptr;
+  bool ended_at_synthesized_cname_ = false;  // the chain's next name when lookup() returns follow
 };
 
 }  // namespace raftdns::query

@@ -74,6 +74,18 @@ class Reader {
     return {};
   }
 
+  Status boolean(const toml::table& table, const std::string& prefix, std::string_view key,
+                 bool& out) const {
+    const toml::node* node = table.get(key);
+    if (!node) return {};
+    auto value = node->value<bool>();
+    if (!node->is_boolean() || !value) {
+      return fail(*node, prefix + std::string(key) + " must be true or false");
+    }
+    out = *value;
+    return {};
+  }
+
   Status address(const toml::node& node, const std::string& name, SocketAddress& out) const {
     auto text = node.value<std::string>();
     if (!node.is_string() || !text) return fail(node, name + " must be a string \"addr:port\"");
@@ -372,12 +384,12 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
 
   bool identity_set = false, version_set = false;
   if (const toml::table* dns = r.section(root, "dns", status)) {
-    RAFTDNS_TRY(
-        r.check_keys(*dns, "dns.",
-                     {"listen", "workers", "identity", "version", "max_udp_size",
-                      "tcp_idle_timeout", "tcp_max_connections", "tcp_max_per_client",
-                      "max_message_size", "rate_limit", "rate_limit_slip", "rate_limit_ipv4_prefix",
-                      "rate_limit_ipv6_prefix", "rate_limit_table_size"}));
+    RAFTDNS_TRY(r.check_keys(
+        *dns, "dns.",
+        {"listen", "workers", "identity", "version", "max_udp_size", "tcp_idle_timeout",
+         "tcp_max_connections", "tcp_max_per_client", "max_message_size", "rate_limit",
+         "rate_limit_slip", "rate_limit_ipv4_prefix", "rate_limit_ipv6_prefix",
+         "rate_limit_table_size", "minimal_responses", "cookies"}));
     if (const toml::node* listen = dns->get("listen")) {
       const toml::array* list = listen->as_array();
       if (!list || list->empty()) {
@@ -405,6 +417,8 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
     if (cfg.version.size() > 255)
       return r.fail(*dns->get("version"), "dns.version is longer than 255 characters");
     RAFTDNS_TRY(r.integer(*dns, "dns.", "max_udp_size", 512, 4096, cfg.max_udp_size));
+    RAFTDNS_TRY(r.boolean(*dns, "dns.", "minimal_responses", cfg.minimal_responses));
+    RAFTDNS_TRY(r.boolean(*dns, "dns.", "cookies", cfg.cookies));
     uint32_t idle_seconds = cfg.tcp_idle_timeout_ms / 1000;
     RAFTDNS_TRY(r.integer(*dns, "dns.", "tcp_idle_timeout", 1, 3600, idle_seconds));
     cfg.tcp_idle_timeout_ms = idle_seconds * 1000;

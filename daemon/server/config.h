@@ -68,6 +68,10 @@ struct Config {
   std::string identity;  // CHAOS id.server; defaults to node_id
   std::string version;   // CHAOS version.bind; defaults to "raftdns <version>"
   uint16_t max_udp_size = 1232;
+  // false: positive answers carry the zone's NS RRset and their addresses.
+  bool minimal_responses = true;
+  // RFC 7873 DNS Cookies, with a secret derived from the cluster key.
+  bool cookies = true;
   uint32_t tcp_idle_timeout_ms = 10000;
   uint32_t tcp_max_connections = 1024;
   uint32_t tcp_max_per_client = 16;
@@ -114,8 +118,9 @@ Result<Config> parse_config(std::string_view text, const std::string& origin);
 // Reads and parses a file.
 Result<Config> load_config(const std::string& path);
 
-// The keys SIGHUP applies without a restart: log level and the CHAOS
-// identity and version. Everything else needs a restart; reload() reports
+// The keys SIGHUP applies without a restart: log level, the CHAOS
+// identity and version, dns.minimal_responses and dns.cookies. Everything else needs a
+// restart; reload() reports
 // which changed keys it had to ignore.
 struct ReloadPlan {
   std::vector<std::string> ignored_keys;  // changed, but need a restart

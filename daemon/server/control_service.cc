@@ -165,9 +165,11 @@ void ControlService::dispatch(const Request& request, Reply reply) {
       if (!records) return reply(Response::failure(records.error()));
       // dnsadm validated the file already; a daemon checks again because
       // the socket is the trust boundary.
-      if (Status s = zone::validate_zone(*zone, *records); !s) {
+      std::vector<std::string> warnings;
+      if (Status s = zone::validate_zone(*zone, *records, &warnings); !s) {
         return reply(Response::failure("zone " + zone->to_text() + ": " + s.error()));
       }
+      for (const std::string& w : warnings) log_warning(w);
       propose(store::PutZone{*zone, std::move(*records)}, request, std::move(reply));
       return;
     }

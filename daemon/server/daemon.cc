@@ -2,6 +2,7 @@
 #include "daemon/server/daemon.h"
 
 #include <event2/thread.h>
+#include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -28,11 +29,36 @@
 namespace raftdns::server {
 namespace {
 
+// The DNS Cookie secret (RFC 9018): a keyed BLAKE2b of a fixed label under
+// the cluster key, so every node makes and checks the same cookies without
+// the cluster key itself ever keying anything but the peer frames. Without
+// a key file (a lone node), a random secret for this process.
+query::CookieSecret cookie_secret(const Config& c) {
+  static constexpr char kLabel[] = "raftdns DNS cookie secret (RFC 9018), v1";
+  query::CookieSecret secret{};
+  if (!c.cluster_key_file.empty()) {
+    if (auto key = replication::load_key_file(c.cluster_key_file)) {
+      crypto_generichash(secret.data(), secret.size(), reinterpret_cast<const uint8_t*>(kLabel),
+                         sizeof(kLabel) - 1, key->bytes.data(), key->bytes.size());
+      return secret;
+    }
+  }
+  static const query::CookieSecret random = [] {
+    query::CookieSecret r{};
+    randombytes_buf(r.data(), r.size());
+    return r;
+  }();
+  return random;
+}
+
 query::EngineConfig engine_config(const Config& c) {
   query::EngineConfig e;
   e.identity = c.identity;
   e.version = c.version;
   e.max_udp_size = c.max_udp_size;
+  e.minimal_responses = c.minimal_responses;
+  e.cookies = c.cookies;
+  e.cookie_secret = cookie_secret(c);
   return e;
 }
 
@@ -299,6 +325,8 @@ void Daemon::on_reload(evutil_socket_t, short) {
   config_.log_level = fresh->log_level;
   config_.identity = fresh->identity;
   config_.version = fresh->version;
+  config_.minimal_responses = fresh->minimal_responses;
+  config_.cookies = fresh->cookies;
   set_log_level(config_.log_level);
   settings_->publish(engine_config(config_));
   log_info(std::string("reloaded ") + config_.path + ": log level " +

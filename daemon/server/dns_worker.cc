@@ -107,6 +107,20 @@ void add_counters(query::EngineCounters& into, const query::EngineCounters& from
 
 }  // namespace
 
+// The client's address as DNS Cookies hash it (RFC 9018 §4.2).
+query::Client cookie_client(const sockaddr_storage& peer, uint32_t now) {
+  query::Client c;
+  c.now = now;
+  if (peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(peer).sin_addr;
+    c.ip = {reinterpret_cast<const uint8_t*>(&a), 4};
+  } else if (peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+    c.ip = {reinterpret_cast<const uint8_t*>(&a), 16};
+  }
+  return c;
+}
+
 WorkerOptions worker_options(const Config& config) {
   WorkerOptions options;
   options.tcp_idle_timeout_ms = config.tcp_idle_timeout_ms;
@@ -422,6 +436,7 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
     refresh_engine_if_reloaded();
     const store::ReadTxn* view = fresh_view();
     const uint32_t now_ms = rrl_ ? monotonic_ms() : 0;
+    const auto now = static_cast<uint32_t>(std::time(nullptr));
     unsigned replies = 0;
     // Counted locally: under a flood these are the hot path.
     uint64_t rrl_dropped = 0, rrl_slipped = 0;
@@ -440,10 +455,12 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
       size_t length = respond({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
                               {out, kMaxMessage}, false, *view,
-                              reinterpret_cast<const sockaddr*>(&b.peers[i]), nullptr);
+                              reinterpret_cast<const sockaddr*>(&b.peers[i]),
+                              cookie_client(b.peers[i], now), nullptr);
       if (length == 0) continue;
       count_response(metrics_, DnsProtocol::udp, {out, length});
-      if (rrl_) {
+      // A valid server cookie proves the source address: not rate limited.
+      if (rrl_ && !engine_->last_cookie_valid()) {
         const ClassifiedResponse response = classify_response({out, length});
         switch (rrl_->check(reinterpret_cast<const sockaddr*>(&b.peers[i]), response, now_ms)) {
           case RrlVerdict::send:
@@ -503,6 +520,7 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
 
 size_t DnsWorker::respond(std::span<const uint8_t> query, std::span<uint8_t> out, bool tcp,
                           const store::ReadTxn& view, const sockaddr* peer,
+                          const query::Client& client,
                           std::unique_ptr<xfr::OutgoingTransfer>* started) noexcept {
   const query::Transport transport = tcp ? query::Transport::tcp : query::Transport::udp;
   try {
@@ -514,7 +532,7 @@ size_t DnsWorker::respond(std::span<const uint8_t> query, std::span<uint8_t> out
       case xfr::Responder::Kind::reply:
         return o.length;
       case xfr::Responder::Kind::engine_then_sign: {
-        size_t n = engine_->answer(o.unsigned_query, out, transport, view);
+        size_t n = engine_->answer(o.unsigned_query, out, transport, view, client);
         return responder_->sign_answer(out, n, now);
       }
       case xfr::Responder::Kind::transfer:
@@ -525,7 +543,7 @@ size_t DnsWorker::respond(std::span<const uint8_t> query, std::span<uint8_t> out
     // Only allocation can throw on this path; answer as if unsigned.
     log_error(std::string("worker ") + std::to_string(index_) + ": " + e.what());
   }
-  return engine_->answer(query, out, transport, view);
+  return engine_->answer(query, out, transport, view, client);
 }
 
 // --- TCP ---
@@ -615,8 +633,10 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
       evbuffer_drain(input, 2 + length);
       continue;
     }
-    size_t answer = respond({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage}, true,
-                            *view, reinterpret_cast<const sockaddr*>(&conn.peer), &conn.transfer);
+    size_t answer =
+        respond({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage}, true, *view,
+                reinterpret_cast<const sockaddr*>(&conn.peer),
+                cookie_client(conn.peer, static_cast<uint32_t>(std::time(nullptr))), &conn.transfer);
     evbuffer_drain(input, 2 + length);
     if (conn.transfer) {
       // Stream it while the client reads; queries pipelined behind it wait.

@@ -139,7 +139,7 @@ class DnsWorker {
   // Answers one query: through the transfer responder (TSIG, AXFR, IXFR)
   // and the engine. A transfer it starts is left in `started`.
   size_t respond(std::span<const uint8_t> query, std::span<uint8_t> out, bool tcp,
-                 const store::ReadTxn& view, const sockaddr* peer,
+                 const store::ReadTxn& view, const sockaddr* peer, const query::Client& client,
                  std::unique_ptr<xfr::OutgoingTransfer>* started) noexcept;
   // Writes transfer messages until the connection's output is full enough;
   // true once the transfer has ended.

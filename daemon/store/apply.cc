@@ -1,5 +1,5 @@
-// Applying Commands: the zone rules (enclosing zone, CNAME exclusivity, only
-// NS and glue at and below a cut, the apex SOA), RRset merging, and the SOA
+// Applying Commands: the zone rules (enclosing zone, CNAME exclusivity, one
+// CNAME and DNAME per owner, the apex SOA), RRset merging, and the SOA
 // serial bump that ends every command that changed a zone.
 #include "daemon/store/apply.h"
 
@@ -24,23 +24,10 @@ std::span<const uint8_t> bytes_of(const MDB_val& v) {
   throw LmdbFailure{rc, std::string(what) + ": " + mdb_strerror(rc)};
 }
 
-bool is_meta_type(uint16_t t) { return t == 0 || t == T::OPT || (t >= 249 && t <= 255); }
 // Types DNSSEC allows next to a CNAME (RFC 4035 §2.5) and at a cut.
 bool is_dnssec_meta(uint16_t t) { return t == 46 /*RRSIG*/ || t == 47 /*NSEC*/; }
-bool is_glue_type(uint16_t t) { return t == T::A || t == T::AAAA; }
-bool allowed_at_cut(uint16_t t) {
-  return t == T::NS || t == 43 /*DS*/ || is_glue_type(t) || is_dnssec_meta(t);
-}
 
 std::string type_text(uint16_t t) { return wire::type_to_text(t); }
-
-// The name whose canonical key is zone_key + rel.
-std::string name_text(std::span<const uint8_t> zone_key, std::span<const uint8_t> rel) {
-  std::string key(reinterpret_cast<const char*>(zone_key.data()), zone_key.size());
-  key.append(reinterpret_cast<const char*>(rel.data()), rel.size());
-  auto n = wire::Name::from_canonical_key(key);
-  return n ? n->to_text() : std::string("(unreadable name)");
-}
 
 }  // namespace
 
@@ -200,7 +187,8 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
 Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
                                 const wire::Name& owner, uint16_t type) {
   const std::string where = owner.to_text() + " " + type_text(type);
-  if (is_meta_type(type)) return make_error(where + ": this type cannot be stored in a zone");
+  if (!wire::is_storable_type(type))
+    return make_error(where + ": this type cannot be stored in a zone");
   const bool at_apex = owner_key.labels() == apex_labels;
   if (type == T::SOA && !at_apex) {
     return make_error("SOA at " + owner.to_text() + " is not at the zone apex " +
@@ -241,51 +229,9 @@ Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
     return make_error(where + " cannot coexist with the CNAME at " + owner.to_text());
   }
 
-  // Below a zone cut only glue may exist (RFC 1034 §4.2.1).
-  RRsetView ns;
-  for (size_t n = apex_labels + 1; n < owner_key.labels(); ++n) {
-    if (scan::get_rrset(txn_, env_.rrsets, zone_key, owner_key.prefix(n), T::NS, ns)) {
-      if (!is_glue_type(type)) {
-        return make_error(where + " lies below the zone cut at " +
-                          owner.strip_left(owner_key.labels() - n).to_text() +
-                          "; only glue (A, AAAA) may be there");
-      }
-      break;
-    }
-  }
-  if (!at_apex) {
-    if (type == T::NS) {
-      for (uint16_t t : types) {
-        if (!allowed_at_cut(t)) {
-          return make_error("NS at " + owner.to_text() +
-                            " would make it a zone cut, but it holds " + type_text(t) + " data");
-        }
-      }
-      // Everything below the new cut must be glue.
-      KeyBuffer prefix;
-      make_owner_prefix(zone_key, owner_key.bytes(), prefix);
-      size_t stem = prefix.size - 1;
-      prefix.data[stem] = 1;  // the smallest label byte: first descendant
-      MDB_val k = lmdb::val(prefix.data, prefix.size), v;
-      int rc = cursor.get(&k, &v, MDB_SET_RANGE);
-      while (rc == 0 && k.mv_size > stem + 2 && std::memcmp(k.mv_data, prefix.data, stem) == 0) {
-        auto kb = bytes_of(k);
-        uint16_t t = load_u16(kb.data() + kb.size() - 2);
-        if (!is_glue_type(t)) {
-          RRsetKeyParts parts;
-          std::string below = split_rrset_key(kb, parts)
-                                  ? name_text(parts.zone_key, parts.owner_rel)
-                                  : std::string("a name below it");
-          return make_error("NS at " + owner.to_text() + " would hide " + below + " " +
-                            type_text(t) + " below the zone cut; only glue may be there");
-        }
-        rc = cursor.get(&k, &v, MDB_NEXT);
-      }
-    } else if (has(T::NS) && !allowed_at_cut(type)) {
-      return make_error(where + ": " + owner.to_text() +
-                        " is a zone cut; only NS, DS and glue may be there");
-    }
-  }
+  // Data below a zone cut or a DNAME, or at a cut beside its NS, is
+  // occluded: accepted and kept (as the zone file validator accepts it, and
+  // as NSD, Knot and BIND load it) and never served by the answer engine.
   return {};
 }
 

@@ -348,6 +348,20 @@ WireError parse_query(std::span<const uint8_t> packet, QueryView& out) noexcept 
     out.edns_udp_size = o.udp_size;
     out.edns_version = o.version;
     out.edns_do = o.do_bit;
+    // decode_opt checked the option framing.
+    for (size_t at = 0; at + 4 <= rdata.size();) {
+      const uint16_t code = get16(rdata.data() + at);
+      const size_t len = get16(rdata.data() + at + 2);
+      const uint8_t* value = rdata.data() + at + 4;
+      at += 4 + len;
+      if (code != kOptionCookie) continue;
+      // RFC 7873 §5.2.2: 8 octets, or 16 to 40; at most one.
+      if (out.has_cookie || (len != 8 && (len < 16 || len > 40))) return WireError::bad_opt;
+      out.has_cookie = true;
+      std::memcpy(out.client_cookie, value, 8);
+      out.server_cookie_length = static_cast<uint8_t>(len - 8);
+      if (len > 8) std::memcpy(out.server_cookie, value + 8, len - 8);
+    }
   }
   if (r.remaining() != 0) return WireError::trailing_data;
   return WireError::ok;
@@ -512,12 +526,12 @@ bool MessageWriter::add_record(Section s, const Name& owner, uint16_t type, uint
     return len;
   };
 
+  // DNAME RDATA is never compressed (RFC 6672 §2.5): it goes out as stored.
   bool done = false;
   switch (type) {
     case rrtype::NS:
     case rrtype::CNAME:
     case rrtype::PTR:
-    case rrtype::DNAME:
       if (plain_name_length(rdata) == rdata.size()) {
         compressed_name(rdata);
         done = true;

@@ -79,7 +79,15 @@ struct QueryView {
   uint16_t edns_udp_size = kMinUdpSize;
   uint8_t edns_version = 0;
   bool edns_do = false;
+  // RFC 7873 COOKIE option: the client cookie (8 octets) and the server
+  // cookie that came with it (8 to 32 octets, 0 when none). A COOKIE option
+  // of any other length, or a second one, is bad_opt.
+  bool has_cookie = false;
+  uint8_t client_cookie[8] = {};
+  uint8_t server_cookie[32] = {};
+  uint8_t server_cookie_length = 0;
 };
+inline constexpr uint16_t kOptionCookie = 10;
 // On an error, `out.header` is still filled when the packet holds at least
 // the 12-octet header, so the caller can answer FORMERR with the same ID.
 // Question and ANSWER/AUTHORITY records (NOTIFY, UPDATE) are read and
@@ -91,7 +99,8 @@ WireError parse_query(std::span<const uint8_t> packet, QueryView& out) noexcept;
 enum class Section : uint8_t { answer, authority, additional };
 
 // Writes a message into a caller-owned buffer, compressing owner names and
-// the names inside NS, CNAME, SOA, MX, PTR and DNAME RDATA (RFC 3597 §4).
+// the names inside NS, CNAME, SOA, MX and PTR RDATA (RFC 3597 §4); a DNAME
+// target is never compressed (RFC 6672 §2.5).
 // Records are appended section by section in order. add_* returns false when
 // the record does not fit in `limit` octets (minus the space reserved for an
 // OPT record); the message is then left as it was before the call, so the
@@ -117,6 +126,23 @@ class MessageWriter {
   size_t finish() noexcept;
 
   size_t size() const noexcept { return pos_; }
+
+  // A point to go back to, so that a whole RRset is either written or not.
+  struct Mark {
+    size_t pos, ntargets;
+    uint16_t ancount, nscount, arcount;
+  };
+  Mark mark() const noexcept {
+    return {pos_, ntargets_, header_.ancount, header_.nscount, header_.arcount};
+  }
+  // Drops everything added since `m` was taken.
+  void rewind(const Mark& m) noexcept {
+    pos_ = m.pos;
+    ntargets_ = m.ntargets;
+    header_.ancount = m.ancount;
+    header_.nscount = m.nscount;
+    header_.arcount = m.arcount;
+  }
 
  private:
   bool write_name(const Name& n) noexcept;

@@ -43,4 +43,10 @@ std::string rcode_to_text(uint16_t rcode);   // "NOERROR", "NXDOMAIN", ...
 // SVCB, HTTPS). Every other type is opaque RFC 3597 data.
 bool has_known_codec(uint16_t type);
 
+// False for the code points that can never be zone data: type 0, OPT
+// (RFC 6891 §6.1.1) and the QTYPE-only range TKEY..ANY (249-255).
+constexpr bool is_storable_type(uint16_t type) {
+  return type != 0 && type != rrtype::OPT && !(type >= 249 && type <= 255);
+}
+
 }  // namespace raftdns::wire

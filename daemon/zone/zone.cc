@@ -1,19 +1,24 @@
 // Zones: master-file import (via libzscanner), export, and the checks a zone must pass.
 #include "daemon/zone/zone.h"
 
+#include "daemon/zone/legacy.h"
+
 // libzscanner's headers carry no C++ linkage guards.
 extern "C" {
 #include <libzscanner/scanner.h>
 }
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -23,6 +28,9 @@ namespace {
 using wire::Name;
 using wire::Record;
 namespace rrtype = wire::rrtype;
+
+// RFC 2181 §8: TTLs are unsigned 31-bit values.
+constexpr uint32_t kMaxTtl = 0x7fffffff;
 
 // Where a record came from, for error messages.
 struct Location {
@@ -41,6 +49,11 @@ struct ScanState {
   std::deque<std::string> files;  // stable storage for Location::file
   std::vector<Record> records;
   std::vector<Location> locations;
+  std::vector<std::string> warnings;
+  // Lines of the top file whose records a legacy type was rewritten into.
+  std::map<uint64_t, detail::LegacyRecord> retype;
+  size_t ttls_clamped = 0;
+  std::string first_clamped;  // "file:line: " of the first one
   std::string error;
   bool failed = false;
 
@@ -74,8 +87,33 @@ void on_record(zs_scanner_t* s) {
   rr.rclass = s->r_class;
   rr.ttl = s->r_ttl;
   rr.rdata.assign(s->r_data, s->r_data + s->r_data_length);
+  Location loc{st->intern_file(s->file.name), s->line_counter};
+  if (!st->retype.empty() && *loc.file == st->default_file) {
+    if (auto it = st->retype.find(s->line_counter); it != st->retype.end()) {
+      const detail::LegacyRecord& legacy = it->second;
+      size_t strings = 0;
+      for (size_t at = 0; at < rr.rdata.size(); at += 1 + rr.rdata[at]) ++strings;
+      if (legacy.max_strings && (strings < legacy.min_strings || strings > legacy.max_strings)) {
+        st->failed = true;
+        st->error =
+            where(&loc) + wire::type_to_text(legacy.type) + " takes " +
+            std::to_string(legacy.min_strings) +
+            (legacy.max_strings != legacy.min_strings ? " to " + std::to_string(legacy.max_strings)
+                                                      : std::string()) +
+            " character-strings, not " + std::to_string(strings);
+        s->state = ZS_STATE_STOP;
+        return;
+      }
+      rr.type = legacy.type;
+    }
+  }
+  if (rr.ttl > kMaxTtl) {
+    // RFC 2181 §8: a TTL is a 31-bit value. Clamped, as NSD does.
+    if (st->ttls_clamped++ == 0) st->first_clamped = where(&loc);
+    rr.ttl = kMaxTtl;
+  }
   st->records.push_back(std::move(rr));
-  st->locations.push_back(Location{st->intern_file(s->file.name), s->line_counter});
+  st->locations.push_back(loc);
 }
 
 void on_error(zs_scanner_t* s) {
@@ -115,13 +153,63 @@ Result<ScannerPtr> make_scanner(const Name& origin, uint32_t default_ttl, ScanSt
 
 bool is_glue_type(uint16_t t) { return t == rrtype::A || t == rrtype::AAAA; }
 bool is_dnssec_meta(uint16_t t) { return t == 46 /* RRSIG */ || t == 47 /* NSEC */; }
+// What a delegation point itself may hold in the parent zone (RFC 1034
+// §4.2.1, RFC 4035 §2.4): the cut's NS, its DS, glue and DNSSEC metadata.
+bool parent_side_at_cut(uint16_t t) {
+  return t == rrtype::NS || t == 43 /* DS */ || is_glue_type(t) || is_dnssec_meta(t);
+}
 
 struct OwnerFacts {
   uint32_t cname = 0, dname = 0, ns = 0, other = 0;  // other: not CNAME/RRSIG/NSEC
 };
 
+}  // namespace
+
+std::optional<Occlusion> occlusion_of(const Name& origin, const Name& owner, uint16_t type,
+                                      const std::function<bool(const Name&, uint16_t)>& has) {
+  if (!owner.is_subdomain_of(origin)) return std::nullopt;
+  const size_t below = owner.label_count() - origin.label_count();
+  // From the apex down, the first cut or DNAME above the owner decides:
+  // everything under it belongs elsewhere (RFC 1034 §4.3.2 step 3b,
+  // RFC 6672 §2.3). The apex's own NS is no cut.
+  for (size_t up = below; up >= 1; --up) {
+    Name ancestor = owner.strip_left(up);
+    if (has(ancestor, rrtype::DNAME)) return Occlusion{ancestor, rrtype::DNAME};
+    if (ancestor != origin && has(ancestor, rrtype::NS)) {
+      if (is_glue_type(type)) return std::nullopt;  // glue
+      return Occlusion{ancestor, rrtype::NS};
+    }
+  }
+  if (below > 0 && !parent_side_at_cut(type) && has(owner, rrtype::NS)) {
+    return Occlusion{owner, rrtype::NS};
+  }
+  return std::nullopt;
+}
+
+std::string occlusion_warning(const Name& origin, const std::vector<const Record*>& occluded) {
+  constexpr size_t kShown = 5;
+  std::string out = "zone " + origin.to_text() + ": " + std::to_string(occluded.size()) +
+                    (occluded.size() == 1 ? " record lies" : " records lie") +
+                    " below a zone cut or DNAME (occluded: kept and exported, never served):";
+  std::vector<Name> shown;
+  for (const Record* rr : occluded) {
+    if (std::find(shown.begin(), shown.end(), rr->owner) != shown.end()) continue;
+    if (shown.size() == kShown) {
+      out += ", ...";
+      break;
+    }
+    out += shown.empty() ? " " : ", ";
+    out += rr->owner.to_text();
+    shown.push_back(rr->owner);
+  }
+  return out;
+}
+
+namespace {
+
 Status validate_with_locations(const Name& origin, const std::vector<Record>& records,
-                               const std::vector<Location>* locations) {
+                               const std::vector<Location>* locations,
+                               std::vector<std::string>* warnings) {
   auto loc_of = [&](size_t i) -> const Location* {
     return locations && i < locations->size() ? &(*locations)[i] : nullptr;
   };
@@ -146,8 +234,14 @@ Status validate_with_locations(const Name& origin, const std::vector<Record>& re
   for (const auto& [name, f] : owners) {
     if ((f.ns && name != origin) || f.dname) any_cut = true;
   }
+  auto has = [&](const Name& n, uint16_t type) {
+    auto it = owners.find(n);
+    if (it == owners.end()) return false;
+    return type == rrtype::NS ? it->second.ns > 0 : it->second.dname > 0;
+  };
 
   size_t soa_count = 0;
+  std::vector<const Record*> occluded;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& rr = records[i];
     if (rr.rclass != wire::rrclass::IN) {
@@ -157,8 +251,7 @@ Status validate_with_locations(const Name& origin, const std::vector<Record>& re
       return fail(i, "owner is outside the zone " + origin.to_text());
     }
     if (auto st = wire::validate_rdata(rr.type, rr.rdata); !st) return fail(i, st.error());
-    if (rr.type == rrtype::OPT || rr.type == rrtype::ANY || rr.type == rrtype::AXFR ||
-        rr.type == rrtype::IXFR) {
+    if (!wire::is_storable_type(rr.type)) {
       return fail(i, "type " + wire::type_to_text(rr.type) + " cannot be zone data");
     }
     if (rr.type == rrtype::SOA) {
@@ -175,27 +268,11 @@ Status validate_with_locations(const Name& origin, const std::vector<Record>& re
     if (f.cname && f.other) {
       return fail(i, "CNAME and other data at " + rr.owner.to_text() + " (RFC 1034 section 3.6.2)");
     }
-    if (f.ns && rr.owner != origin && !is_glue_type(rr.type) && !is_dnssec_meta(rr.type) &&
-        rr.type != rrtype::NS && rr.type != 43 /* DS */) {
-      return fail(i, "data other than NS and glue at the delegation point " + rr.owner.to_text());
-    }
-    if (!any_cut) continue;
-    for (size_t up = 1; up <= rr.owner.label_count() - origin.label_count(); ++up) {
-      Name ancestor = rr.owner.strip_left(up);
-      auto it = owners.find(ancestor);
-      if (it == owners.end()) continue;
-      if (it->second.dname) {
-        return fail(
-            i, "owner lies below the DNAME at " + ancestor.to_text() + " (RFC 6672 section 2.3)");
-      }
-      if (it->second.ns && ancestor != origin && !is_glue_type(rr.type)) {
-        return fail(i,
-                    "only glue A/AAAA records may lie below the zone cut at " + ancestor.to_text());
-      }
-    }
+    if (any_cut && occlusion_of(origin, rr.owner, rr.type, has)) occluded.push_back(&rr);
   }
   if (soa_count == 0)
     return make_error("zone " + origin.to_text() + " has no SOA record at its apex");
+  if (warnings && !occluded.empty()) warnings->push_back(occlusion_warning(origin, occluded));
   return {};
 }
 
@@ -237,6 +314,46 @@ void drop_duplicates(std::vector<Record>& records, std::vector<Location>& locati
   locations = std::move(l);
 }
 
+// RFC 2181 §5.2: the records of an RRset share one TTL. A file that gives
+// them different TTLs gets the lowest for all of them, with one warning.
+void unify_rrset_ttls(const Name& origin, std::vector<Record>& records,
+                      const std::vector<Location>& locations, std::vector<std::string>& warnings) {
+  struct Key {
+    Name owner;
+    uint16_t type;
+    bool operator==(const Key& o) const { return owner == o.owner && type == o.type; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return k.owner.hash() ^ (size_t{k.type} * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::unordered_map<Key, uint32_t, KeyHash> lowest;
+  lowest.reserve(records.size());
+  for (const Record& rr : records) {
+    auto [it, fresh] = lowest.try_emplace(Key{rr.owner, rr.type}, rr.ttl);
+    if (!fresh && rr.ttl < it->second) it->second = rr.ttl;
+  }
+  size_t changed = 0;
+  std::string first;
+  for (size_t i = 0; i < records.size(); ++i) {
+    Record& rr = records[i];
+    uint32_t ttl = lowest[Key{rr.owner, rr.type}];
+    if (rr.ttl == ttl) continue;
+    if (changed++ == 0) {
+      first = where(i < locations.size() ? &locations[i] : nullptr) + rr.owner.to_text() + " " +
+              wire::type_to_text(rr.type);
+    }
+    rr.ttl = ttl;
+  }
+  if (changed) {
+    warnings.push_back(
+        "zone " + origin.to_text() + ": " + std::to_string(changed) +
+        (changed == 1 ? " record's TTL was" : " records' TTLs were") +
+        " lowered to the lowest TTL of their RRset (RFC 2181 section 5.2); first: " + first);
+  }
+}
+
 Result<ParsedZone> finish_load(const Name& origin, ScanState& st, int parse_rc, zs_scanner_t* s) {
   if (st.failed) return make_error(std::move(st.error));
   if (parse_rc != 0) {
@@ -244,10 +361,18 @@ Result<ParsedZone> finish_load(const Name& origin, ScanState& st, int parse_rc, 
                       zs_strerror(s->error.code));
   }
   drop_duplicates(st.records, st.locations);
-  if (auto v = validate_with_locations(origin, st.records, &st.locations); !v) {
+  std::vector<std::string> warnings = std::move(st.warnings);
+  if (st.ttls_clamped) {
+    warnings.push_back("zone " + origin.to_text() + ": " + std::to_string(st.ttls_clamped) +
+                       (st.ttls_clamped == 1 ? " TTL was" : " TTLs were") +
+                       " above 2147483647 and clamped to it (RFC 2181 section 8); first at " +
+                       st.first_clamped.substr(0, st.first_clamped.size() - 2));
+  }
+  unify_rrset_ttls(origin, st.records, st.locations, warnings);
+  if (auto v = validate_with_locations(origin, st.records, &st.locations, &warnings); !v) {
     return make_error(v.error());
   }
-  return ParsedZone{origin, std::move(st.records)};
+  return ParsedZone{origin, std::move(st.records), std::move(warnings)};
 }
 
 }  // namespace
@@ -269,10 +394,12 @@ Result<ParsedZone> load_zone_file(const std::string& path, const Name& origin,
   if (!in) return make_error(path + ": cannot open zone file: " + std::strerror(errno));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return make_error(path + ": cannot read zone file: " + std::strerror(errno));
-  text = with_final_newline(text);
-
   ScanState st;
   st.default_file = path;
+  auto rewritten = detail::rewrite_legacy_types(text, path, st.retype);
+  if (!rewritten) return make_error(rewritten.error());
+  text = with_final_newline(*rewritten);
+
   auto s = make_scanner(origin, default_ttl, st);
   if (!s) return make_error(s.error());
   zs_scanner_t* sc = s->get();
@@ -293,9 +420,11 @@ Result<ParsedZone> load_zone_file(const std::string& path, const Name& origin,
 
 Result<ParsedZone> load_zone_text(std::string_view text, const Name& origin,
                                   const std::string& source_name, uint32_t default_ttl) {
-  std::string input = with_final_newline(text);
   ScanState st;
   st.default_file = source_name;
+  auto rewritten = detail::rewrite_legacy_types(text, source_name, st.retype);
+  if (!rewritten) return make_error(rewritten.error());
+  std::string input = with_final_newline(*rewritten);
   auto s = make_scanner(origin, default_ttl, st);
   if (!s) return make_error(s.error());
   if (zs_set_input_string(s->get(), input.data(), input.size()) != 0) {
@@ -305,11 +434,13 @@ Result<ParsedZone> load_zone_text(std::string_view text, const Name& origin,
   return finish_load(origin, st, rc, s->get());
 }
 
-Status validate_zone(const Name& origin, const std::vector<Record>& records) {
-  return validate_with_locations(origin, records, nullptr);
+Status validate_zone(const Name& origin, const std::vector<Record>& records,
+                     std::vector<std::string>* warnings) {
+  return validate_with_locations(origin, records, nullptr, warnings);
 }
 
-Result<Record> parse_record(std::string_view line, const Name* origin, uint32_t default_ttl) {
+Result<Record> parse_record(std::string_view line, const Name* origin, uint32_t default_ttl,
+                            std::vector<std::string>* warnings) {
   auto bad = [&](const std::string& why) -> Error {
     return make_error("bad record '" + std::string(line) + "': " + why);
   };
@@ -324,7 +455,13 @@ Result<Record> parse_record(std::string_view line, const Name* origin, uint32_t 
   Name root;
   auto s = make_scanner(origin ? *origin : root, default_ttl, st);
   if (!s) return bad(s.error());
-  std::string text(line);
+  auto rewritten = detail::rewrite_legacy_types(line, st.default_file, st.retype);
+  if (!rewritten) {
+    std::string why = rewritten.error();
+    if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    return bad(why);
+  }
+  std::string text = std::move(*rewritten);
   text.push_back('\n');
   if (zs_set_input_string(s->get(), text.data(), text.size()) != 0) {
     return bad(zs_strerror((*s)->error.code));
@@ -340,7 +477,130 @@ Result<Record> parse_record(std::string_view line, const Name* origin, uint32_t 
   if (st.records.size() != 1) return bad("expected exactly one record");
   Record& rr = st.records.front();
   if (auto v = wire::validate_rdata(rr.type, rr.rdata); !v) return bad(v.error());
+  if (st.ttls_clamped && warnings) {
+    warnings->push_back(wire::record_to_text(rr) +
+                        ": the TTL was above 2147483647 and is clamped to it (RFC 2181 section 8)");
+  }
   return std::move(rr);
+}
+
+namespace {
+
+// Reads one master-file word that starts with '"': quoted strings separated
+// by blanks, each unescaped into its own value.
+Status unquote_strings(std::string_view word, std::vector<std::string>& values) {
+  size_t i = 0;
+  while (i < word.size()) {
+    if (word[i] == ' ' || word[i] == '\t') {
+      ++i;
+      continue;
+    }
+    if (word[i] != '"') {
+      return make_error("text after a closing quote in " + std::string(word) +
+                        "; quote the whole value, or give it without quotes");
+    }
+    std::string value;
+    bool closed = false;
+    for (++i; i < word.size(); ++i) {
+      char c = word[i];
+      if (c == '"') {
+        closed = true;
+        ++i;
+        break;
+      }
+      if (c != '\\') {
+        value.push_back(c);
+        continue;
+      }
+      if (++i == word.size()) break;
+      if (word[i] >= '0' && word[i] <= '9') {
+        if (i + 2 >= word.size() || !std::isdigit(static_cast<unsigned char>(word[i + 1])) ||
+            !std::isdigit(static_cast<unsigned char>(word[i + 2]))) {
+          return make_error("bad \\DDD escape in " + std::string(word));
+        }
+        int v = (word[i] - '0') * 100 + (word[i + 1] - '0') * 10 + (word[i + 2] - '0');
+        if (v > 255) return make_error("bad \\DDD escape in " + std::string(word));
+        value.push_back(static_cast<char>(v));
+        i += 2;
+      } else {
+        value.push_back(word[i]);
+      }
+    }
+    if (!closed) return make_error("unterminated quoted string in " + std::string(word));
+    values.push_back(std::move(value));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false, quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (!quoted && (c == ' ' || c == '\t')) {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    word.push_back(c);
+    if (c == '\\' && i + 1 < text.size()) {
+      word.push_back(text[++i]);
+    } else if (c == '"') {
+      quoted = !quoted;
+    }
+  }
+  if (quoted) return make_error("unterminated quoted string in " + std::string(text));
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+Result<std::string> rdata_text_from_words(uint16_t type, const std::vector<std::string>& words) {
+  if (type != rrtype::TXT && type != 99 /* SPF */) {
+    std::string out;
+    for (const std::string& w : words) {
+      bool quoted = false;
+      for (size_t i = 0; i < w.size(); ++i) {
+        if (w[i] == '\\') {
+          ++i;
+        } else if (w[i] == '"') {
+          quoted = !quoted;
+        } else if (w[i] == ';' && !quoted) {
+          return make_error("';' outside quotes in \"" + w +
+                            "\" would start a comment and cut the value; quote it");
+        }
+      }
+      if (!out.empty()) out.push_back(' ');
+      out += w;
+    }
+    return out;
+  }
+  std::vector<std::string> values;
+  for (const std::string& w : words) {
+    if (!w.empty() && w.front() == '"') {
+      if (auto st = unquote_strings(w, values); !st) return make_error(st.error());
+    } else {
+      values.push_back(w);
+    }
+  }
+  if (values.empty()) return make_error("a TXT record needs a value");
+  std::vector<uint8_t> rdata;
+  for (const std::string& v : values) {
+    size_t at = 0;
+    do {
+      size_t n = std::min<size_t>(255, v.size() - at);
+      rdata.push_back(static_cast<uint8_t>(n));
+      rdata.insert(rdata.end(), v.begin() + static_cast<std::ptrdiff_t>(at),
+                   v.begin() + static_cast<std::ptrdiff_t>(at + n));
+      at += n;
+    } while (at < v.size());
+  }
+  if (rdata.size() > 65535) return make_error("the TXT value is longer than 65535 octets");
+  return wire::rdata_to_text(rrtype::TXT, rdata);
 }
 
 std::string export_zone(const Name& origin, const std::vector<Record>& records) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <random>
 
+#include "daemon/query/resolver.h"
 #include "daemon/store/read_txn.h"
 #include "daemon/store/store.h"
 #include "daemon/wire/message.h"
@@ -81,8 +82,34 @@ class QueryTest : public ::testing::Test {
         A("*.flat.test.", "192.0.2.90"),
         TXT("a.b.flat.test.", "x"),
     };
+    // Occlusion, DNAME chains and a wide delegation.
+    std::vector<wire::Record> conf = {
+        SOA("conf.test.", 1),
+        NS("conf.test.", "ns1.conf.test."),
+        A("ns1.conf.test.", "192.0.2.1"),
+        NS("sub.conf.test.", "ns.sub.conf.test."),
+        A("ns.sub.conf.test.", "192.0.2.53"),
+        TXT("sub.conf.test.", "occluded at the cut"),
+        TXT("x.sub.conf.test.", "occluded below the cut"),
+        DNAME("d.conf.test.", "example.net."),
+        A("www.d.conf.test.", "192.0.2.99"),
+        MX("mxglue.conf.test.", 10, "ns.sub.conf.test."),
+        MX("mxother.conf.test.", 10, "www.example.net."),
+        MX("mxok.conf.test.", 10, "ns1.conf.test."),
+        DNAME("dl.conf.test.", "dl2.conf.test."),
+        DNAME("dl2.conf.test.", "dl.conf.test."),
+        DNAME("grow.conf.test.", "x.grow.conf.test."),
+        DNAME("grow2.conf.test.", long_label('g') + ".grow2.conf.test."),
+    };
+    for (int i = 0; i < 20; ++i) {
+      std::string host = "ns" + std::to_string(10 + i) + ".many.conf.test.";
+      conf.push_back(NS("many.conf.test.", host));
+      conf.push_back(A(host, "192.0.2." + std::to_string(100 + i)));
+      conf.push_back(AAAA(host, "2001:db8::" + std::to_string(100 + i)));
+    }
     uint64_t index = 0;
-    for (auto* cmd : {new store::Command(store::PutZone{N("flat.test."), flat}),
+    for (auto* cmd : {new store::Command(store::PutZone{N("conf.test."), conf}),
+                      new store::Command(store::PutZone{N("flat.test."), flat}),
                       new store::Command(store::PutZone{N("example.com."), com}),
                       new store::Command(store::PutZone{N("example.net."), net}),
                       new store::Command(store::PutZone{N("child.example.com."), child})}) {
@@ -356,9 +383,9 @@ TEST_F(QueryTest, CnameQueryUnderDnameStopsAtTheSynthesizedCname) {
   auto m = ask("nothere.dname.example.com.", T::CNAME);
   EXPECT_EQ(m.header.rcode, R::NOERROR);
   EXPECT_TRUE(m.header.aa);
-  EXPECT_EQ(texts(m.answer),
-            (std::vector<std::string>{"dname.example.com. 1234 IN DNAME example.net.",
-                                      "nothere.dname.example.com. 1234 IN CNAME nothere.example.net."}));
+  EXPECT_EQ(texts(m.answer), (std::vector<std::string>{
+                                 "dname.example.com. 1234 IN DNAME example.net.",
+                                 "nothere.dname.example.com. 1234 IN CNAME nothere.example.net."}));
 }
 
 // RFC 6672 §2.2: a substituted name over 255 octets is YXDOMAIN.
@@ -634,6 +661,265 @@ TEST_F(QueryTest, MutatedQueriesNeverBreakTheEngine) {
 }
 
 // Every answer above comes from a read view, and a renewed view sees new data.
+// Occluded data is kept but never served: the referral (RFC 1034 §4.3.2
+// step 3b) or the DNAME rule (RFC 6672 §3.2) wins.
+TEST_F(QueryTest, OccludedDataIsNeverServed) {
+  for (const char* name : {"x.sub.conf.test.", "sub.conf.test."}) {
+    auto m = ask(name, T::TXT);
+    EXPECT_EQ(m.header.rcode, R::NOERROR) << name;
+    EXPECT_FALSE(m.header.aa) << name;
+    EXPECT_TRUE(m.answer.empty()) << name;
+    ASSERT_EQ(m.authority.size(), 1u) << name;
+    EXPECT_EQ(m.authority[0].type, T::NS) << name;
+  }
+  auto m = ask("www.d.conf.test.", T::A);
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  EXPECT_EQ(texts(m.answer),
+            (std::vector<std::string>{"d.conf.test. 300 IN DNAME example.net.",
+                                      "www.d.conf.test. 300 IN CNAME www.example.net.",
+                                      "www.example.net. 300 IN A 198.51.100.10"}));
+}
+
+// RFC 2181 §5.4.1: the additional section of an authoritative answer holds
+// only this zone's authoritative data: no occluded glue, no other zone's data.
+TEST_F(QueryTest, AdditionalHoldsOnlyThisZonesAuthoritativeData) {
+  auto m = ask("mxglue.conf.test.", T::MX);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_TRUE(m.additional.empty()) << texts(m.additional)[0];
+  m = ask("mxother.conf.test.", T::MX);
+  ASSERT_EQ(m.answer.size(), 1u);
+  EXPECT_TRUE(m.additional.empty()) << texts(m.additional)[0];
+  m = ask("mxok.conf.test.", T::MX);
+  EXPECT_EQ(texts(m.additional), (std::vector<std::string>{"ns1.conf.test. 300 IN A 192.0.2.1"}));
+  // A referral still carries its glue.
+  m = ask("x.sub.conf.test.", T::A);
+  EXPECT_EQ(texts(m.additional),
+            (std::vector<std::string>{"ns.sub.conf.test. 300 IN A 192.0.2.53"}));
+}
+
+// RFC 9471 §3.1: all in-domain glue goes out, or the reply is truncated.
+TEST_F(QueryTest, ReferralGlueThatDoesNotFitSetsTcAndTcpCarriesAllOfIt) {
+  auto m = ask("host.many.conf.test.");
+  EXPECT_FALSE(m.header.aa);
+  EXPECT_EQ(m.authority.size(), 20u);
+  EXPECT_TRUE(m.header.tc);  // 512 octets hold the NS RRset, not 40 glue records
+  Ask tcp{"host.many.conf.test."};
+  tcp.transport = Transport::tcp;
+  m = ask(tcp);
+  EXPECT_FALSE(m.header.tc);
+  EXPECT_EQ(m.authority.size(), 20u);
+  EXPECT_EQ(m.additional.size(), 40u);
+  for (int i = 0; i < 20; ++i) {
+    std::string host = "ns" + std::to_string(10 + i) + ".many.conf.test.";
+    EXPECT_TRUE(has(m.additional, host, T::A)) << host;
+    EXPECT_TRUE(has(m.additional, host, T::AAAA)) << host;
+  }
+  Ask big{"host.many.conf.test.", T::A, wire::rrclass::IN, true, 4096};
+  m = ask(big);  // 1232 octets, our UDP maximum: still not all of it
+  EXPECT_TRUE(m.header.tc);
+}
+
+// RFC 6672: a chain passing a DNAME twice shows it once, a loop ends, and a
+// substitution that grows past 255 octets after some hops is YXDOMAIN.
+TEST_F(QueryTest, DnameChainsShowEachDnameOnceAndEndCleanly) {
+  auto m = ask("x.dl.conf.test.");
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  EXPECT_EQ(texts(m.answer),
+            (std::vector<std::string>{"dl.conf.test. 300 IN DNAME dl2.conf.test.",
+                                      "x.dl.conf.test. 300 IN CNAME x.dl2.conf.test.",
+                                      "dl2.conf.test. 300 IN DNAME dl.conf.test.",
+                                      "x.dl2.conf.test. 300 IN CNAME x.dl.conf.test."}));
+  m = ask("a.grow.conf.test.");
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  size_t dnames = 0, cnames = 0;
+  for (const auto& r : m.answer) {
+    dnames += r.type == T::DNAME;
+    cnames += r.type == T::CNAME;
+  }
+  EXPECT_EQ(dnames, 1u);
+  EXPECT_EQ(cnames, kMaxChain + 1);  // the first name, then kMaxChain links followed
+  m = ask("a.grow2.conf.test.");
+  EXPECT_EQ(m.header.rcode, R::YXDOMAIN);
+  ASSERT_FALSE(m.answer.empty());
+  EXPECT_EQ(m.answer[0].type, T::DNAME);
+  EXPECT_EQ(std::count_if(m.answer.begin(), m.answer.end(),
+                          [](const wire::Record& r) { return r.type == T::DNAME; }),
+            1);
+  EXPECT_EQ(m.answer.back().type, T::CNAME);
+  EXPECT_GE(m.answer.size(), 3u);  // several hops before the overflow
+}
+
+// RFC 1035 §6.2: a QCLASS ANY answer is not authoritative.
+TEST_F(QueryTest, QclassAnyAnswerIsNotAuthoritative) {
+  auto m = ask(Ask{"www.example.com.", T::A, wire::rrclass::ANY});
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  EXPECT_FALSE(m.header.aa);
+  EXPECT_EQ(m.answer.size(), 1u);
+}
+
+// RFC 6891 §7: a FORMERR to a query that carried an OPT carries one.
+TEST_F(QueryTest, FormerrToAQueryWithOptCarriesOpt) {
+  wire::Message two;
+  two.header.id = 0x4242;
+  two.questions = {wire::Question{N("www.example.com."), T::A, 1},
+                   wire::Question{N("example.com."), T::A, 1}};
+  two.edns = wire::Edns{};
+  auto m = raw(wire::encode_message(two));
+  EXPECT_EQ(m.header.rcode, R::FORMERR);
+  EXPECT_TRUE(m.edns.has_value());
+  two.edns.reset();
+  m = raw(wire::encode_message(two));
+  EXPECT_EQ(m.header.rcode, R::FORMERR);
+  EXPECT_FALSE(m.edns.has_value());
+}
+
+// [dns] minimal_responses = false: the zone's NS RRset in authority and
+// their addresses in additional, for positive answers only.
+TEST_F(QueryTest, NonMinimalResponsesCarryTheZonesNameServers) {
+  EngineConfig cfg{"node-1.test", "raftdns 0.1.0", 1232};
+  cfg.minimal_responses = false;
+  Engine full(cfg);
+  auto answer = [&](const std::string& name, uint16_t type) {
+    auto q = query_bytes(Ask{name, type});
+    out_.assign(65535, 0);
+    size_t n = full.answer(q, out_, Transport::udp, *view_);
+    wire::Message m;
+    EXPECT_EQ(wire::parse_message(std::span(out_.data(), n), m), wire::WireError::ok);
+    return m;
+  };
+  auto m = answer("www.example.com.", T::A);
+  EXPECT_TRUE(m.header.aa);
+  EXPECT_EQ(texts(m.authority),
+            (std::vector<std::string>{"example.com. 3600 IN NS ns1.example.com."}));
+  EXPECT_TRUE(has(m.additional, "ns1.example.com.", T::A));
+  EXPECT_TRUE(has(m.additional, "ns1.example.com.", T::AAAA));
+  // The NS query itself does not repeat the RRset in authority.
+  m = answer("example.com.", T::NS);
+  EXPECT_TRUE(m.authority.empty());
+  // Negative answers keep just the SOA.
+  m = answer("nothere.example.com.", T::A);
+  EXPECT_EQ(m.header.rcode, R::NXDOMAIN);
+  ASSERT_EQ(m.authority.size(), 1u);
+  EXPECT_EQ(m.authority[0].type, T::SOA);
+  // The default engine leaves authority empty.
+  EXPECT_TRUE(ask("www.example.com.").authority.empty());
+}
+
+// RFC 8914: a REFUSED answer to an EDNS query says why in an EDE option.
+TEST_F(QueryTest, RefusalsCarryAnExtendedDnsError) {
+  auto ede_of = [&](const Ask& a) -> int {
+    auto m = ask(a);
+    EXPECT_EQ(m.header.rcode, R::REFUSED) << a.name;
+    if (!m.edns) return -2;
+    const auto& o = m.edns->options;
+    if (o.size() != 6 || o[0] != 0 || o[1] != 15 || o[2] != 0 || o[3] != 2) return -1;
+    return o[4] << 8 | o[5];
+  };
+  Ask outside{"www.example.org.", T::A, wire::rrclass::IN, true};
+  EXPECT_EQ(ede_of(outside), 20);  // Not Authoritative
+  Ask axfr{"example.com.", T::AXFR, wire::rrclass::IN, true};
+  EXPECT_EQ(ede_of(axfr), 18);  // Prohibited
+  Ask hesiod{"www.example.com.", T::A, 4 /* HS */, true};
+  EXPECT_EQ(ede_of(hesiod), 21);  // Not Supported
+  Ask chaos{"authors.bind.", T::TXT, wire::rrclass::CH, true};
+  EXPECT_EQ(ede_of(chaos), 20);  // other CH names are not ours
+  // Without EDNS there is nowhere to put it.
+  outside.edns = false;
+  EXPECT_EQ(ede_of(outside), -2);
+}
+
+// RFC 7873 with RFC 9018 server cookies.
+class CookieTest : public QueryTest {
+ protected:
+  static constexpr uint8_t kIp[4] = {192, 0, 2, 7};
+  std::vector<uint8_t> cookie_query(std::vector<uint8_t> cookie) {
+    wire::Message m;
+    m.header.id = 0x4242;
+    m.questions.push_back(wire::Question{N("www.example.com."), T::A, wire::rrclass::IN});
+    wire::Edns e;
+    e.options = {0, 10, 0, static_cast<uint8_t>(cookie.size())};
+    e.options.insert(e.options.end(), cookie.begin(), cookie.end());
+    m.edns = e;
+    return wire::encode_message(m);
+  }
+  wire::Message send(Engine& engine, const std::vector<uint8_t>& q, uint32_t now,
+                     Transport t = Transport::udp) {
+    out_.assign(65535, 0);
+    size_t n = engine.answer(q, out_, t, *view_, Client{kIp, now});
+    wire::Message m;
+    EXPECT_EQ(wire::parse_message(std::span(out_.data(), n), m), wire::WireError::ok);
+    return m;
+  }
+  // The COOKIE option's value in a response (empty when none).
+  static std::vector<uint8_t> cookie_of(const wire::Message& m) {
+    if (!m.edns) return {};
+    const auto& o = m.edns->options;
+    for (size_t i = 0; i + 4 <= o.size();) {
+      size_t len = o[i + 2] << 8 | o[i + 3];
+      if ((o[i] << 8 | o[i + 1]) == 10) return {o.begin() + i + 4, o.begin() + i + 4 + len};
+      i += 4 + len;
+    }
+    return {};
+  }
+  static EngineConfig with_secret(uint8_t fill) {
+    EngineConfig c{"node-1.test", "raftdns 0.1.0", 1232};
+    c.cookie_secret.fill(fill);
+    return c;
+  }
+};
+
+TEST_F(CookieTest, ClientCookieGetsAServerCookieThatTheClusterAccepts) {
+  Engine node1(with_secret(7)), node2(with_secret(7)), stranger(with_secret(8));
+  const std::vector<uint8_t> client = {1, 2, 3, 4, 5, 6, 7, 8};
+  const uint32_t now = 1'700'000'000;
+  auto m = send(node1, cookie_query(client), now);
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  auto cookie = cookie_of(m);
+  ASSERT_EQ(cookie.size(), 24u);
+  EXPECT_TRUE(std::equal(client.begin(), client.end(), cookie.begin()));
+  EXPECT_EQ(cookie[8], 1);  // RFC 9018 version
+  EXPECT_EQ(cookie[12] << 24 | cookie[13] << 16 | cookie[14] << 8 | cookie[15],
+            static_cast<int>(now));
+  EXPECT_FALSE(node1.last_cookie_valid());
+  // Sent back to another node of the cluster (same secret), half an hour on.
+  m = send(node2, cookie_query(cookie), now + 1800);
+  EXPECT_EQ(m.header.rcode, R::NOERROR);
+  EXPECT_EQ(m.answer.size(), 1u);
+  EXPECT_TRUE(node2.last_cookie_valid());
+  // A server with another secret, or after the hour, answers BADCOOKIE (23)
+  // with a fresh cookie over UDP, and answers over TCP.
+  for (auto [engine, at] : {std::pair{&stranger, now + 10}, std::pair{&node1, now + 3601}}) {
+    m = send(*engine, cookie_query(cookie), at);
+    ASSERT_TRUE(m.edns.has_value());
+    EXPECT_EQ(m.header.rcode, 23 & 0xf);
+    EXPECT_EQ(m.edns->extended_rcode, 23 >> 4);
+    EXPECT_TRUE(m.answer.empty());
+    auto fresh = cookie_of(m);
+    ASSERT_EQ(fresh.size(), 24u);
+    EXPECT_FALSE(engine->last_cookie_valid());
+    m = send(*engine, cookie_query(fresh), at + 1);
+    EXPECT_EQ(m.header.rcode, R::NOERROR);
+    EXPECT_TRUE(engine->last_cookie_valid());
+    m = send(*engine, cookie_query(cookie), at, Transport::tcp);
+    EXPECT_EQ(m.header.rcode, R::NOERROR);
+    EXPECT_EQ(m.answer.size(), 1u);
+  }
+  // The cookie is bound to the client's address and client cookie.
+  auto other_client = cookie;
+  other_client[0] ^= 1;
+  send(node1, cookie_query(other_client), now + 5);
+  EXPECT_FALSE(node1.last_cookie_valid());
+}
+
+// RFC 7873 §5.2.2: a COOKIE option of a bad length is FORMERR.
+TEST_F(CookieTest, MalformedCookieIsFormerr) {
+  Engine engine(with_secret(1));
+  for (size_t len : {7u, 9u, 15u, 41u}) {
+    auto m = send(engine, cookie_query(std::vector<uint8_t>(len, 0xab)), 1000);
+    EXPECT_EQ(m.header.rcode, R::FORMERR) << len;
+  }
+}
+
 TEST_F(QueryTest, RenewedViewSeesAppliedChanges) {
   auto bytes = store::encode_command(store::AddRecords{{A("fresh.example.net.", "198.51.100.99")}});
   store::ApplyItem item{0, 0, bytes};

@@ -118,6 +118,20 @@ TEST(Config, WrongTypesAndRangesNameTheKey) {
   EXPECT_TRUE(fails_with("node = 3\n", "\"node\" must be a table"));
 }
 
+TEST(Config, ConformanceSwitchesAreBooleansDefaultingOn) {
+  auto cfg = parse("[node]\nid = \"n1\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_TRUE(cfg->minimal_responses);
+  EXPECT_TRUE(cfg->cookies);
+  cfg = parse("[node]\nid = \"n1\"\n[dns]\nminimal_responses = false\ncookies = false\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_FALSE(cfg->minimal_responses);
+  EXPECT_FALSE(cfg->cookies);
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\nminimal_responses = \"no\"\n",
+                         "test.toml:4: dns.minimal_responses must be true or false"));
+  EXPECT_TRUE(fails_with("[node]\nid = \"n1\"\n[dns]\ncookies = 1\n", "dns.cookies"));
+}
+
 TEST(Config, NodeIdIsRequiredAndRestricted) {
   EXPECT_TRUE(fails_with("", "missing table [node]"));
   EXPECT_TRUE(fails_with("[node]\ndata_dir = \"/x\"\n", "missing key node.id"));

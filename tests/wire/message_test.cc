@@ -308,13 +308,37 @@ TEST(ParseQuery, QdcountZeroAndTwoAreReportedNotRejected) {
 }
 
 TEST(ParseQuery, MakesNoHeapAllocations) {
-  auto q = query_with_opt("00 0029 04d0 00008000 0004 000a 0000");
+  // One EDNS option: an empty Padding option (RFC 7830, code 12).
+  auto q = query_with_opt("00 0029 04d0 00008000 0004 000c 0000");
   QueryView v;
   size_t before = g_allocations.load();
   WireError e = parse_query(q, v);
   size_t after = g_allocations.load();
   EXPECT_EQ(e, WireError::ok);
   EXPECT_EQ(after - before, 0u);
+}
+
+// RFC 7873 §5.2.2: a COOKIE option holds an 8-octet client cookie and
+// possibly an 8- to 32-octet server cookie; any other length, or a second
+// COOKIE, makes the query malformed.
+TEST(ParseQuery, ReadsTheCookieOptionAndRefusesBadLengths) {
+  QueryView v;
+  ASSERT_EQ(parse_query(query_with_opt("00 0029 04d0 00000000 000c 000a 0008 0102030405060708"), v),
+            WireError::ok);
+  EXPECT_TRUE(v.has_cookie);
+  EXPECT_EQ(v.client_cookie[7], 8);
+  EXPECT_EQ(v.server_cookie_length, 0);
+  ASSERT_EQ(parse_query(query_with_opt("00 0029 04d0 00000000 001c 000a 0018 0102030405060708"
+                                       "01000000 11223344 aabbccddeeff0011"),
+                        v),
+            WireError::ok);
+  EXPECT_EQ(v.server_cookie_length, 16);
+  EXPECT_EQ(v.server_cookie[15], 0x11);
+  for (const char* opt : {"0004 000a 0000", "000d 000a 0009 010203040506070809",
+                          "0018 000a 0008 0102030405060708 000a 0008 0102030405060708"}) {
+    std::string rr = std::string("00 0029 04d0 00000000 ") + opt;
+    EXPECT_EQ(parse_query(query_with_opt(rr.c_str()), v), WireError::bad_opt) << opt;
+  }
 }
 
 TEST(Parser, RefusesEveryTruncationOfAValidMessage) {
@@ -491,6 +515,26 @@ TEST(RoundTrip, EncodeSetsTcAndStopsWhenAnswersDoNotFit) {
   ASSERT_EQ(parse_message(bytes, back), WireError::ok);
   EXPECT_TRUE(back.header.tc);
   EXPECT_EQ(back.answer.size(), 4u);  // 29 + 4 * 113 = 481; a fifth would pass 512
+}
+
+// RFC 6672 §2.5: the DNAME target goes out uncompressed, even when an
+// earlier name would let it be compressed; the owner still is.
+TEST(Writer, DnameTargetIsNeverCompressed) {
+  Message m;
+  m.header.qr = true;
+  m.questions.push_back({N("x.example.com."), rrtype::A, rrclass::IN});
+  m.answer.push_back(R("example.com.", rrtype::DNAME, 300, W("example.com.")));
+  auto bytes = encode_message(m);
+  auto target = W("example.com.");
+  // Owner: a pointer into the question; RDATA: the 13 octets of the name.
+  const size_t rdata_at = bytes.size() - target.size();
+  ASSERT_GE(bytes.size(), target.size() + 2);
+  EXPECT_EQ(bytes[rdata_at - 2], 0);
+  EXPECT_EQ(bytes[rdata_at - 1], target.size());
+  EXPECT_TRUE(std::equal(target.begin(), target.end(), bytes.begin() + rdata_at));
+  Message back;
+  ASSERT_EQ(parse_message(bytes, back), WireError::ok);
+  EXPECT_EQ(back.answer, m.answer);
 }
 
 TEST(WireErrors, EveryErrorHasText) {

@@ -74,32 +74,39 @@ uint16_t parse_type(const std::string& text) {
   return *type;
 }
 
-// TXT strings with spaces arrive from the shell unquoted; quoting them keeps
-// `dnsadm add n 300 TXT "hello world"` one string, as the user meant.
-std::string rdata_text(uint16_t type, const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) out += ' ';
-    bool needs_quotes = type == wire::rrtype::TXT &&
-                        (p.empty() || p.find_first_of(" \t") != std::string::npos) &&
-                        p.front() != '"';
-    if (!needs_quotes) {
-      out += p;
-      continue;
-    }
-    out += '"';
-    for (char c : p) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
+// The record value as master-file text, exactly as typed (see
+// zone::rdata_text_from_words): `dnsadm add n 300 TXT 'v=DMARC1;p=reject'`
+// stores the whole value, ';' included.
+std::string rdata_text(uint16_t type, const std::vector<std::string>& words) {
+  auto text = raftdns::zone::rdata_text_from_words(type, words);
+  if (!text) fail(kExitFailed, "bad " + wire::type_to_text(type) + " value: " + text.error());
+  return std::move(*text);
+}
+
+// A batch line's record, "name [ttl] [class] type value...", with its value
+// read by the same rules as `dnsadm add` arguments.
+std::string batch_record_text(const std::string& text) {
+  auto words = raftdns::zone::split_words(text);
+  if (!words) fail(kExitFailed, words.error());
+  for (size_t i = 1; i < words->size() && i <= 3; ++i) {
+    auto type = wire::type_from_text((*words)[i]);
+    if (!type || *type == 0) continue;
+    std::string line;
+    for (size_t j = 0; j <= i; ++j) line += (j ? " " : "") + (*words)[j];
+    std::vector<std::string> value(words->begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                   words->end());
+    return line + " " + rdata_text(*type, value);
   }
-  return out;
+  return text;  // no type where one belongs: the parser names the problem
 }
 
 wire::Record parse_one(const std::string& line, uint32_t default_ttl) {
-  auto rr = raftdns::zone::parse_record(line, nullptr, default_ttl);
+  std::vector<std::string> warnings;
+  auto rr = raftdns::zone::parse_record(line, nullptr, default_ttl, &warnings);
   if (!rr) fail(kExitFailed, rr.error());
+  for (const std::string& w : warnings) {
+    std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
+  }
   return std::move(*rr);
 }
 
@@ -131,7 +138,7 @@ std::vector<control::Change> parse_batch(std::istream& in, const std::string& so
       control::Change change;
       if (verb == "ADD") {
         change.op = control::Op::add;
-        change.records.push_back(to_wire(parse_one(rest, kBatchDefaultTtl)));
+        change.records.push_back(to_wire(parse_one(batch_record_text(rest), kBatchDefaultTtl)));
       } else {
         std::istringstream words(rest);
         std::vector<std::string> tokens;
@@ -143,7 +150,7 @@ std::vector<control::Change> parse_batch(std::istream& in, const std::string& so
           change.type = parse_type(tokens[1]);
         } else {
           change.op = control::Op::remove;
-          change.records.push_back(to_wire(parse_one(rest, 0)));
+          change.records.push_back(to_wire(parse_one(batch_record_text(rest), 0)));
         }
       }
       changes.push_back(std::move(change));
@@ -369,6 +376,9 @@ int run(int argc, char** argv) {
     } else if (!zone_file.empty()) {
       auto parsed = raftdns::zone::load_zone_file(zone_file, *origin);
       if (!parsed) fail(kExitFailed, parsed.error());
+      for (const std::string& w : parsed->warnings) {
+        std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
+      }
       records = std::move(parsed->records);
     } else {
       fail(kExitUsage, "zone add needs --file or --from-primary (see dnsadm --help)");
