@@ -364,8 +364,11 @@ TEST(DriverSnapshot, CopyRunsOffTheLoopAndHeartbeatsContinue) {
     std::lock_guard lock(mu);
     return copying;
   }));
-  // Many election timeouts pass while the copy is still running.
+  // Many election timeouts pass while the copy is still running, and
+  // writes keep committing: the copy is taken after them, so the snapshot
+  // must carry the copy's own (later) position.
   for (int i = 0; i < 100; ++i) c.round();
+  write_n(c, "during", 5);
   EXPECT_NE(copier, std::this_thread::get_id()) << "the snapshot copy ran on the loop thread";
   EXPECT_EQ(c.leader(), lead);
   EXPECT_EQ(c.node(lead).driver->core().term(), term) << "an election happened during the copy";
@@ -375,6 +378,8 @@ TEST(DriverSnapshot, CopyRunsOffTheLoopAndHeartbeatsContinue) {
   }
   cv.notify_all();
   ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  EXPECT_GE(c.node(lag).sm->installs(), 1);
+  EXPECT_EQ(count_of(c.node(lag).sm->current(), "during4"), 1u);
   c.node(lead).sm->on_write_snapshot = nullptr;
 }
 
