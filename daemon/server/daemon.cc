@@ -261,6 +261,7 @@ Status Daemon::open_metrics() {
   for (const auto& w : workers_) sources.workers.push_back(w.get());
   sources.store = store_.get();
   sources.driver = driver_metrics_.get();
+  sources.updates = &updates_->counters();
   sources.applied_at_start = applied_at_start_;
   metrics_ = std::make_unique<MetricsService>(std::move(sources));
   metrics_http_ = std::make_unique<MetricsHttpServer>();

@@ -183,6 +183,23 @@ void write_store(MetricsText& out, const LoopSnapshot& s) {
   }
 }
 
+void write_updates(MetricsText& out, const UpdateCounters& u) {
+  out.family("raftdns_dns_updates_total", Type::counter,
+             "RFC 2136 UPDATE messages answered, by result: applied, prerequisite_failed "
+             "(YXDOMAIN, YXRRSET, NXDOMAIN, NXRRSET), refused (no grant, or a zone rule), "
+             "notauth (bad TSIG, zone not served), malformed (FORMERR, NOTZONE), failed "
+             "(SERVFAIL: no quorum, timeout).");
+  const std::pair<const char*, const std::atomic<uint64_t>*> results[] = {
+      {"applied", &u.applied},   {"prerequisite_failed", &u.prerequisite_failed},
+      {"refused", &u.refused},   {"notauth", &u.notauth},
+      {"malformed", &u.malformed}, {"failed", &u.failed},
+  };
+  for (const auto& [result, count] : results) {
+    out.sample("raftdns_dns_updates_total", {{"result", result}},
+               count->load(std::memory_order_relaxed));
+  }
+}
+
 }  // namespace
 
 QuorumView quorum_view(const replication::NodeReport& node) {
@@ -204,6 +221,7 @@ std::string MetricsService::render() const {
   out.sample("raftdns_build_info", {{"version", RAFTDNS_VERSION}, {"node", sources_.node_id}},
              uint64_t{1});
   write_dns(out, sources_.workers);
+  if (sources_.updates) write_updates(out, *sources_.updates);
   if (auto s = latest()) {
     write_raft(out, *s, sources_.driver);
     write_store(out, *s);

@@ -21,6 +21,7 @@
 
 #include "daemon/server/control_service.h"
 #include "daemon/server/metrics_http.h"
+#include "daemon/server/update_service.h"
 #include "daemon/store/store.h"
 #include "replication/node.h"
 
@@ -44,6 +45,7 @@ class MetricsService {
     std::vector<const DnsWorker*> workers;
     const store::Store* store = nullptr;
     const replication::DriverMetrics* driver = nullptr;
+    const UpdateCounters* updates = nullptr;  // RFC 2136 UPDATE outcomes
     uint64_t applied_at_start = 0;  // the store's applied index when it opened
     // /healthz fails once the main loop has published nothing for this long.
     std::chrono::milliseconds loop_stall_limit{10000};

@@ -202,19 +202,7 @@ Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
   scan::load_node(cursor.get(), zone_key, owner_key.bytes(), node);
   std::vector<uint16_t> types;
   for (size_t i = 0; i < node.count; ++i) types.push_back(node.rrsets[i].type);
-  if (node.overflow) {
-    // Rare: list every type at the owner the slow way.
-    types.clear();
-    KeyBuffer prefix;
-    make_owner_prefix(zone_key, owner_key.bytes(), prefix);
-    MDB_val k = lmdb::val(prefix.data, prefix.size), v;
-    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
-    while (rc == 0 && k.mv_size == prefix.size + 2 &&
-           std::memcmp(k.mv_data, prefix.data, prefix.size) == 0) {
-      types.push_back(load_u16(static_cast<const uint8_t*>(k.mv_data) + prefix.size));
-      rc = cursor.get(&k, &v, MDB_NEXT);
-    }
-  }
+  if (node.overflow) types = types_at(zone_key, owner_key.bytes());  // rare: the slow way
   auto has = [&](uint16_t t) { return std::find(types.begin(), types.end(), t) != types.end(); };
 
   // RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME owner holds no other data.

@@ -350,8 +350,8 @@ WireError parse_query(std::span<const uint8_t> packet, QueryView& out) noexcept 
     out.edns_do = o.do_bit;
     // decode_opt checked the option framing.
     for (size_t at = 0; at + 4 <= rdata.size();) {
-      const uint16_t code = get16(rdata.data() + at);
-      const size_t len = get16(rdata.data() + at + 2);
+      const uint16_t code = load_u16(rdata.data() + at);
+      const size_t len = load_u16(rdata.data() + at + 2);
       const uint8_t* value = rdata.data() + at + 4;
       at += 4 + len;
       if (code != kOptionCookie) continue;

@@ -21,6 +21,7 @@
 #include "daemon/wire/message.h"
 #include "daemon/zone/zone.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/store_fixture.h"
 
 namespace {
 
@@ -73,48 +74,26 @@ host     A     192.0.2.201
 )";
 
 struct Fixture {
-  std::filesystem::path dir;
-  std::unique_ptr<store::Store> store;
+  fuzz::StoreFixture stores{kTarget, std::size_t{64} << 20};
   std::unique_ptr<store::ReadTxn> view;
   std::unique_ptr<query::Engine> engine;
   std::vector<std::uint8_t> out = std::vector<std::uint8_t>(65535);
-
-  ~Fixture() {
-    view.reset();
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
 };
 
-void put_zone(store::Store& s, std::uint64_t index, const char* origin, const char* text) {
+void put_zone(fuzz::StoreFixture& stores, const char* origin, const char* text) {
   auto name = wire::Name::from_text(origin);
   if (!name) broken(kTarget, "fixture origin: " + name.error());
   auto zone = zone::load_zone_text(text, *name, origin);
   if (!zone) broken(kTarget, "fixture zone: " + zone.error());
-  const auto bytes = store::encode_command(store::PutZone{*name, zone->records});
-  const store::ApplyItem item{index, 1, bytes};
-  std::vector<Status> outcomes;
-  if (auto st = s.apply(std::span(&item, 1), &outcomes); !st) broken(kTarget, st.error());
-  if (outcomes.size() != 1 || !outcomes[0]) {
-    broken(kTarget, "fixture zone refused: " + (outcomes.empty() ? "" : outcomes[0].error()));
-  }
+  stores.must_apply(store::PutZone{*name, zone->records});
 }
 
 Fixture& fixture() {
   static Fixture* f = [] {
     auto* made = new Fixture;
-    std::string tmpl = (std::filesystem::temp_directory_path() / "raftdns-fuzz-query-XXXXXX");
-    if (!::mkdtemp(tmpl.data())) broken(kTarget, "mkdtemp failed");
-    made->dir = tmpl;
-    store::StoreOptions opts;
-    opts.map_size = std::size_t{64} << 20;
-    auto opened = store::Store::open((made->dir / "store").string(), opts);
-    if (!opened) broken(kTarget, "store: " + opened.error());
-    made->store = std::move(*opened);
-    put_zone(*made->store, 1, "example.com.", kZone);
-    put_zone(*made->store, 2, "child.example.com.", kChildZone);
-    made->view = made->store->begin_read();
+    put_zone(made->stores, "example.com.", kZone);
+    put_zone(made->stores, "child.example.com.", kChildZone);
+    made->view = made->stores.store().begin_read();
     if (!made->view) broken(kTarget, "no read view");
     query::EngineConfig cfg;
     cfg.identity = "ns1.fuzz";

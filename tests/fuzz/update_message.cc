@@ -6,11 +6,8 @@
 // the client gets and leaves the zone data exactly as it was; an applied one
 // leaves a store whose zone still exports with its SOA.
 #include <cstdint>
-#include <filesystem>
-#include <memory>
 #include <span>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "daemon/store/command.h"
@@ -19,6 +16,7 @@
 #include "daemon/wire/message.h"
 #include "daemon/wire/types.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/store_fixture.h"
 
 namespace {
 
@@ -27,54 +25,18 @@ using fuzz::broken;
 
 constexpr const char* kTarget = "fuzz_update_message";
 
+// A store holding example.com., started afresh now and then so that the
+// additions of many inputs never fill its map.
 struct Fixture {
-  std::filesystem::path dir;
-  std::unique_ptr<store::Store> store;
-  std::vector<std::uint8_t> zone;  // the encoded PutZone that (re)creates the fixture zone
-  uint64_t index = 1;
-  uint64_t inputs = 0;
-
-  void put_zone() {
-    const store::ApplyItem item{index++, 1, zone};
-    std::vector<Status> outcomes;
-    if (auto st = store->apply(std::span(&item, 1), &outcomes); !st) broken(kTarget, st.error());
-    if (outcomes.size() != 1 || !outcomes[0]) broken(kTarget, "fixture zone refused");
-  }
-  ~Fixture() {
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  fuzz::StoreFixture stores{kTarget, std::size_t{64} << 20};
+  std::uint64_t inputs = 0;
+  void reset_zone() { stores.must_apply(fuzz::small_zone(kTarget)); }
 };
 
 Fixture& fixture() {
   static Fixture* f = [] {
     auto* made = new Fixture;
-    std::string tmpl = (std::filesystem::temp_directory_path() / "raftdns-fuzz-update-XXXXXX");
-    if (!::mkdtemp(tmpl.data())) broken(kTarget, "mkdtemp failed");
-    made->dir = tmpl;
-    store::StoreOptions opts;
-    opts.map_size = std::size_t{64} << 20;
-    auto opened = store::Store::open((made->dir / "store").string(), opts);
-    if (!opened) broken(kTarget, "store: " + opened.error());
-    made->store = std::move(*opened);
-    auto apex = wire::Name::from_text("example.com.");
-    auto ns = wire::Name::from_text("ns.example.com.");
-    auto mbox = wire::Name::from_text("hostmaster.example.com.");
-    if (!apex || !ns || !mbox) broken(kTarget, "fixture names");
-    std::vector<std::uint8_t> soa(ns->wire().begin(), ns->wire().end());
-    soa.insert(soa.end(), mbox->wire().begin(), mbox->wire().end());
-    for (const std::uint32_t v : {1u, 3600u, 900u, 604800u, 300u}) {
-      for (int shift = 24; shift >= 0; shift -= 8)
-        soa.push_back(static_cast<std::uint8_t>(v >> shift));
-    }
-    std::vector<std::uint8_t> ns_rdata(ns->wire().begin(), ns->wire().end());
-    store::PutZone zone{*apex,
-                        {{*apex, wire::rrtype::SOA, wire::rrclass::IN, 300, soa},
-                         {*apex, wire::rrtype::NS, wire::rrclass::IN, 300, ns_rdata},
-                         {*ns, wire::rrtype::A, wire::rrclass::IN, 300, {192, 0, 2, 1}}}};
-    made->zone = store::encode_command(zone);
-    made->put_zone();
+    made->reset_zone();
     std::atexit([] { delete f; });
     return made;
   }();
@@ -86,7 +48,7 @@ Fixture& fixture() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Fixture& f = fixture();
   // Start the zone afresh now and then, so that additions never fill the map.
-  if (++f.inputs % 256 == 0) f.put_zone();
+  if (++f.inputs % 256 == 0) f.reset_zone();
   const std::span<const std::uint8_t> message(data, size);
   auto parsed = update::parse(message);
   std::vector<std::uint8_t> out(512);
@@ -108,21 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const update::Grant everything{request.command.zone, {}, {}, "fuzz"};
   (void)update::check(request.command, {&everything});
 
-  const std::string before = f.store->digest();
-  const auto bytes = store::encode_command(request.command);
-  const store::ApplyItem item{f.index++, 1, bytes};
-  std::vector<Status> outcomes;
-  if (auto st = f.store->apply(std::span(&item, 1), &outcomes); !st) {
-    broken(kTarget, "the store failed: " + st.error());
-  }
-  if (outcomes.size() != 1) broken(kTarget, "one command, one outcome");
-  if (!outcomes[0]) {
-    if (!store::update_rcode(outcomes[0].error())) {
-      broken(kTarget, "a refused update has no rcode: " + outcomes[0].error());
+  const std::string before = f.stores.store().digest();
+  const Status outcome = f.stores.apply(request.command);
+  if (!outcome) {
+    if (!store::update_rcode(outcome.error())) {
+      broken(kTarget, "a refused update has no rcode: " + outcome.error());
     }
-    if (f.store->digest() != before) broken(kTarget, "a refused update changed the zone");
+    if (f.stores.store().digest() != before) broken(kTarget, "a refused update changed the zone");
   }
-  auto soa = f.store->get(*wire::Name::from_text("example.com."), wire::rrtype::SOA);
+  auto soa = f.stores.store().get(*wire::Name::from_text("example.com."), wire::rrtype::SOA);
   if (soa.size() != 1) broken(kTarget, "the zone lost its SOA");
   return 0;
 }
