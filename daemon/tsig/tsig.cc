@@ -7,18 +7,18 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/bytes.h"
+
 namespace raftdns::tsig {
 namespace {
+
+using bytes::load_u16;
+using bytes::store_u16;
 
 constexpr uint16_t kClassAny = 255;
 constexpr size_t kHeaderSize = 12;
 constexpr unsigned kMaxUnsignedRun = 99;  // RFC 8945 §5.3.1
 
-inline uint16_t get16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline void put16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
 inline void put48(uint8_t* p, uint64_t v) noexcept {
   for (int i = 5; i >= 0; --i) {
     p[i] = static_cast<uint8_t>(v);
@@ -55,7 +55,7 @@ class Hmac {
   }
   void update_u16(uint16_t v) {
     uint8_t b[2];
-    put16(b, v);
+    store_u16(b, v);
     update(b);
   }
   // Writes mac_size(alg) bytes.
@@ -88,7 +88,7 @@ class Walker {
   }
   uint16_t u16() noexcept {
     if (!need(2)) return 0;
-    uint16_t v = get16(m_.data() + pos_);
+    uint16_t v = load_u16(m_.data() + pos_);
     pos_ += 2;
     return v;
   }
@@ -136,8 +136,8 @@ class Walker {
 void update_stripped(Hmac& h, std::span<const uint8_t> message, const Record& r) {
   uint8_t header[kHeaderSize];
   std::memcpy(header, message.data(), kHeaderSize);
-  put16(header, r.original_id);
-  put16(header + 10, static_cast<uint16_t>(get16(header + 10) - 1));
+  store_u16(header, r.original_id);
+  store_u16(header + 10, static_cast<uint16_t>(load_u16(header + 10) - 1));
   h.update(header);
   h.update(message.subspan(kHeaderSize, r.offset - kHeaderSize));
 }
@@ -149,7 +149,7 @@ void update_variables(Hmac& h, const wire::Name& key_name, const wire::Name& alg
                       std::span<const uint8_t> other, bool timers_only) {
   uint8_t timers[8];
   put48(timers, time_signed);
-  put16(timers + 6, fudge);
+  store_u16(timers + 6, fudge);
   if (timers_only) {
     h.update(timers);
     return;
@@ -157,7 +157,7 @@ void update_variables(Hmac& h, const wire::Name& key_name, const wire::Name& alg
   wire::Name k = key_name.lowercased(), a = algorithm.lowercased();
   h.update(k.wire());
   uint8_t class_ttl[6] = {0, 0, 0, 0, 0, 0};
-  put16(class_ttl, kClassAny);
+  store_u16(class_ttl, kClassAny);
   h.update(class_ttl);
   h.update(a.wire());
   h.update(timers);
@@ -184,8 +184,8 @@ size_t write_record(uint8_t* p, const wire::Name& key_name, const wire::Name& al
   wire::Name k = key_name.lowercased(), a = algorithm.lowercased();
   std::memcpy(p, k.wire().data(), k.wire_length());
   p += k.wire_length();
-  put16(p, kType);
-  put16(p + 2, kClassAny);
+  store_u16(p, kType);
+  store_u16(p + 2, kClassAny);
   std::memset(p + 4, 0, 4);  // TTL
   uint8_t* rdlength = p + 8;
   p += 10;
@@ -193,18 +193,18 @@ size_t write_record(uint8_t* p, const wire::Name& key_name, const wire::Name& al
   std::memcpy(p, a.wire().data(), a.wire_length());
   p += a.wire_length();
   put48(p, time_signed);
-  put16(p + 6, fudge);
-  put16(p + 8, static_cast<uint16_t>(mac.size()));
+  store_u16(p + 6, fudge);
+  store_u16(p + 8, static_cast<uint16_t>(mac.size()));
   p += 10;
   if (!mac.empty()) std::memcpy(p, mac.data(), mac.size());
   p += mac.size();
-  put16(p, original_id);
-  put16(p + 2, error);
-  put16(p + 4, static_cast<uint16_t>(other.size()));
+  store_u16(p, original_id);
+  store_u16(p + 2, error);
+  store_u16(p + 4, static_cast<uint16_t>(other.size()));
   p += 6;
   if (!other.empty()) std::memcpy(p, other.data(), other.size());
   p += other.size();
-  put16(rdlength, static_cast<uint16_t>(p - rdata));
+  store_u16(rdlength, static_cast<uint16_t>(p - rdata));
   return static_cast<size_t>(p - start);
 }
 
@@ -299,9 +299,9 @@ const Key* KeyRing::find(const wire::Name& name) const noexcept {
 Find find(std::span<const uint8_t> message, Record& out) noexcept {
   if (message.size() < kHeaderSize) return Find::none;
   const uint8_t* h = message.data();
-  const uint32_t qd = get16(h + 4);
-  const uint32_t records = uint32_t{get16(h + 6)} + get16(h + 8) + get16(h + 10);
-  const uint32_t additional_start = records - get16(h + 10);
+  const uint32_t qd = load_u16(h + 4);
+  const uint32_t records = uint32_t{load_u16(h + 6)} + load_u16(h + 8) + load_u16(h + 10);
+  const uint32_t additional_start = records - load_u16(h + 10);
   Walker w(message);
   w.skip(kHeaderSize);
   for (uint32_t i = 0; i < qd && w.ok(); ++i) {
@@ -460,10 +460,10 @@ size_t Signer::sign(std::span<uint8_t> buffer, size_t length, uint64_t now, uint
   h.final(mac_);
   mac_len_ = mac_size(key_.algorithm);
   first_ = false;
-  const uint16_t id = get16(buffer.data());
+  const uint16_t id = load_u16(buffer.data());
   length += write_record(buffer.data() + length, key_.name, alg, now, kDefaultFudge,
                          {mac_, mac_len_}, id, error, other);
-  put16(buffer.data() + 10, static_cast<uint16_t>(get16(buffer.data() + 10) + 1));
+  store_u16(buffer.data() + 10, static_cast<uint16_t>(load_u16(buffer.data() + 10) + 1));
   return length;
 }
 
@@ -476,8 +476,8 @@ size_t append_unsigned_error(std::span<uint8_t> buffer, size_t length, const Rec
   const size_t need = record_size_for(request.key_name, request.algorithm, 0, 0);
   if (length < kHeaderSize || buffer.size() < length || buffer.size() - length < need) return 0;
   length += write_record(buffer.data() + length, request.key_name, request.algorithm, now,
-                         request.fudge, {}, get16(buffer.data()), error, {});
-  put16(buffer.data() + 10, static_cast<uint16_t>(get16(buffer.data() + 10) + 1));
+                         request.fudge, {}, load_u16(buffer.data()), error, {});
+  store_u16(buffer.data() + 10, static_cast<uint16_t>(load_u16(buffer.data() + 10) + 1));
   return length;
 }
 
