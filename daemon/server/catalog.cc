@@ -30,7 +30,8 @@ wire::Name child(const wire::Name& parent, const std::string& label) {
 std::string catalog_member_label(const wire::Name& zone) {
   // FNV-1a 64 over the lowercased wire form: stable across nodes and runs.
   uint64_t h = 0xcbf29ce484222325ull;
-  for (uint8_t b : zone.lowercased().wire()) {
+  const wire::Name lower = zone.lowercased();  // alive for the whole loop
+  for (uint8_t b : lower.wire()) {
     h ^= b;
     h *= 0x100000001b3ull;
   }
