@@ -119,6 +119,9 @@ class DnsWorker {
   void stop();
 
   const WorkerCounters& counters() const { return counters_; }
+  // Zone transfers (AXFR, IXFR) this worker started and refused; any thread.
+  uint64_t transfers_started() const { return responder_->transfers_started(); }
+  uint64_t transfers_refused() const { return responder_->transfers_refused(); }
   // Per-response counters for the metrics endpoint (see dns_metrics.h).
   const DnsMetrics& metrics() const { return metrics_; }
 

@@ -25,8 +25,10 @@ void write_dns(MetricsText& out, const std::vector<const DnsWorker*>& workers) {
   // Summed over workers; only label sets that occurred are written.
   std::array<std::array<std::array<uint64_t, kRcodeSlots>, kQtypeSlots>, kDnsProtocols> queries{};
   std::array<uint64_t, kDnsProtocols> truncated{};
-  uint64_t accepted = 0, closed = 0;
+  uint64_t accepted = 0, closed = 0, transfers = 0, transfers_refused = 0;
   for (const DnsWorker* w : workers) {
+    transfers += w->transfers_started();
+    transfers_refused += w->transfers_refused();
     const DnsMetrics& m = w->metrics();
     for (size_t p = 0; p < kDnsProtocols; ++p) {
       for (size_t q = 0; q < kQtypeSlots; ++q) {
@@ -37,6 +39,10 @@ void write_dns(MetricsText& out, const std::vector<const DnsWorker*>& workers) {
     accepted += m.tcp_accepted.load(kRelaxed);
     closed += m.tcp_closed.load(kRelaxed);
   }
+  out.family("raftdns_dns_transfers_total", Type::counter,
+             "Zone transfers (AXFR, IXFR) by result: started, or refused (policy, TSIG).");
+  out.sample("raftdns_dns_transfers_total", {{"result", "started"}}, transfers);
+  out.sample("raftdns_dns_transfers_total", {{"result", "refused"}}, transfers_refused);
   out.family("raftdns_dns_queries_total", Type::counter,
              "DNS queries answered, by transport, query type and response code (before rate "
              "limiting).");

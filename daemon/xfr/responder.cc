@@ -454,7 +454,7 @@ size_t Responder::sign_answer(std::span<uint8_t> out, size_t length, uint64_t no
 size_t Responder::refuse(const wire::QueryView& q, std::span<const uint8_t>,
                          const sockaddr* client, std::span<uint8_t> out, uint16_t rcode,
                          const std::string& reason, uint64_t now) {
-  ++refused_;
+  refused_.fetch_add(1, std::memory_order_relaxed);
   if (refusals_.should_log(client, now)) {
     warn(std::string("refused ") + (q.question.qtype == T::IXFR ? "IXFR" : "AXFR") + " of " +
          q.question.name.to_text() + " from " + address_text(client) + ": " + reason +
@@ -467,7 +467,7 @@ size_t Responder::tsig_failure(const wire::QueryView& q, std::span<const uint8_t
                                const sockaddr* client, std::span<uint8_t> out, uint64_t now) {
   using O = tsig::RequestCheck::Outcome;
   if (check_.outcome == O::formerr) return simple(q, out, wire::rcode::FORMERR);
-  ++refused_;
+  refused_.fetch_add(1, std::memory_order_relaxed);
   if (refusals_.should_log(client, now)) {
     warn("refused a request for " + q.question.name.to_text() + " from " + address_text(client) +
          ": " + tsig::outcome_text(check_.outcome) + ", key " +
@@ -601,7 +601,7 @@ Responder::Outcome Responder::inspect(std::span<const uint8_t> query, const sock
     return result;
   }
   auto zone_key = key.prefix(own.apex_labels);
-  ++transfers_;
+  transfers_.fetch_add(1, std::memory_order_relaxed);
   result.kind = Kind::transfer;
   const uint32_t current = wire::soa_fields(*own.soa.begin()).value_or(wire::SoaFields{}).serial;
   const std::string to_whom =

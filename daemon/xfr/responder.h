@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -85,8 +86,9 @@ class Responder {
   // case that the TSIG record does not fit in `out`.
   size_t sign_answer(std::span<uint8_t> out, size_t length, uint64_t now);
 
-  uint64_t transfers_started() const noexcept { return transfers_; }
-  uint64_t transfers_refused() const noexcept { return refused_; }
+  // Any thread (a metrics scrape): this worker's counts so far.
+  uint64_t transfers_started() const noexcept { return transfers_.load(std::memory_order_relaxed); }
+  uint64_t transfers_refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
 
  private:
   size_t refuse(const wire::QueryView& q, std::span<const uint8_t> query, const sockaddr* client,
@@ -103,7 +105,8 @@ class Responder {
   RefusalLog& refusals_;
   tsig::RequestCheck check_;      // the last signed request seen
   std::vector<uint8_t> stripped_;  // that request without its TSIG record
-  uint64_t transfers_ = 0, refused_ = 0;
+  // Written by the worker's thread only; read by a scraper.
+  std::atomic<uint64_t> transfers_{0}, refused_{0};
 };
 
 // A NOTIFY (RFC 1996) for `zone` carrying its SOA in the answer section,

@@ -204,7 +204,40 @@ assert r.rcode() == dns.rcode.YXDOMAIN, dns.rcode.to_text(r.rcode())
 PYEOF
 on_all py.example.com MX "10 www.example.com. "
 on_all never.example.com A ""
-log "knsupdate and dnspython (UDP and TCP) through follower n$F"
+# The other prerequisite rcodes and the deletes, from dnspython.
+"$PY" - "$(port "$F")" <<'PY2EOF' || fail "dnspython prerequisites and deletes failed"
+import sys
+import dns.query, dns.rcode, dns.update
+port = int(sys.argv[1])
+def send(u, want):
+    r = dns.query.udp(u, "127.0.0.1", port=port, timeout=10)
+    assert r.rcode() == want, (dns.rcode.to_text(r.rcode()), dns.rcode.to_text(want))
+def upd():
+    return dns.update.UpdateMessage("example.com.")
+u = upd(); u.present("nothing.example.com."); u.add("x1.example.com.", 60, "A", "192.0.2.1")
+send(u, dns.rcode.NXDOMAIN)
+u = upd(); u.present("www.example.com.", "A", "192.0.2.99"); u.add("x1.example.com.", 60, "A", "192.0.2.1")
+send(u, dns.rcode.NXRRSET)
+u = upd(); u.absent("www.example.com.", "A"); u.add("x1.example.com.", 60, "A", "192.0.2.1")
+send(u, dns.rcode.YXRRSET)
+u = upd(); u.add("py2.example.com.", 60, "A", "192.0.2.21"); u.add("py2.example.com.", 60, "A", "192.0.2.22")
+u.add("py2.example.com.", 60, "TXT", "two")
+send(u, dns.rcode.NOERROR)
+u = upd(); u.delete("py2.example.com.", "A", "192.0.2.21"); send(u, dns.rcode.NOERROR)
+u = upd(); u.delete("py2.example.com.", "TXT"); send(u, dns.rcode.NOERROR)
+PY2EOF
+on_all x1.example.com A ""
+on_all py2.example.com A "192.0.2.22 "
+on_all py2.example.com TXT ""
+knsupdate <<EOF || fail "knsupdate delete failed"
+server 127.0.0.1 $(port "$F")
+zone example.com.
+prereq yxrrset py2.example.com. A
+update delete py2.example.com.
+send
+EOF
+on_all py2.example.com A ""
+log "knsupdate and dnspython (UDP and TCP) through follower n$F: adds, every prerequisite rcode, record, RRset and name deletes"
 
 # --- 20 concurrent clients, 50 updates each ----------------------------------------------
 start_serial=$(serial_on 1)

@@ -29,6 +29,8 @@ key = "xfr.example."
 zones = ["example.com."]
 [[transfer.allow]]
 from = "127.0.0.2/32"
+[metrics]
+listen = "127.0.0.1:22090"
 TOML
 )"
 # The TOML above sits inside [cluster]'s place in the file; lib.sh appends it
@@ -100,4 +102,13 @@ grep -q "UDP" <<<"$out" || fail "UDP IXFR did not go over UDP: $out"
 log "a zone not served here: NOTAUTH"
 out=$("${D[@]}" -y "hmac-sha256:xfr.example.:$SECRET" nothere.example AXFR +noall +comments 2>&1 || true)
 grep -q "Transfer failed\|NOTAUTH" <<<"$out" || fail "AXFR of an unknown zone: $out"
+
+log "the metrics count the transfers started and refused"
+scrape=$(curl -sf http://127.0.0.1:22090/metrics) || fail "no metrics scrape"
+started=$(awk '/^raftdns_dns_transfers_total\{result="started"\}/ { print $2 }' <<<"$scrape")
+refused=$(awk '/^raftdns_dns_transfers_total\{result="refused"\}/ { print $2 }' <<<"$scrape")
+# Two AXFRs were served (dig and kdig with the key); at least the three
+# unsigned AXFRs above were refused.
+[ "${started:-0}" -ge 2 ] || fail "transfers started: '${started:-}' (want at least 2)"
+[ "${refused:-0}" -ge 3 ] || fail "transfers refused: '${refused:-}' (want at least 3)"
 log "PASS"
