@@ -15,7 +15,9 @@ adm zone add example.com --file "$WORK/example.com.zone"
 head -c 512 /dev/urandom > "/dev/udp/127.0.0.1/$PORT"
 expect_eq "answers after UDP garbage" "192.0.2.10" "$(q www.example.com A)"
 expect_eq "QDCOUNT 0 gets FORMERR" "FORMERR" "$(rcode +header-only www.example.com)"
-expect_eq "unknown opcode gets NOTIMP" "NOTIMP" "$(rcode +opcode=5 www.example.com)"
+expect_eq "unknown opcode gets NOTIMP" "NOTIMP" "$(rcode +opcode=3 www.example.com)"
+# Opcode 5 is UPDATE (RFC 2136): a zone section that is not one SOA is FORMERR.
+expect_eq "UPDATE whose zone section is not SOA gets FORMERR" "FORMERR" "$(rcode +opcode=5 www.example.com)"
 
 "$PROBE" tcp-pipeline 127.0.0.1 "$PORT" 50 www.example.com
 "$PROBE" tcp-pipeline ::1 "$PORT" 5 mail.example.com
