@@ -50,7 +50,10 @@ L=$(wait_leader)
 wait_until 60 sh -c "curl -sf 'http://127.0.0.1:$PROM_PORT/-/ready' >/dev/null" \
   || { cat "$WORK/prom/log" >&2; fail "prometheus did not become ready"; }
 wait_until 30 leaders_are 1 || fail "PromQL does not count 1 leader: $(promql 'count(raftdns_raft_role{role="leader"} == 1)')"
-[ "$(promql 'count(up{job="raftdns"} == 1)')" = 3 ] || fail "prometheus does not see 3 targets up"
+# Each target is scraped on its own schedule: wait for the last one's first scrape.
+targets_up_are() { [ "$(promql 'count(up{job="raftdns"} == 1)')" = "$1" ]; }
+wait_until 30 targets_up_are 3 ||
+  fail "prometheus does not see 3 targets up: $(promql 'count(up{job="raftdns"} == 1)')"
 [ "$(leader_instance)" = "127.0.0.1:$(metrics_port "$L")" ] \
   || fail "PromQL's leader $(leader_instance) is not n$L"
 log "prometheus counts one leader: n$L"
