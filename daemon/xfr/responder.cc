@@ -142,6 +142,19 @@ class Packer {
   uint16_t qdcount_ = 0, ancount_ = 0;
 };
 
+// The message that ends a transfer which cannot go on (a store error, or a
+// record that fits no message): SERVFAIL, so the client never takes a
+// partial zone for a whole one. `room` is kept free for the TSIG record.
+size_t failure_message(std::span<uint8_t> out, size_t room, wire::Header h,
+                       const wire::Question& question) {
+  wire::MessageWriter w(out, kMaxMessage - room);
+  h.rcode = wire::rcode::SERVFAIL;
+  h.aa = false;
+  w.set_header(h);
+  (void)w.add_question(question);
+  return w.finish();
+}
+
 // AXFR (RFC 5936 §2.2): SOA, every other RRset of the zone in canonical
 // order, SOA again, packed into as few messages as fit; also the AXFR-style
 // answer to an IXFR (RFC 1995 §4). Each message is signed when the request
@@ -214,15 +227,8 @@ class AxfrStream final : public OutgoingTransfer {
     h.aa = true;
     h.rd = rd_;
     if (stage_ == Stage::failed) {
-      // A store error or a record that fits no message: the client must
-      // not take a partial zone for a whole one.
-      wire::MessageWriter e(out, kMaxMessage - room);
-      h.rcode = wire::rcode::SERVFAIL;
-      h.aa = false;
-      e.set_header(h);
-      (void)e.add_question(question_);
       stage_ = Stage::done;
-      return sign(out, e.finish(), now);
+      return sign(out, failure_message(out, room, h, question_), now);
     }
     first_ = false;
     return sign(out, w.finish(h), now);
@@ -313,13 +319,8 @@ class IxfrStream final : public OutgoingTransfer {
     if (stage_ == Stage::last_soa && add_soa()) stage_ = Stage::done;
     if (added == 0 && stage_ != Stage::done) stage_ = Stage::failed;
     if (stage_ == Stage::failed) {
-      wire::MessageWriter e(out, kMaxMessage - room);
-      h.rcode = wire::rcode::SERVFAIL;
-      h.aa = false;
-      e.set_header(h);
-      (void)e.add_question(question_);
       stage_ = Stage::done;
-      return sign(out, e.finish(), now);
+      return sign(out, failure_message(out, room, h, question_), now);
     }
     first_ = false;
     return sign(out, w.finish(), now);
