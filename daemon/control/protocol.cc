@@ -357,6 +357,7 @@ std::string encode_response_body(const Response& r) {
                          {"applied_term", s.applied_term},
                          {"role", s.role}};
     if (s.cluster) doc["status"]["cluster"] = node_to_json(*s.cluster);
+    if (!s.updates.empty()) doc["status"]["updates"] = s.updates;
   }
   if (!r.nodes.empty()) {
     json nodes = json::array();
@@ -416,6 +417,13 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
                          read_string(st, "role", s.role)};
       for (auto& f : fields) {
         if (!f) return std::move(f).take_error();
+      }
+      if (auto u = st.find("updates"); u != st.end()) {
+        if (!u->is_object()) return make_error("member \"updates\" is not an object");
+        for (const auto& [result, count] : u->items()) {
+          if (!count.is_number_unsigned()) return make_error("an update count is not a number");
+          s.updates[result] = count.get<uint64_t>();
+        }
       }
       if (auto c = st.find("cluster"); c != st.end()) {
         auto node = node_from_json(*c);

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -115,6 +116,8 @@ struct StatusInfo {
   uint64_t applied_term = 0;
   std::string role;  // the Raft role of this node
   std::optional<NodeInfo> cluster;
+  // RFC 2136 UPDATEs this node answered, by result ("applied", "refused"...).
+  std::map<std::string, uint64_t> updates;
 
   friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
 };

@@ -171,6 +171,13 @@ Status Daemon::start() {
     s.zones = st.zones;
     s.records = st.records;
     s.queries = queries_served();
+    const UpdateCounters& u = updates_->counters();
+    s.updates = {{"applied", u.applied.load(std::memory_order_relaxed)},
+                 {"prerequisite_failed", u.prerequisite_failed.load(std::memory_order_relaxed)},
+                 {"refused", u.refused.load(std::memory_order_relaxed)},
+                 {"notauth", u.notauth.load(std::memory_order_relaxed)},
+                 {"malformed", u.malformed.load(std::memory_order_relaxed)},
+                 {"failed", u.failed.load(std::memory_order_relaxed)}};
     s.applied_index = st.applied_index;
     s.applied_term = st.applied_term;
     s.cluster = cluster_->local_report();

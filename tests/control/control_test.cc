@@ -56,7 +56,8 @@ TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
   r.zones = {{"example.com.", 2024010101, 12}};
   r.text = "example.com. 3600 IN SOA ...\n";
   r.lines = {"www.example.com. 300 IN A 192.0.2.10"};
-  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "leader", std::nullopt};
+  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "leader", std::nullopt,
+                        {{"applied", 3}, {"prerequisite_failed", 1}}};
   auto decoded = decode_response_body(bytes(encode_response_body(r)));
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(*decoded, r);
@@ -79,7 +80,7 @@ TEST(ControlCodec, ClusterStateRoundTripsInStatusAndClusterStatus) {
   down.reachable = false;
   down.error = "no answer";
   Response r;
-  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 119, 7, "leader", n};
+  r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 119, 7, "leader", n, {}};
   r.nodes = {n, down};
   auto decoded = decode_response_body(bytes(encode_response_body(r)));
   ASSERT_TRUE(decoded.ok()) << decoded.error();

@@ -283,6 +283,18 @@ end_serial=$(serial_on 1)
 [ "$acked" -ge 950 ] || fail "only $acked of 1000 updates were acknowledged on a healthy cluster"
 log "concurrency: $acked of 1000 updates acknowledged, each applied exactly once on every node; serial $start_serial -> $end_serial"
 
+# --- dnsadm status counts the updates node F answered, by result -------------------------
+# (At least: a UDP retry of a slow answer is counted again.) F answered 4 + 4
+# failed prerequisites, 2 REFUSED, a NOTZONE and a FORMERR, and a NOTAUTH.
+count_of() { adm "$F" status --json | jq -r ".updates.$1 // 0"; }
+[ "$(count_of prerequisite_failed)" -ge 8 ] || fail "status: prerequisite_failed $(count_of prerequisite_failed), want >= 8"
+[ "$(count_of refused)" -ge 2 ] || fail "status: refused $(count_of refused), want >= 2"
+[ "$(count_of malformed)" -ge 2 ] || fail "status: malformed $(count_of malformed), want >= 2"
+[ "$(count_of notauth)" -ge 1 ] || fail "status: notauth $(count_of notauth), want >= 1"
+[ "$(count_of applied)" -ge 5 ] || fail "status: applied $(count_of applied), want >= 5"
+adm "$F" status | grep -q "^updates: .*applied [0-9]" || fail "dnsadm status shows no update counts"
+log "dnsadm status on n$F counts its updates by result"
+
 # --- no quorum: SERVFAIL within the timeout, nothing applied ------------------------------
 for i in 1 2 3; do [ "$i" = "$F" ] || kill_node "$i"; done
 t0=$SECONDS

@@ -193,6 +193,7 @@ void print_status(const control::StatusInfo& s, bool as_json) {
                         {"queries", s.queries},   {"applied_index", s.applied_index},
                         {"applied_term", s.applied_term}};
     if (s.cluster) j["cluster"] = node_json(*s.cluster);
+    if (!s.updates.empty()) j["updates"] = s.updates;
     std::printf("%s\n", j.dump().c_str());
     return;
   }
@@ -204,6 +205,13 @@ void print_status(const control::StatusInfo& s, bool as_json) {
   std::printf("records:        %llu\n", static_cast<unsigned long long>(s.records));
   std::printf("queries served: %llu\n", static_cast<unsigned long long>(s.queries));
   std::printf("applied index:  %llu\n", static_cast<unsigned long long>(s.applied_index));
+  if (!s.updates.empty()) {
+    std::string line;
+    for (const auto& [result, count] : s.updates) {
+      line += (line.empty() ? "" : ", ") + result + " " + std::to_string(count);
+    }
+    std::printf("updates:        %s\n", line.c_str());
+  }
   if (!s.cluster) return;
   const control::NodeInfo& c = *s.cluster;
   std::printf("term:           %llu\n", static_cast<unsigned long long>(c.term));
