@@ -90,6 +90,8 @@ class Driver {
   void tick();
   void process_ready();
   void pump_snapshots();
+  // A snapshot copy thread is still running (an outgoing one, or one given up).
+  bool snapshot_copy_running() const;
 
   void submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done);
   void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,

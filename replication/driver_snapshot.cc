@@ -50,6 +50,19 @@ void Driver::reap_abandoned(bool wait) {
   }
 }
 
+bool Driver::snapshot_copy_running() const {
+  auto running = [](const std::future<Result<SnapshotFile>>& f) {
+    return f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+  };
+  for (const auto& [peer, s] : sending_) {
+    if (running(s.copy)) return true;
+  }
+  for (const auto& a : abandoned_) {
+    if (running(a.copy)) return true;
+  }
+  return false;
+}
+
 // ---- sending ----
 
 void Driver::start_snapshot_send(const std::string& peer, raft::Message m) {
