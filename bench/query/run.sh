@@ -6,18 +6,28 @@
 #   RAFTDNSD, DNSADM  the binaries (default: the first found in /work/build*/ or ./build/)
 #   RUNS              measured runs per server (default 3); medians are reported
 #   DURATION          seconds per dnsperf run (default 10)
-#   SERVERS           which servers, in order (default "raftdnsd nsd nsd-min knot";
-#                     nsd-min is NSD with minimal-responses: yes; raftdnsd-scraped is
+#   SERVERS           which servers, in order (default "raftdnsd nsd nsd-min knot floor";
+#                     nsd-min is NSD with minimal-responses: yes; floor is
+#                     bench/query/floor.c, a responder that echoes each query with
+#                     QR set, with the same recvmmsg/sendmmsg batching and no
+#                     lookup: the kernel's share, which no server can go below;
+#                     raftdnsd-scraped is
 #                     raftdnsd with [metrics] listen on and a client scraping /metrics
 #                     every second for the whole benchmark; raftdnsd-base is
 #                     $RAFTDNSD_BASE, another build to compare with, such as main's)
+#   NX                "fixed" (default): the 10% NXDOMAIN queries name 100,000
+#                     nonexistent hosts, repeated as dnsperf loops over the file;
+#                     "random": every NXDOMAIN query names a different random
+#                     host, and the query file is QUERIES lines long
+#   QUERIES           lines in the query file (default 100000; with NX=random,
+#                     default 2000000 so that no run loops over the file)
 #   RESULTS           where the markdown table is written (default bench/query/RESULTS.md;
 #                     "-" for stdout only)
 #   KEEP_TMP=1        keep the scratch directory
 #
 # Each server runs with one worker, pinned to CPU 0; dnsperf runs pinned to CPU 1.
 # Ports (loopback): raftdnsd 16600, NSD 16601, Knot 16602, NSD minimal 16603,
-# raftdnsd-scraped 16604 (metrics on 16605), raftdnsd-base 16606.
+# raftdnsd-scraped 16604 (metrics on 16605), raftdnsd-base 16606, floor 16607.
 # The runs are interleaved (run 1 of every server, then run 2...) so that load from
 # anything else on the machine spreads over all servers alike. The servers stay up
 # between runs, idle when not measured.
@@ -32,11 +42,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 runs=${RUNS:-3}
 duration=${DURATION:-10}
-read -r -a servers <<<"${SERVERS:-raftdnsd nsd nsd-min knot}"
+read -r -a servers <<<"${SERVERS:-raftdnsd nsd nsd-min knot floor}"
+nx_mode=${NX:-fixed}
+[[ $nx_mode == fixed || $nx_mode == random ]] || { echo "bench/query: NX must be fixed or random" >&2; exit 1; }
+if [[ $nx_mode == random ]]; then queries=${QUERIES:-2000000}; else queries=${QUERIES:-100000}; fi
 results=${RESULTS:-$here/RESULTS.md}
 zone=bench.test
 declare -A port=([raftdnsd]=16600 [nsd]=16601 [knot]=16602 [nsd-min]=16603
-  [raftdnsd-scraped]=16604 [raftdnsd-base]=16606)
+  [raftdnsd-scraped]=16604 [raftdnsd-base]=16606 [floor]=16607)
 metrics_port=16605
 clk_tck=$(getconf CLK_TCK)
 
@@ -61,7 +74,7 @@ find_binary() {
 
 for s in "${servers[@]}"; do
   [[ -n ${port[$s]:-} ]] ||
-    fail "unknown server '$s' (known: raftdnsd raftdnsd-scraped raftdnsd-base nsd nsd-min knot)"
+    fail "unknown server '$s' (known: raftdnsd raftdnsd-scraped raftdnsd-base nsd nsd-min knot floor)"
 done
 if [[ " ${servers[*]} " == *" raftdnsd"* ]]; then
   RAFTDNSD=${RAFTDNSD:-$(find_binary raftdnsd daemon/server)}
@@ -72,7 +85,7 @@ fi
 if [[ " ${servers[*]} " == *" raftdnsd-base "* ]]; then
   [[ -x ${RAFTDNSD_BASE:-} ]] || fail "set RAFTDNSD_BASE to the raftdnsd to compare with"
 fi
-for tool in dnsperf dig taskset nsd knotd curl; do
+for tool in dnsperf dig taskset nsd knotd curl cc; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 
@@ -104,16 +117,18 @@ generate_zone() {
   }' >"$scratch/$zone.zone"
 }
 
-# 100,000 queries, a fixed pseudo-random sequence: 70% A hits, 10% AAAA hits, 5% A
+# $queries queries, a fixed pseudo-random sequence: 70% A hits, 10% AAAA hits, 5% A
 # through a CNAME, 10% NXDOMAIN, 5% MX (with the target's address as additional data).
+# With NX=random each NXDOMAIN query names a host no other query names.
 generate_queries() {
-  awk -v zone="$zone" 'BEGIN {
+  awk -v zone="$zone" -v count="$queries" -v nx="$nx_mode" 'BEGIN {
     srand(20240101)
-    for (n = 0; n < 100000; n++) {
+    for (n = 0; n < count; n++) {
       r = rand() * 100
       if (r < 70)      printf "h%d.%s A\n", int(rand() * 100000), zone
       else if (r < 80) printf "h%d.%s AAAA\n", int(rand() * 10000) * 10, zone
       else if (r < 85) printf "c%d.%s A\n", int(rand() * 5000), zone
+      else if (r < 95 && nx == "random") printf "nx%d-%d.%s A\n", n, int(rand() * 1000000000), zone
       else if (r < 95) printf "nx%d.%s A\n", int(rand() * 100000), zone
       else             printf "m%d.%s MX\n", int(rand() * 5000), zone
     }
@@ -126,7 +141,9 @@ wait_loaded() {
   local s=$1 tries log
   log=$(server_log "$s")
   for ((tries = 0; tries < 480; tries++)); do
-    if dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "m4999.$zone" MX |
+    if [[ $s == floor ]]; then
+      dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 "h1.$zone" A >/dev/null && return 0
+    elif dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "m4999.$zone" MX |
       grep -q "h99981.$zone" &&
       dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "h99999.$zone" A |
       grep -q '^10\.1\.134\.159$'; then
@@ -241,6 +258,15 @@ EOF
   main_pid[knot]=$!
 }
 
+# The floor responder, built from bench/query/floor.c into the scratch directory. It
+# serves no zone: check_loaded only waits for it to answer.
+start_floor() {
+  mkdir -p "$scratch/floor"
+  cc -O2 -o "$scratch/floor/floor" "$here/floor.c" || fail "cannot build bench/query/floor.c"
+  taskset -c 0 "$scratch/floor/floor" 127.0.0.1 "${port[floor]}" >"$scratch/floor/stdout.log" 2>&1 &
+  main_pid[floor]=$!
+}
+
 # Every process of a server: NSD forks a server child and xfrd.
 server_pids() {
   case $1 in
@@ -254,6 +280,7 @@ server_log() {
     raftdnsd*) echo "$scratch/$1/raftdnsd.log" ;;
     nsd | nsd-min) echo "$scratch/$1/nsd.log" ;;
     knot) echo "$scratch/knot/knot.log" ;;
+    floor) echo "$scratch/floor/stdout.log" ;;
   esac
 }
 
@@ -382,6 +409,16 @@ for ref in raftdnsd-base nsd nsd-min knot; do
     ratios+=$'\n'
   fi
 done
+# Every server against the floor: the CPU it spends per query, as a multiple of
+# what the kernel alone costs, and what it spends above that.
+if [[ -n ${med_us[floor]:-} ]]; then
+  for s in "${servers[@]}"; do
+    [[ $s == floor ]] && continue
+    ratios+=$(awk -v a="${med_us[$s]}" -v b="${med_us[floor]}" -v s="$s" 'BEGIN {
+      printf "- %s/floor: CPU per query %.2f (%+.2f µs/query above the floor)\n", s, a / b, a - b }')
+    ratios+=$'\n'
+  done
+fi
 if [[ -n ${med_us[raftdnsd]:-} && -n ${med_us[raftdnsd-scraped]:-} ]]; then
   ratios+=$(awk -v a="${med_us[raftdnsd-scraped]}" -v b="${med_us[raftdnsd]}" 'BEGIN {
     printf "- raftdnsd-scraped/raftdnsd: CPU per query %.3f (%+.3f µs/query)\n", a / b, a - b }')
@@ -391,15 +428,22 @@ fi
 resolution=$(cat "$scratch"/runs.* | awk -v hz="$clk_tck" \
   'NR == 1 || $3 < min { min = $3 } END { printf "%.4f", 1 / hz / min * 1e6 }')
 
+if [[ $nx_mode == random ]]; then
+  nx_note="each a different random name"
+else
+  nx_note="100,000 names, repeated as dnsperf loops over the file"
+fi
 report=$(
   cat <<EOF
 ## Query benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')
 
-Command: \`RUNS=$runs DURATION=$duration SERVERS="${servers[*]}" bench/query/run.sh\`
+Command: \`RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries SERVERS="${servers[*]}" bench/query/run.sh\`
 
 - Zone: $zone, $names owner names (100,000 hosts with A, every tenth also AAAA,
-  5,000 CNAMEs, 5,000 MX names). Queries: 100,000, 70% A hits, 10% AAAA, 5% CNAME,
-  10% NXDOMAIN, 5% MX.
+  5,000 CNAMEs, 5,000 MX names). Queries: $queries, 70% A hits, 10% AAAA, 5% CNAME,
+  10% NXDOMAIN ($nx_note), 5% MX.
+- floor: bench/query/floor.c, which echoes each query with QR set (recvmmsg/sendmmsg,
+  32 a batch, no lookup); its CPU per query is the kernel's share of every server's.
 - Each server: one worker, pinned to CPU 0 (\`taskset -c 0\`). Load: \`taskset -c 1
   dnsperf -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 1 -q 200\`, $runs
   interleaved runs per server after a 2 s warm-up; medians shown.
