@@ -21,6 +21,9 @@
 #                     host, and the query file is QUERIES lines long
 #   QUERIES           lines in the query file (default 100000; with NX=random,
 #                     default 2000000 so that no run loops over the file)
+#   PROTOCOL          "udp" (default) or "tcp": dnsperf -m tcp, 4 connections with up
+#                     to 200 queries in flight (RFC 7766 pipelining); the floor
+#                     answers UDP only and is left out
 #   RESULTS           where the markdown table is written (default bench/query/RESULTS.md;
 #                     "-" for stdout only)
 #   KEEP_TMP=1        keep the scratch directory
@@ -45,6 +48,13 @@ duration=${DURATION:-10}
 read -r -a servers <<<"${SERVERS:-raftdnsd nsd nsd-min knot floor}"
 nx_mode=${NX:-fixed}
 [[ $nx_mode == fixed || $nx_mode == random ]] || { echo "bench/query: NX must be fixed or random" >&2; exit 1; }
+protocol=${PROTOCOL:-udp}
+[[ $protocol == udp || $protocol == tcp ]] || { echo "bench/query: PROTOCOL must be udp or tcp" >&2; exit 1; }
+if [[ $protocol == tcp ]]; then
+  kept=()
+  for s in "${servers[@]}"; do [[ $s == floor ]] || kept+=("$s"); done
+  servers=("${kept[@]}")
+fi
 if [[ $nx_mode == random ]]; then queries=${QUERIES:-2000000}; else queries=${QUERIES:-100000}; fi
 results=${RESULTS:-$here/RESULTS.md}
 zone=bench.test
@@ -326,7 +336,7 @@ measure() {
   local s=$1 out before after completed lost qps
   out=$scratch/dnsperf.$s.$2.txt
   before=$(cpu_ticks "$s")
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "${port[$s]}" -d "$scratch/queries.txt" \
+  taskset -c 1 dnsperf -m "$protocol" -s 127.0.0.1 -p "${port[$s]}" -d "$scratch/queries.txt" \
     -l "$duration" -c 4 -T 1 -q 200 >"$out" 2>&1 || { cat "$out" >&2; fail "dnsperf failed on $s"; }
   after=$(cpu_ticks "$s")
   completed=$(awk '/Queries completed:/ { print $3 }' "$out")
@@ -376,8 +386,8 @@ done
 
 # A short warm-up per server (page cache, allocator), not counted.
 for s in "${servers[@]}"; do
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "${port[$s]}" -d "$scratch/queries.txt" -l 2 -c 4 -T 1 \
-    -q 200 >/dev/null 2>&1 || true
+  taskset -c 1 dnsperf -m "$protocol" -s 127.0.0.1 -p "${port[$s]}" -d "$scratch/queries.txt" \
+    -l 2 -c 4 -T 1 -q 200 >/dev/null 2>&1 || true
 done
 for ((r = 1; r <= runs; r++)); do
   for s in "${servers[@]}"; do measure "$s" "$r"; done
@@ -437,7 +447,7 @@ report=$(
   cat <<EOF
 ## Query benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')
 
-Command: \`RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries SERVERS="${servers[*]}" bench/query/run.sh\`
+Command: \`RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries PROTOCOL=$protocol SERVERS="${servers[*]}" bench/query/run.sh\`
 
 - Zone: $zone, $names owner names (100,000 hosts with A, every tenth also AAAA,
   5,000 CNAMEs, 5,000 MX names). Queries: $queries, 70% A hits, 10% AAAA, 5% CNAME,
@@ -445,7 +455,7 @@ Command: \`RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries SERVERS="$
 - floor: bench/query/floor.c, which echoes each query with QR set (recvmmsg/sendmmsg,
   32 a batch, no lookup); its CPU per query is the kernel's share of every server's.
 - Each server: one worker, pinned to CPU 0 (\`taskset -c 0\`). Load: \`taskset -c 1
-  dnsperf -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 1 -q 200\`, $runs
+  dnsperf -m $protocol -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 1 -q 200\`, $runs
   interleaved runs per server after a 2 s warm-up; medians shown.
 - nsd is NSD with its defaults, which add the zone's NS RRset (and addresses) to
   positive answers; nsd-min is NSD with \`minimal-responses: yes\`, answering like

@@ -159,6 +159,7 @@ size_t encode(const Request& req, const Response& r, std::span<uint8_t> out, boo
 size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Transport transport,
                       const store::ReadTxn& view, const Client& client) noexcept {
   last_cookie_valid_ = false;
+  last_answer_reusable_ = false;
   // Too short to carry an ID, or a response (answering one invites loops).
   if (query.size() < wire::kHeaderSize || out.size() < wire::kMinUdpSize) return 0;
   if (query[2] & 0x80) return 0;
@@ -276,7 +277,19 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
   bool truncated = false;
   size_t n = encode(req, r, out, truncated);
   if (truncated) ++counters_.truncated;
+  last_answer_reusable_ = !r.spells_query_name && reply_cookie == nullptr;
   return n;
+}
+
+void Engine::count_reused(std::span<const uint8_t> response) noexcept {
+  if (response.size() < wire::kHeaderSize) return;
+  ++counters_.queries;
+  // Every reused answer carries its question, so its RCODE fits the header's
+  // four bits (the extended ones only come with BADVERS and BADCOOKIE).
+  const uint8_t rcode = response[3] & 0x0f;
+  if (rcode == wire::rcode::NXDOMAIN) ++counters_.nxdomain;
+  if (rcode == wire::rcode::REFUSED) ++counters_.refused;
+  if (response[2] & 0x02) ++counters_.truncated;
 }
 
 }  // namespace raftdns::query

@@ -65,12 +65,23 @@ class Engine {
   // since their address is proven (RFC 7873 §5.3).
   bool last_cookie_valid() const noexcept { return last_cookie_valid_; }
 
+  // Whether the last answer is the same for every spelling of the query
+  // name once the question is copied in: false when some of its RDATA was
+  // made from the name's letters (a DNAME substitution), or when it carries
+  // a server cookie. Answers for which it is false are not to be reused.
+  bool last_answer_reusable() const noexcept { return last_answer_reusable_; }
+
+  // Counts an answer given for this engine from elsewhere (a cache of its
+  // earlier answers) as if it had answered: `response` is that answer.
+  void count_reused(std::span<const uint8_t> response) noexcept;
+
   const EngineCounters& counters() const noexcept { return counters_; }
 
  private:
   EngineConfig cfg_;
   EngineCounters counters_;
   bool last_cookie_valid_ = false;
+  bool last_answer_reusable_ = false;
   // CHAOS names and their TXT RDATA, prepared once (length-prefixed as the
   // store packs RDATA: u16 length | rdata).
   wire::Name id_server_, hostname_bind_, version_bind_, version_server_;

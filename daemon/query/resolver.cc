@@ -225,6 +225,7 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
   if (!next_ || !r_.synthesize(T::CNAME, dname->rclass, dname->ttl, next_->wire(), cname)) {
     return Next::done;
   }
+  r_.spells_query_name = true;
   r_.answer.push(cname_owner, cname, dname->ttl);
   // A query for the CNAME itself is answered by the synthesized CNAME; the
   // chain is followed only for other types (RFC 1034 §4.3.2 step 3a).

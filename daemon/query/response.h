@@ -83,6 +83,10 @@ struct Response {
   // RFC 8914 Extended DNS Error INFO-CODE sent with a REFUSED or SERVFAIL
   // (when the query had EDNS); -1 for none.
   int ede = -1;
+  // Some RDATA was made from the query name (a CNAME synthesized from a
+  // DNAME, RFC 6672): it carries the letters' case as this query wrote them,
+  // so the bytes fit no other spelling of the name.
+  bool spells_query_name = false;
   SectionList<40> answer;
   SectionList<12> authority;
   SectionList<32> additional;

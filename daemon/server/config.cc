@@ -389,7 +389,7 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
         {"listen", "workers", "identity", "version", "max_udp_size", "tcp_idle_timeout",
          "tcp_max_connections", "tcp_max_per_client", "max_message_size", "rate_limit",
          "rate_limit_slip", "rate_limit_ipv4_prefix", "rate_limit_ipv6_prefix",
-         "rate_limit_table_size", "minimal_responses", "cookies"}));
+         "rate_limit_table_size", "minimal_responses", "cookies", "answer_cache_size"}));
     if (const toml::node* listen = dns->get("listen")) {
       const toml::array* list = listen->as_array();
       if (!list || list->empty()) {
@@ -433,6 +433,8 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
     RAFTDNS_TRY(r.integer(*dns, "dns.", "rate_limit_ipv6_prefix", 16, 128, cfg.rrl.ipv6_prefix));
     RAFTDNS_TRY(
         r.integer(*dns, "dns.", "rate_limit_table_size", 1024, 1 << 24, cfg.rrl.table_size));
+    RAFTDNS_TRY(
+        r.integer(*dns, "dns.", "answer_cache_size", 0, 1 << 24, cfg.answer_cache_size));
   }
   RAFTDNS_TRY(status);
   if (cfg.listen.empty()) cfg.listen.push_back(*parse_socket_address("127.0.0.1:53"));
@@ -593,6 +595,7 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   note(running.rrl.ipv4_prefix != fresh.rrl.ipv4_prefix, "dns.rate_limit_ipv4_prefix");
   note(running.rrl.ipv6_prefix != fresh.rrl.ipv6_prefix, "dns.rate_limit_ipv6_prefix");
   note(running.rrl.table_size != fresh.rrl.table_size, "dns.rate_limit_table_size");
+  note(running.answer_cache_size != fresh.answer_cache_size, "dns.answer_cache_size");
   note(running.control_socket != fresh.control_socket, "control.socket");
   note(running.control_group != fresh.control_group, "control.group");
   note((running.cluster_listen ? running.cluster_listen->to_text() : "") !=

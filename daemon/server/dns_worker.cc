@@ -126,6 +126,7 @@ WorkerOptions worker_options(const Config& config) {
   options.tcp_idle_timeout_ms = config.tcp_idle_timeout_ms;
   options.max_message_size = config.max_message_size;
   options.rrl = config.rrl;
+  options.answer_cache_size = config.answer_cache_size;
   return options;
 }
 
@@ -248,6 +249,9 @@ DnsWorker::DnsWorker(unsigned index, const store::Store& store, ServingSettings&
     const uint64_t seed = uint64_t{entropy()} << 32 | entropy();
     rrl_ = std::make_unique<ResponseRateLimiter>(options_.rrl, seed);
   }
+  if (options_.answer_cache_size > 0) {
+    cache_ = std::make_unique<AnswerCache>(options_.answer_cache_size);
+  }
   if (!options_.transfer) options_.transfer = std::make_shared<const xfr::TransferSettings>();
   if (!options_.refusals) {
     own_refusals_ = std::make_unique<xfr::RefusalLog>();
@@ -319,13 +323,24 @@ void DnsWorker::refresh_engine_if_reloaded() {
   if (engine_) add_counters(retired_counters_, engine_->counters());
   engine_ = std::make_unique<query::Engine>(settings_.engine());
   engine_generation_ = generation;
+  if (cache_) cache_->clear();  // answers of the old settings
 }
 
 const store::ReadTxn* DnsWorker::fresh_view() noexcept {
   view_used_since_refresh_ = true;
-  if (view_ && view_->renew()) return view_.get();
-  view_.reset();
-  view_ = store_.begin_read();
+  if (!view_ || !view_->renew()) {
+    view_.reset();
+    view_ = store_.begin_read();
+    ++view_serial_;
+  }
+  // The cache serves only answers made from the state this view reads.
+  if (cache_) {
+    if (view_) {
+      cache_->use_state(view_serial_, view_->snapshot_id());
+    } else {
+      cache_->clear();
+    }
+  }
   return view_.get();
 }
 
@@ -369,6 +384,10 @@ void DnsWorker::publish_counters() {
   counters_.refused.store(total.refused, std::memory_order_relaxed);
   counters_.formerr.store(total.formerr, std::memory_order_relaxed);
   counters_.truncated.store(total.truncated, std::memory_order_relaxed);
+  if (cache_) {
+    counters_.answer_cache_hits.store(cache_->stats().hits, std::memory_order_relaxed);
+    counters_.answer_cache_misses.store(cache_->stats().misses, std::memory_order_relaxed);
+  }
 }
 
 // --- UDP ---
@@ -453,15 +472,27 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
         continue;
       }
       uint8_t* out = b.out.data() + static_cast<size_t>(i) * kMaxMessage;
-      size_t length = respond({b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len},
-                              {out, kMaxMessage}, false, *view,
-                              reinterpret_cast<const sockaddr*>(&b.peers[i]),
-                              cookie_client(b.peers[i], now), nullptr);
+      const std::span<const uint8_t> query{b.in.data() + i * b.in_stride, b.in_msgs[i].msg_len};
+      size_t length = 0;
+      // A valid server cookie proves the source address: not rate limited.
+      // (Queries with a cookie never go through the cache.)
+      bool proven = false;
+      ClassifiedResponse response;
+      bool classified = false;
+      if (cache_ && cache_->make_key(query, false, cache_key_)) {
+        length = answer_via_cache(cache_key_, query, {out, kMaxMessage}, false, *view,
+                                  cookie_client(b.peers[i], now), rrl_ ? &response : nullptr);
+        classified = rrl_ != nullptr;
+      } else {
+        length = respond(query, {out, kMaxMessage}, false, *view,
+                         reinterpret_cast<const sockaddr*>(&b.peers[i]),
+                         cookie_client(b.peers[i], now), nullptr);
+        proven = engine_->last_cookie_valid();
+      }
       if (length == 0) continue;
       count_response(metrics_, DnsProtocol::udp, {out, length});
-      // A valid server cookie proves the source address: not rate limited.
-      if (rrl_ && !engine_->last_cookie_valid()) {
-        const ClassifiedResponse response = classify_response({out, length});
+      if (rrl_ && !proven) {
+        if (!classified) response = classify_response({out, length});
         switch (rrl_->check(reinterpret_cast<const sockaddr*>(&b.peers[i]), response, now_ms)) {
           case RrlVerdict::send:
             break;
@@ -516,7 +547,28 @@ void DnsWorker::serve_udp(UdpSocket& sock) {
   }
 }
 
-// --- one query, through the transfer responder and the engine ---
+// --- one query, through the answer cache or the transfer responder and the engine ---
+
+// A query the cache takes is unsigned, has no EDNS options and asks for no
+// transfer, so the transfer responder would pass it: the engine answers it.
+size_t DnsWorker::answer_via_cache(const AnswerCache::Key& key, std::span<const uint8_t> query,
+                                   std::span<uint8_t> out, bool tcp, const store::ReadTxn& view,
+                                   const query::Client& client,
+                                   ClassifiedResponse* rrl_class) noexcept {
+  bool classified = false;
+  size_t n = cache_->find(key, query, out, rrl_class, &classified);
+  if (n > 0) {
+    engine_->count_reused({out.data(), n});
+    if (rrl_class && !classified) *rrl_class = classify_response({out.data(), n});
+    return n;
+  }
+  n = engine_->answer(query, out, tcp ? query::Transport::tcp : query::Transport::udp, view,
+                      client);
+  if (n == 0) return 0;
+  if (rrl_class) *rrl_class = classify_response({out.data(), n});
+  if (engine_->last_answer_reusable()) cache_->insert(key, {out.data(), n}, rrl_class);
+  return n;
+}
 
 size_t DnsWorker::respond(std::span<const uint8_t> query, std::span<uint8_t> out, bool tcp,
                           const store::ReadTxn& view, const sockaddr* peer,
@@ -633,10 +685,17 @@ void DnsWorker::answer_tcp(TcpConnection& conn) {
       evbuffer_drain(input, 2 + length);
       continue;
     }
-    size_t answer =
-        respond({message + 2, length}, {tcp_out_.data() + 2, kMaxMessage}, true, *view,
-                reinterpret_cast<const sockaddr*>(&conn.peer),
-                cookie_client(conn.peer, static_cast<uint32_t>(std::time(nullptr))), &conn.transfer);
+    const std::span<const uint8_t> query{message + 2, length};
+    const query::Client client =
+        cookie_client(conn.peer, static_cast<uint32_t>(std::time(nullptr)));
+    size_t answer = 0;
+    if (cache_ && cache_->make_key(query, true, cache_key_)) {
+      answer = answer_via_cache(cache_key_, query, {tcp_out_.data() + 2, kMaxMessage}, true, *view,
+                                client, nullptr);
+    } else {
+      answer = respond(query, {tcp_out_.data() + 2, kMaxMessage}, true, *view,
+                       reinterpret_cast<const sockaddr*>(&conn.peer), client, &conn.transfer);
+    }
     evbuffer_drain(input, 2 + length);
     if (conn.transfer) {
       // Stream it while the client reads; queries pipelined behind it wait.

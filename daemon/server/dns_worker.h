@@ -25,6 +25,7 @@
 
 #include "common/result.h"
 #include "daemon/query/engine.h"
+#include "daemon/server/answer_cache.h"
 #include "daemon/server/config.h"
 #include "common/libevent.h"
 #include "common/unique_fd.h"
@@ -80,6 +81,8 @@ struct WorkerOptions {
   uint32_t tcp_idle_timeout_ms = 10000;
   uint32_t max_message_size = 4096;  // largest query accepted, UDP or TCP
   RrlConfig rrl;                     // off unless rrl.rate > 0
+  // Slots of the worker's cache of finished answers (answer_cache.h); 0: none.
+  uint32_t answer_cache_size = 131072;
   // TSIG keys and transfer policy; transfers are refused without them.
   std::shared_ptr<const xfr::TransferSettings> transfer;
   xfr::RefusalLog* refusals = nullptr;  // shared by the workers, owned by the daemon
@@ -100,6 +103,8 @@ struct WorkerCounters {
   std::atomic<uint64_t> oversized{0};    // queries over max_message_size
   std::atomic<uint64_t> rrl_dropped{0};  // UDP responses withheld by RRL
   std::atomic<uint64_t> rrl_slipped{0};  // ... sent truncated instead
+  std::atomic<uint64_t> answer_cache_hits{0};    // answers reused from the cache
+  std::atomic<uint64_t> answer_cache_misses{0};  // cacheable queries the engine answered
 };
 
 class DnsWorker {
@@ -144,6 +149,12 @@ class DnsWorker {
   size_t respond(std::span<const uint8_t> query, std::span<uint8_t> out, bool tcp,
                  const store::ReadTxn& view, const sockaddr* peer, const query::Client& client,
                  std::unique_ptr<xfr::OutgoingTransfer>* started) noexcept;
+  // Answers a query the answer cache takes (`key` made for it): from the
+  // cache, else from the engine, keeping the answer when it may be reused.
+  // Fills `rrl_class` (when given) with the answer's RRL class.
+  size_t answer_via_cache(const AnswerCache::Key& key, std::span<const uint8_t> query,
+                          std::span<uint8_t> out, bool tcp, const store::ReadTxn& view,
+                          const query::Client& client, ClassifiedResponse* rrl_class) noexcept;
   // Writes transfer messages until the connection's output is full enough;
   // true once the transfer has ended.
   bool pump_transfer(TcpConnection& conn);
@@ -181,6 +192,9 @@ class DnsWorker {
   uint64_t engine_generation_ = 0;
   query::EngineCounters retired_counters_{};  // from engines replaced on reload
   std::unique_ptr<store::ReadTxn> view_;
+  uint64_t view_serial_ = 0;  // views begun, so the cache can tell them apart
+  std::unique_ptr<AnswerCache> cache_;  // null when dns.answer_cache_size is 0
+  AnswerCache::Key cache_key_;
   bool view_used_since_refresh_ = false;
   std::unique_ptr<UdpBuffers> udp_buffers_;
   std::unique_ptr<ResponseRateLimiter> rrl_;  // null when RRL is off

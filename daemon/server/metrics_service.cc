@@ -70,6 +70,13 @@ void write_dns(MetricsText& out, const std::vector<const DnsWorker*>& workers) {
              sum_workers(workers, &WorkerCounters::rrl_dropped));
   out.sample("raftdns_dns_rrl_actions_total", {{"action", "slip"}},
              sum_workers(workers, &WorkerCounters::rrl_slipped));
+  out.family("raftdns_dns_answer_cache_total", Type::counter,
+             "Queries the workers' answer caches take, by result: hit (the answer reused), or "
+             "miss (answered from the store).");
+  out.sample("raftdns_dns_answer_cache_total", {{"result", "hit"}},
+             sum_workers(workers, &WorkerCounters::answer_cache_hits));
+  out.sample("raftdns_dns_answer_cache_total", {{"result", "miss"}},
+             sum_workers(workers, &WorkerCounters::answer_cache_misses));
   out.gauge("raftdns_dns_tcp_connections_open", "DNS TCP connections open now.",
             static_cast<double>(accepted >= closed ? accepted - closed : 0));
   out.counter("raftdns_dns_tcp_connections_accepted_total", "DNS TCP connections accepted.",

@@ -110,6 +110,8 @@ bool ReadTxn::renew() noexcept {
   return true;
 }
 
+uint64_t ReadTxn::snapshot_id() const noexcept { return txn_ ? mdb_txn_id(txn_) : 0; }
+
 void ReadTxn::load_hints() noexcept {
   MDB_val k = lmdb::val(kMaxZoneLabelsKey), v;
   max_zone_labels_ = wire::kMaxLabels;

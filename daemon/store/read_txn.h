@@ -115,6 +115,13 @@ class ReadTxn {
   // failed: the view is then unusable, so begin a new one.
   bool renew() noexcept;
 
+  // The LMDB transaction ID of the state this view reads: every committed
+  // write moves it on, so two renewals of one view that report the same ID
+  // read the same data (and any later commit reads as a different ID). A
+  // view begun after Store::replace_with reads another file, whose IDs say
+  // nothing about this one's.
+  uint64_t snapshot_id() const noexcept;
+
   // The deepest zone whose apex is `name` or an ancestor of it, considering
   // only apexes with at most `max_labels` labels (DS is answered by the parent).
   bool find_zone(const NameKey& name, ZoneRef& out,
