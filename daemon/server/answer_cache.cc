@@ -128,11 +128,11 @@ bool AnswerCache::make_key(std::span<const uint8_t> q, bool tcp, Key& out) const
   return true;
 }
 
-void AnswerCache::use_state(uint64_t view_serial, uint64_t snapshot) noexcept {
-  if (have_state_ && view_serial == view_serial_ && snapshot == snapshot_) return;
+void AnswerCache::use_state(uint64_t store, uint64_t snapshot) noexcept {
+  if (have_state_ && store == store_ && snapshot == snapshot_) return;
   if (have_state_) clear();
   have_state_ = true;
-  view_serial_ = view_serial;
+  store_ = store;
   snapshot_ = snapshot;
 }
 

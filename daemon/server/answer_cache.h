@@ -24,8 +24,9 @@
 //
 // Freshness: an answer is only served for the store state it was made
 // from. The worker reports its read view's state before every batch
-// (use_state: the view's serial and LMDB transaction ID); when it differs
-// from the last, the cache is emptied. A change applied on the node is
+// (use_state: the store environment's serial and the LMDB transaction ID,
+// see ReadTxn::snapshot_id); when it differs from the last, the cache is
+// emptied. A change applied on the node is
 // therefore seen by the first query that reads after it, exactly as without
 // the cache; emptying is O(1) (an epoch bump). An engine reload empties it
 // too (clear).
@@ -72,10 +73,10 @@ class AnswerCache {
   AnswerCache(const AnswerCache&) = delete;
   AnswerCache& operator=(const AnswerCache&) = delete;
 
-  // The store state the next lookups read: `view_serial` names the read
-  // view (the worker counts the views it begins), `snapshot` is its LMDB
-  // transaction ID. Any other state than the last empties the cache.
-  void use_state(uint64_t view_serial, uint64_t snapshot) noexcept;
+  // The store state the next lookups read: `store` and `snapshot` are the
+  // read view's ReadTxn::store_serial and snapshot_id. Any other state than
+  // the last empties the cache.
+  void use_state(uint64_t store, uint64_t snapshot) noexcept;
   // Empties the cache (the engine changed).
   void clear() noexcept;
 
@@ -111,7 +112,7 @@ class AnswerCache {
   uint64_t seed_ = 0;
   uint64_t epoch_ = 1;  // slots of another epoch are empty (calloc gives 0)
   uint32_t clock_ = 0;  // use stamps, for the set's least recently used
-  uint64_t view_serial_ = 0, snapshot_ = 0;
+  uint64_t store_ = 0, snapshot_ = 0;
   bool have_state_ = false;
   Stats stats_;
 };

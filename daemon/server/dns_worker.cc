@@ -331,12 +331,11 @@ const store::ReadTxn* DnsWorker::fresh_view() noexcept {
   if (!view_ || !view_->renew()) {
     view_.reset();
     view_ = store_.begin_read();
-    ++view_serial_;
   }
   // The cache serves only answers made from the state this view reads.
   if (cache_) {
     if (view_) {
-      cache_->use_state(view_serial_, view_->snapshot_id());
+      cache_->use_state(view_->store_serial(), view_->snapshot_id());
     } else {
       cache_->clear();
     }

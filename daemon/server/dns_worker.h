@@ -192,7 +192,6 @@ class DnsWorker {
   uint64_t engine_generation_ = 0;
   query::EngineCounters retired_counters_{};  // from engines replaced on reload
   std::unique_ptr<store::ReadTxn> view_;
-  uint64_t view_serial_ = 0;  // views begun, so the cache can tell them apart
   std::unique_ptr<AnswerCache> cache_;  // null when dns.answer_cache_size is 0
   AnswerCache::Key cache_key_;
   bool view_used_since_refresh_ = false;

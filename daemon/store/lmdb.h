@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,7 @@ class Env {
       rrsets = o.rrsets;
       journal = o.journal;
       retired.store(o.retired.load());
+      serial = o.serial;
     }
     return *this;
   }
@@ -59,8 +61,16 @@ class Env {
   // Set once the store has swapped in another environment; ReadTxn::renew()
   // then tells its owner to begin a fresh read.
   std::atomic<bool> retired{false};
+  // Tells environments apart for as long as the process runs (no two get
+  // the same), where an address could be reused: a transaction ID means
+  // something only together with the environment it came from.
+  uint64_t serial = next_serial();
 
  private:
+  static uint64_t next_serial() noexcept {
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
   void close() noexcept {
     if (env_) mdb_env_close(env_);
     env_ = nullptr;

@@ -111,6 +111,7 @@ bool ReadTxn::renew() noexcept {
 }
 
 uint64_t ReadTxn::snapshot_id() const noexcept { return txn_ ? mdb_txn_id(txn_) : 0; }
+uint64_t ReadTxn::store_serial() const noexcept { return env_ ? env_->serial : 0; }
 
 void ReadTxn::load_hints() noexcept {
   MDB_val k = lmdb::val(kMaxZoneLabelsKey), v;

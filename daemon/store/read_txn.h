@@ -115,12 +115,14 @@ class ReadTxn {
   // failed: the view is then unusable, so begin a new one.
   bool renew() noexcept;
 
-  // The LMDB transaction ID of the state this view reads: every committed
-  // write moves it on, so two renewals of one view that report the same ID
-  // read the same data (and any later commit reads as a different ID). A
-  // view begun after Store::replace_with reads another file, whose IDs say
-  // nothing about this one's.
+  // The state this view reads, as (store_serial, snapshot_id): two views,
+  // or two renewals of one, that report the same pair read the same data,
+  // and a commit after either makes a different pair. snapshot_id is the
+  // LMDB transaction ID, which every committed write moves on; store_serial
+  // names the LMDB environment, which Store::replace_with swaps for one
+  // whose IDs say nothing about the old one's.
   uint64_t snapshot_id() const noexcept;
+  uint64_t store_serial() const noexcept;
 
   // The deepest zone whose apex is `name` or an ancestor of it, considering
   // only apexes with at most `max_labels` labels (DS is answered by the parent).

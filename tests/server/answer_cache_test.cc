@@ -90,7 +90,7 @@ class AnswerCacheTest : public ::testing::Test {
     apply(store::PutZone{N("example.com."), zone});
     view_ = store_->begin_read();
     ASSERT_NE(view_, nullptr);
-    cache_.use_state(1, view_->snapshot_id());
+    cache_.use_state(view_->store_serial(), view_->snapshot_id());
   }
 
   void apply(store::Command command) {
@@ -315,8 +315,9 @@ TEST_F(AnswerCacheTest, AnswersMadeFromTheQueryNamesLettersAreNotReused) {
 }
 
 // Freshness: a change applied to the store, seen through the renewed view,
-// empties the cache at once; the same state keeps it; a new view (after a
-// snapshot was swapped in) or an engine reload empties it too.
+// empties the cache at once; the same state keeps it, through a new view
+// too; another store environment (a snapshot swapped in) or an engine
+// reload empties it.
 TEST_F(AnswerCacheTest, AnAppliedChangeEmptiesTheCache) {
   const auto q = query_bytes({.name = "new.example.com."});
   bool hit = false;
@@ -328,7 +329,7 @@ TEST_F(AnswerCacheTest, AnAppliedChangeEmptiesTheCache) {
 
   // The same state again: still there.
   ASSERT_TRUE(view_->renew());
-  cache_.use_state(1, view_->snapshot_id());
+  cache_.use_state(view_->store_serial(), view_->snapshot_id());
   (void)through_cache(q, &hit);
   EXPECT_TRUE(hit);
 
@@ -336,7 +337,7 @@ TEST_F(AnswerCacheTest, AnAppliedChangeEmptiesTheCache) {
   apply(store::AddRecords{{A("new.example.com.", "192.0.2.99")}});
   ASSERT_TRUE(view_->renew());
   EXPECT_NE(view_->snapshot_id(), before);
-  cache_.use_state(1, view_->snapshot_id());
+  cache_.use_state(view_->store_serial(), view_->snapshot_id());
   const auto fresh = through_cache(q, &hit);
   EXPECT_FALSE(hit);
   ASSERT_GE(fresh.size(), 12u);
@@ -345,7 +346,16 @@ TEST_F(AnswerCacheTest, AnAppliedChangeEmptiesTheCache) {
 
   (void)through_cache(q, &hit);
   EXPECT_TRUE(hit);
-  cache_.use_state(2, view_->snapshot_id());  // another view
+  // A view begun anew on the same state (a worker drops an idle one) reads
+  // the same data: the cache stays.
+  view_ = store_->begin_read();
+  ASSERT_NE(view_, nullptr);
+  cache_.use_state(view_->store_serial(), view_->snapshot_id());
+  (void)through_cache(q, &hit);
+  EXPECT_TRUE(hit);
+  // Another store environment (a snapshot swapped in): the same transaction
+  // ID says nothing.
+  cache_.use_state(view_->store_serial() + 1, view_->snapshot_id());
   (void)through_cache(q, &hit);
   EXPECT_FALSE(hit);
   (void)through_cache(q, &hit);
