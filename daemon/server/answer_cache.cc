@@ -3,10 +3,11 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <random>
+
+#include <sys/mman.h>
 
 namespace raftdns::server {
 namespace {
@@ -41,6 +42,10 @@ uint64_t hash_bytes(uint64_t seed, const uint8_t* p, size_t n) {
   return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
+size_t slot_count(size_t entries) {
+  return std::bit_ceil(std::max<size_t>(entries, AnswerCache::kWays));
+}
+
 }  // namespace
 
 struct AnswerCache::Slot {
@@ -56,14 +61,25 @@ struct AnswerCache::Slot {
   uint8_t classified;  // whether the rrl_* fields hold the answer's class
   uint8_t data[kSlotSize - 38];  // the key, then the answer
 };
-void AnswerCache::FreeSlots::operator()(Slot* p) const noexcept { std::free(p); }
+AnswerCache::Mapping::Mapping(size_t bytes) : size(bytes) {
+  // The kernel's zero pages: a slot costs memory once it is used.
+  address = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (address == MAP_FAILED) throw std::bad_alloc();
+  // Lookups land anywhere in the table: huge pages spare a TLB miss on most
+  // of them (advice only; the kernel may not have them).
+  (void)::madvise(address, size, MADV_HUGEPAGE);
+}
 
-AnswerCache::AnswerCache(size_t entries) {
+AnswerCache::Mapping::~Mapping() { ::munmap(address, size); }
+
+AnswerCache::AnswerCache(size_t entries)
+    : slot_memory_(slot_count(entries) * sizeof(Slot)),
+      tag_memory_(slot_count(entries) * sizeof(uint64_t)),
+      slots_(static_cast<Slot*>(slot_memory_.address)),
+      tags_(static_cast<uint64_t*>(tag_memory_.address)) {
   static_assert(sizeof(Slot) == kSlotSize);
-  const size_t n = std::bit_ceil(std::max(entries, kWays));
-  // calloc: the kernel's zero pages, so a slot costs memory once it is used.
-  slots_.reset(static_cast<Slot*>(std::calloc(n, sizeof(Slot))));
-  if (!slots_) throw std::bad_alloc();
+  static_assert(kWays * sizeof(uint64_t) == 64, "a set's tags fill one cache line");
+  const size_t n = slot_count(entries);
   mask_ = n - 1;
   std::random_device entropy;
   seed_ = uint64_t{entropy()} << 32 | entropy();
@@ -141,10 +157,17 @@ void AnswerCache::clear() noexcept {
   ++stats_.clears;
 }
 
-AnswerCache::Slot* AnswerCache::lookup(const Key& key) noexcept {
-  Slot* set = slots_.get() + (key.hash & mask_ & ~(kWays - 1));
+uint64_t AnswerCache::tag_of(uint64_t hash) const noexcept {
+  const uint64_t t = mix(hash ^ (epoch_ * 0x9e3779b97f4a7c15ULL));
+  return t == 0 ? 1 : t;
+}
+
+AnswerCache::Slot* AnswerCache::lookup(const Key& key, uint64_t tag) noexcept {
+  const size_t set = key.hash & mask_ & ~(kWays - 1);
+  const uint64_t* tags = tags_ + set;
   for (size_t way = 0; way < kWays; ++way) {
-    Slot& s = set[way];
+    if (tags[way] != tag) continue;
+    Slot& s = slots_[set + way];
     if (s.hash == key.hash && s.epoch == epoch_ && s.key_size == key.size &&
         std::memcmp(s.data, key.bytes, key.size) == 0) {
       return &s;
@@ -155,7 +178,7 @@ AnswerCache::Slot* AnswerCache::lookup(const Key& key) noexcept {
 
 size_t AnswerCache::find(const Key& key, std::span<const uint8_t> query, std::span<uint8_t> out,
                          ClassifiedResponse* rrl, bool* classified) noexcept {
-  Slot* s = lookup(key);
+  Slot* s = lookup(key, tag_of(key.hash));
   if (!s || out.size() < s->answer_size) {
     ++stats_.misses;
     return 0;
@@ -196,10 +219,12 @@ void AnswerCache::insert(const Key& key, std::span<const uint8_t> answer,
   }
   if (std::memcmp(answer.data() + kHeader + key.name_length, key.bytes + 2, 4) != 0) return;
 
-  Slot* s = lookup(key);
+  const uint64_t tag = tag_of(key.hash);
+  Slot* s = lookup(key, tag);
+  const size_t first = key.hash & mask_ & ~(kWays - 1);
   if (!s) {
     // A free slot of the set, else the one used longest ago.
-    Slot* set = slots_.get() + (key.hash & mask_ & ~(kWays - 1));
+    Slot* set = slots_ + first;
     for (size_t way = 0; way < kWays && !s; ++way) {
       if (set[way].epoch != epoch_) s = &set[way];
     }
@@ -212,6 +237,7 @@ void AnswerCache::insert(const Key& key, std::span<const uint8_t> answer,
     }
   }
   ++stats_.inserts;
+  tags_[static_cast<size_t>(s - slots_)] = tag;
   s->hash = key.hash;
   s->epoch = epoch_;
   s->used = ++clock_;

@@ -34,7 +34,7 @@ struct Ask {
   bool edns = false;
   uint16_t udp_size = 1232;
   bool do_bit = false;
-  std::vector<uint8_t> options;  // raw EDNS option TLVs
+  std::vector<uint8_t> options{};  // raw EDNS option TLVs
   uint8_t opcode = wire::opcode::QUERY;
 };
 
@@ -85,7 +85,10 @@ class AnswerCacheTest : public ::testing::Test {
         A("ns.sub.example.com.", "192.0.2.53"),
     };
     for (int i = 0; i < 10; ++i) {
-      zone.push_back(TXT("big.example.com.", std::string(100, static_cast<char>('a' + i))));
+      // One 100-octet character-string each.
+      std::vector<uint8_t> text(101, static_cast<uint8_t>('a' + i));
+      text[0] = 100;
+      zone.push_back(rr("big.example.com.", 300, T::TXT, text));
     }
     apply(store::PutZone{N("example.com."), zone});
     view_ = store_->begin_read();
