@@ -176,6 +176,23 @@ AnswerCache::Slot* AnswerCache::lookup(const Key& key, uint64_t tag) noexcept {
   return nullptr;
 }
 
+void AnswerCache::prefetch(const Key& key) const noexcept {
+  __builtin_prefetch(tags_ + (key.hash & mask_ & ~(kWays - 1)));
+}
+
+void AnswerCache::prefetch_slot(const Key& key) const noexcept {
+  const size_t set = key.hash & mask_ & ~(kWays - 1);
+  const uint64_t tag = tag_of(key.hash);
+  for (size_t way = 0; way < kWays; ++way) {
+    if (tags_[set + way] != tag) continue;
+    // The header, key and a short answer: the slot's first two lines.
+    const auto* slot = reinterpret_cast<const char*>(slots_ + set + way);
+    __builtin_prefetch(slot);
+    __builtin_prefetch(slot + 64);
+    return;
+  }
+}
+
 size_t AnswerCache::find(const Key& key, std::span<const uint8_t> query, std::span<uint8_t> out,
                          ClassifiedResponse* rrl, bool* classified) noexcept {
   Slot* s = lookup(key, tag_of(key.hash));

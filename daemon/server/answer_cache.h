@@ -84,6 +84,13 @@ class AnswerCache {
   // Empties the cache (the engine changed).
   void clear() noexcept;
 
+  // A batch's lookups overlap their cache misses: prefetch() every key of
+  // the batch (it starts loading the key's set of tags), then
+  // prefetch_slot() every key (the slot whose tag matches, by now most
+  // likely in), then find() each. Both are hints and change nothing.
+  void prefetch(const Key& key) const noexcept;
+  void prefetch_slot(const Key& key) const noexcept;
+
   // The cached answer to `query` (whose key is `key`), written to `out`
   // with the query's ID and question: its length, or 0 on a miss. When
   // `rrl` is given and the answer was kept with its class, the class is
