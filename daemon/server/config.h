@@ -79,7 +79,7 @@ struct Config {
   uint32_t max_message_size = 4096;
   // Response rate limiting for UDP (rate_limit* keys); off by default.
   RrlConfig rrl;
-  // Slots (256 bytes each) of each worker's cache of finished answers; 0: none.
+  // Slots (264 bytes each) of each worker's cache of finished answers; 0: none.
   uint32_t answer_cache_size = 131072;
 
   // [control]
