@@ -31,6 +31,9 @@ TEST(ControlCodec, EveryRequestFieldSurvivesARoundTrip) {
   r.type = 28;
   r.wait = Wait::all;
   r.timeout_ms = 1234;
+  r.import_id = 0xfedcba9876543210ull;
+  r.sequence = 77;
+  r.cursor = {0, 1, 2, 0xff};
   Change add{Op::add, {sample_record()}, {}, 0};
   Change drop{Op::remove_rrset, {}, sample_record().owner, 16};
   r.changes = {add, drop};
@@ -41,7 +44,9 @@ TEST(ControlCodec, EveryRequestFieldSurvivesARoundTrip) {
 
 TEST(ControlCodec, EveryOperationNameRoundTrips) {
   for (Op op : {Op::status, Op::zone_list, Op::zone_export, Op::zone_put, Op::zone_remove, Op::add,
-                Op::remove, Op::remove_rrset, Op::get, Op::batch}) {
+                Op::remove, Op::remove_rrset, Op::get, Op::batch, Op::cluster_status,
+                Op::zone_import_begin, Op::zone_import_chunk, Op::zone_import_commit,
+                Op::zone_import_abort, Op::zone_export_part}) {
     Request r;
     r.op = op;
     auto decoded = decode_request_body(bytes(encode_request_body(r)));
@@ -57,7 +62,8 @@ TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
   r.text = "example.com. 3600 IN SOA ...\n";
   r.lines = {"www.example.com. 300 IN A 192.0.2.10"};
   r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "leader", std::nullopt,
-                        {{"applied", 3}, {"prerequisite_failed", 1}}};
+                        {{"applied", 3}, {"prerequisite_failed", 1}}, 1, 20000, 2};
+  r.cursor = {9, 8, 7};
   auto decoded = decode_response_body(bytes(encode_response_body(r)));
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(*decoded, r);
