@@ -523,9 +523,10 @@ Status Applier::import_chunk(const ImportChunk& c) {
   const std::string id = import_id_text(c.id);
   auto state = read_import(c.id);
   if (!state) return make_error("no import " + id + " (committed, aborted, or dropped as stale)");
-  // The client resends a chunk whose answer it lost (a leader change): the
-  // copy that already applied is recognized and changes nothing.
-  if (state->chunks > 0 && c.sequence + 1 == state->chunks) return {};
+  // The client resends a chunk whose answer it lost (a leader change): a
+  // copy of a chunk already applied, whenever it reaches the log, changes
+  // nothing.
+  if (c.sequence < state->chunks) return {};
   if (c.sequence != state->chunks) {
     return make_error("import " + id + ": chunk " + std::to_string(c.sequence) +
                       " arrived where chunk " + std::to_string(state->chunks) + " belongs");

@@ -83,7 +83,10 @@ struct ImportBegin {
 };
 struct ImportChunk {
   uint64_t id = 0;
-  uint32_t sequence = 0;  // 0, 1, 2...: the chunk's place in the import
+  // 0, 1, 2...: the chunk's place in the import. A chunk whose sequence is
+  // below the next one is a resent copy and changes nothing; one above it
+  // is refused.
+  uint32_t sequence = 0;
   std::vector<wire::Record> records;
 };
 struct ImportCommit {

@@ -42,6 +42,28 @@ TEST(ControlCodec, EveryRequestFieldSurvivesARoundTrip) {
   EXPECT_EQ(*decoded, r);
 }
 
+TEST(ControlCodec, AnImportChunkCarriesItsRecordsPackedAndExact) {
+  Request r;
+  r.op = Op::zone_import_chunk;
+  r.import_id = 99;
+  r.sequence = 3;
+  WireRecord odd = sample_record();
+  odd.rdata.assign(300, 0xab);
+  odd.ttl = 0xfffffffe;
+  r.records = {sample_record(), odd, WireRecord{{0}, 16, 1, 0, {}}};
+  std::string body = encode_request_body(r);
+  EXPECT_NE(body.find("\"packed_records\""), std::string::npos);
+  EXPECT_EQ(body.find("\"records\""), std::string::npos);
+  auto decoded = decode_request_body(bytes(body));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+  // A record cut short is refused, naming the member.
+  auto cut = R"({"v":1,"op":"zone_import_chunk","packed_records":"03777777000100"})";
+  auto refused = decode_request_body(bytes(cut));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("packed_records"), std::string::npos) << refused.error();
+}
+
 TEST(ControlCodec, EveryOperationNameRoundTrips) {
   for (Op op : {Op::status, Op::zone_list, Op::zone_export, Op::zone_put, Op::zone_remove, Op::add,
                 Op::remove, Op::remove_rrset, Op::get, Op::batch, Op::cluster_status,

@@ -12,11 +12,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <optional>
 #include <cstdio>
+#include <mutex>
 #include <random>
 #include <fstream>
 #include <iostream>
@@ -335,11 +337,16 @@ class InterruptGuard {
 };
 
 constexpr int kExitInterrupted = 130;
-// Records per import chunk: each chunk is one Raft entry that every node
-// applies in one go on its main loop, so it must stay a small fraction of
-// an election timeout even on a busy machine.
-constexpr size_t kImportChunkRecords = 5000;
-static_assert(kImportChunkRecords <= control::kMaxImportChunkRecords);
+// Records per import chunk. Each chunk is one Raft entry that every node
+// applies in one go on its main loop, so applying it must stay a small
+// fraction of an election timeout (500 ms by default) however busy the
+// machine is. The size adapts: each chunk aims at a round trip of
+// kImportChunkTarget (apply included), from kImportChunkFirst records, never
+// fewer than kImportChunkMin nor more than the protocol allows.
+constexpr size_t kImportChunkFirst = 5000;
+constexpr size_t kImportChunkMin = 1000;
+constexpr auto kImportChunkTarget = std::chrono::milliseconds(150);
+static_assert(kImportChunkFirst <= control::kMaxImportChunkRecords);
 
 // A one-line progress report on stderr, only when both stdout and stderr are
 // terminals and only once the work has taken more than a second, so scripts
@@ -384,6 +391,38 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_{};
 };
 
+// While a zone file is read and checked (one call, no counts to show):
+// "reading FILE..." on a terminal once it has taken a second.
+class ReadingNotice {
+ public:
+  explicit ReadingNotice(const std::string& what) {
+    if (!::isatty(STDOUT_FILENO) || !::isatty(STDERR_FILENO)) return;
+    ticker_ = std::thread([this, what] {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) return;
+      std::fprintf(stderr, "\rreading %s...\033[K", what.c_str());
+      shown_ = true;
+    });
+  }
+  ~ReadingNotice() {
+    if (!ticker_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    ticker_.join();
+    if (shown_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool shown_ = false;
+  std::thread ticker_;
+};
+
 // Failures of a write that may succeed when sent again: no leader or quorum
 // for a moment (an election), or an answer lost with its leader.
 bool is_transient(const std::string& error) {
@@ -420,7 +459,7 @@ Result<control::Response> send_import_write(const Channel& ch, const control::Re
 }
 
 // Streams `records` into the cluster as one staged import of `origin` (see
-// store::ImportBegin): begin, chunks of kImportChunkRecords, then
+// store::ImportBegin): begin, chunks sized as above, then
 // commit, which switches the zone in one step. Any failure or Ctrl-C aborts
 // the import, and the zone keeps its old content. `source` names the file
 // (or primary) in messages.
@@ -453,19 +492,28 @@ void import_zone(const Channel& ch, const wire::Name& origin,
   const size_t total = records.size();
   uint32_t sequence = 0;
   size_t applied = 0;
-  for (size_t at = 0; at < total; at += kImportChunkRecords) {
+  size_t chunk_size = kImportChunkFirst;
+  for (size_t at = 0, end = 0; at < total; at = end) {
     if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
     control::Request chunk;
     chunk.op = control::Op::zone_import_chunk;
     chunk.import_id = id;
     chunk.sequence = sequence;
-    size_t end = std::min(total, at + kImportChunkRecords);
+    end = std::min(total, at + chunk_size);
     chunk.records.reserve(end - at);
     for (size_t i = at; i < end; ++i) chunk.records.push_back(to_wire(records[i]));
     progress.update(applied, "parsed " + std::to_string(total) + ", sent " + std::to_string(end) +
                                  ", applied " + std::to_string(applied));
+    const auto sent_at = std::chrono::steady_clock::now();
     auto r = send_import_write(ch, chunk);
     if (!r) abort_import(source + ": " + r.error(), kExitFailed);
+    // The next size, from this round trip: at most double or half at a time.
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at)
+                            .count();
+    const double target = std::chrono::duration<double>(kImportChunkTarget).count();
+    const double scale = std::clamp(target / std::max(took, 1e-3), 0.5, 2.0);
+    chunk_size = std::clamp(static_cast<size_t>(static_cast<double>(chunk_size) * scale),
+                            kImportChunkMin, control::kMaxImportChunkRecords);
     applied = end;
     ++sequence;
     progress.update(applied, "parsed " + std::to_string(total) + ", sent " + std::to_string(end) +
@@ -602,7 +650,10 @@ int run(int argc, char** argv) {
     if (!from_primary.empty()) {
       records = fetch_from_primary(*origin, from_primary, tsig_name, config_path);
     } else if (!zone_file.empty()) {
-      auto parsed = raftdns::zone::load_zone_file(zone_file, *origin);
+      auto parsed = [&] {
+        ReadingNotice notice(zone_file);
+        return raftdns::zone::load_zone_file(zone_file, *origin);
+      }();
       if (!parsed) fail(kExitFailed, parsed.error());
       for (const std::string& w : parsed->warnings) {
         std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
