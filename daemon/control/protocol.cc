@@ -16,7 +16,7 @@ using nlohmann::json;
 // from costing the parser more than its size.
 constexpr int kMaxJsonDepth = 8;
 
-constexpr std::array<std::pair<Op, std::string_view>, 11> kOpNames{{
+constexpr std::array<std::pair<Op, std::string_view>, 16> kOpNames{{
     {Op::status, "status"},
     {Op::cluster_status, "cluster_status"},
     {Op::zone_list, "zone_list"},
@@ -28,6 +28,11 @@ constexpr std::array<std::pair<Op, std::string_view>, 11> kOpNames{{
     {Op::remove_rrset, "remove_rrset"},
     {Op::get, "get"},
     {Op::batch, "batch"},
+    {Op::zone_import_begin, "zone_import_begin"},
+    {Op::zone_import_chunk, "zone_import_chunk"},
+    {Op::zone_import_commit, "zone_import_commit"},
+    {Op::zone_import_abort, "zone_import_abort"},
+    {Op::zone_export_part, "zone_export_part"},
 }};
 
 bool nesting_within_limit(std::string_view text) {
@@ -133,6 +138,57 @@ Status read_records(const json& obj, std::vector<WireRecord>& out) {
   return {};
 }
 
+// A zone_import_chunk carries its records as one hex string of packed
+// records, because a JSON object per record costs the daemon's loop more
+// to parse than applying the record does. Each record:
+//   owner length u8 | owner | type u16 | class u16 | ttl u32 |
+//   rdata length u16 | rdata (big-endian)
+std::string pack_records(const std::vector<WireRecord>& records) {
+  std::vector<uint8_t> out;
+  for (const auto& r : records) {
+    out.push_back(static_cast<uint8_t>(r.owner.size()));
+    out.insert(out.end(), r.owner.begin(), r.owner.end());
+    for (uint32_t v : {uint32_t{r.type}, uint32_t{r.rclass}}) {
+      out.push_back(static_cast<uint8_t>(v >> 8));
+      out.push_back(static_cast<uint8_t>(v));
+    }
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(r.ttl >> shift));
+    out.push_back(static_cast<uint8_t>(r.rdata.size() >> 8));
+    out.push_back(static_cast<uint8_t>(r.rdata.size()));
+    out.insert(out.end(), r.rdata.begin(), r.rdata.end());
+  }
+  return to_hex(out);
+}
+
+Status read_packed_records(const json& obj, std::vector<WireRecord>& out) {
+  std::vector<uint8_t> packed;
+  if (auto s = read_hex(obj, "packed_records", packed); !s) return s;
+  size_t at = 0;
+  auto take = [&](size_t n) -> const uint8_t* {
+    if (packed.size() - at < n) return nullptr;
+    const uint8_t* p = packed.data() + at;
+    at += n;
+    return p;
+  };
+  while (at < packed.size()) {
+    WireRecord r;
+    const uint8_t* p = take(1);
+    const uint8_t* owner = p ? take(*p) : nullptr;
+    const uint8_t* fixed = owner ? take(10) : nullptr;
+    if (!fixed) return make_error("member \"packed_records\" is truncated");
+    r.owner.assign(owner, owner + *p);
+    r.type = static_cast<uint16_t>(fixed[0] << 8 | fixed[1]);
+    r.rclass = static_cast<uint16_t>(fixed[2] << 8 | fixed[3]);
+    r.ttl = uint32_t{fixed[4]} << 24 | uint32_t{fixed[5]} << 16 | uint32_t{fixed[6]} << 8 | fixed[7];
+    size_t rdlength = size_t{fixed[8]} << 8 | fixed[9];
+    const uint8_t* rdata = take(rdlength);
+    if (!rdata) return make_error("member \"packed_records\" is truncated");
+    r.rdata.assign(rdata, rdata + rdlength);
+    out.push_back(std::move(r));
+  }
+  return {};
+}
+
 json records_to_json(const std::vector<WireRecord>& records) {
   json arr = json::array();
   for (const auto& r : records) arr.push_back(record_to_json(r));
@@ -196,7 +252,13 @@ std::optional<std::vector<uint8_t>> from_hex(std::string_view hex) {
 std::string encode_request_body(const Request& r) {
   json doc{{"v", kProtocolVersion}, {"op", op_name(r.op)}};
   if (!r.zone.empty()) doc["zone"] = to_hex(r.zone);
-  if (!r.records.empty()) doc["records"] = records_to_json(r.records);
+  if (!r.records.empty()) {
+    if (r.op == Op::zone_import_chunk) {
+      doc["packed_records"] = pack_records(r.records);
+    } else {
+      doc["records"] = records_to_json(r.records);
+    }
+  }
   if (!r.owner.empty()) doc["owner"] = to_hex(r.owner);
   if (r.type != 0) doc["type"] = r.type;
   if (!r.changes.empty()) {
@@ -212,6 +274,9 @@ std::string encode_request_body(const Request& r) {
   }
   doc["wait"] = r.wait == Wait::all ? "all" : "local";
   doc["timeout_ms"] = r.timeout_ms;
+  if (r.import_id != 0) doc["import_id"] = r.import_id;
+  if (r.sequence != 0) doc["sequence"] = r.sequence;
+  if (!r.cursor.empty()) doc["cursor"] = to_hex(r.cursor);
   return doc.dump();
 }
 
@@ -224,9 +289,13 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
     if (auto s = read_op(doc, r.op); !s) return std::move(s).take_error();
     if (auto s = read_hex(doc, "zone", r.zone); !s) return std::move(s).take_error();
     if (auto s = read_records(doc, r.records); !s) return std::move(s).take_error();
+    if (auto s = read_packed_records(doc, r.records); !s) return std::move(s).take_error();
     if (auto s = read_hex(doc, "owner", r.owner); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "type", r.type); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "timeout_ms", r.timeout_ms); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "import_id", r.import_id); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "sequence", r.sequence); !s) return std::move(s).take_error();
+    if (auto s = read_hex(doc, "cursor", r.cursor); !s) return std::move(s).take_error();
     std::string wait = "local";
     if (auto s = read_string(doc, "wait", wait); !s) return std::move(s).take_error();
     if (wait == "all") {
@@ -345,6 +414,7 @@ std::string encode_response_body(const Response& r) {
   }
   if (!r.text.empty()) doc["text"] = r.text;
   if (!r.lines.empty()) doc["lines"] = r.lines;
+  if (!r.cursor.empty()) doc["cursor"] = to_hex(r.cursor);
   if (r.status) {
     const StatusInfo& s = *r.status;
     doc["status"] = json{{"version", s.version},
@@ -355,7 +425,10 @@ std::string encode_response_body(const Response& r) {
                          {"queries", s.queries},
                          {"applied_index", s.applied_index},
                          {"applied_term", s.applied_term},
-                         {"role", s.role}};
+                         {"role", s.role},
+                         {"imports", s.imports},
+                         {"staged_records", s.staged_records},
+                         {"reclaim_pending", s.reclaim_pending}};
     if (s.cluster) doc["status"]["cluster"] = node_to_json(*s.cluster);
     if (!s.updates.empty()) doc["status"]["updates"] = s.updates;
   }
@@ -384,6 +457,7 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
     }
     if (auto s = read_uint(doc, "index", r.index); !s) return std::move(s).take_error();
     if (auto s = read_string(doc, "text", r.text); !s) return std::move(s).take_error();
+    if (auto s = read_hex(doc, "cursor", r.cursor); !s) return std::move(s).take_error();
     if (auto it = doc.find("zones"); it != doc.end()) {
       if (!it->is_array()) return make_error("member \"zones\" is not an array");
       for (const json& item : *it) {
@@ -414,7 +488,10 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
                          read_uint(st, "queries", s.queries),
                          read_uint(st, "applied_index", s.applied_index),
                          read_uint(st, "applied_term", s.applied_term),
-                         read_string(st, "role", s.role)};
+                         read_string(st, "role", s.role),
+                         read_uint(st, "imports", s.imports),
+                         read_uint(st, "staged_records", s.staged_records),
+                         read_uint(st, "reclaim_pending", s.reclaim_pending)};
       for (auto& f : fields) {
         if (!f) return std::move(f).take_error();
       }

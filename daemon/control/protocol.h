@@ -27,9 +27,15 @@ namespace raftdns::control {
 
 inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderSize = 4;
-// Large enough for a 300,000-record zone import in one request; a bigger
-// zone is imported in parts (zone add, then batches).
+// A zone of any size travels in many requests (zone_import_*,
+// zone_export_part), each far below this; zone_put stays for whole zones
+// that fit.
 inline constexpr size_t kMaxFrameSize = size_t{64} << 20;  // 64 MiB body
+// The most records one zone_import_chunk may carry: a chunk is one Raft
+// entry (a few MiB at most) and one bounded apply.
+inline constexpr size_t kMaxImportChunkRecords = 20000;
+// The most records one zone_export_part answers with.
+inline constexpr size_t kExportPartRecords = 50000;
 inline constexpr const char* kDefaultSocketPath = "/run/raftdns/control.sock";
 
 // One resource record as it travels on the socket.
@@ -55,6 +61,12 @@ enum class Op : uint8_t {
   get,           // owner, type (0 = all) -> lines
   batch,         // changes, applied atomically
   cluster_status,  // -> nodes: this node's view and every peer's
+  // A zone import of any size, streamed (see store::ImportBegin):
+  zone_import_begin,   // zone, import_id
+  zone_import_chunk,   // import_id, sequence, records (at most kMaxImportChunkRecords)
+  zone_import_commit,  // import_id, sequence = the number of chunks sent
+  zone_import_abort,   // import_id
+  zone_export_part,    // zone, cursor -> text, cursor (empty after the last part)
 };
 const char* op_name(Op op) noexcept;
 std::optional<Op> op_from_name(std::string_view name) noexcept;
@@ -78,12 +90,17 @@ enum class Wait : uint8_t { local, all };
 struct Request {
   Op op = Op::status;
   std::vector<uint8_t> zone;        // zone_export, zone_put, zone_remove
-  std::vector<WireRecord> records;  // zone_put, add, remove
+  // zone_put, add, remove, zone_import_chunk (which packs them into one
+  // hex string, "packed_records", to keep its parse cheap)
+  std::vector<WireRecord> records;
   std::vector<uint8_t> owner;       // remove_rrset, get
   uint16_t type = 0;                // remove_rrset, get
   std::vector<Change> changes;      // batch
   Wait wait = Wait::local;
   uint32_t timeout_ms = 5000;  // the client's deadline for writes
+  uint64_t import_id = 0;      // zone_import_*
+  uint32_t sequence = 0;       // zone_import_chunk, zone_import_commit
+  std::vector<uint8_t> cursor;  // zone_export_part
 
   friend bool operator==(const Request&, const Request&) = default;
 };
@@ -118,6 +135,11 @@ struct StatusInfo {
   std::optional<NodeInfo> cluster;
   // RFC 2136 UPDATEs this node answered, by result ("applied", "refused"...).
   std::map<std::string, uint64_t> updates;
+  // Staged zone imports, the records they hold, and zone content waiting to
+  // be reclaimed (after an import's commit or abort).
+  uint64_t imports = 0;
+  uint64_t staged_records = 0;
+  uint64_t reclaim_pending = 0;
 
   friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
 };
@@ -131,6 +153,7 @@ struct Response {
   std::vector<std::string> lines;    // get: one record per line
   std::optional<StatusInfo> status;  // status
   std::vector<NodeInfo> nodes;       // cluster_status
+  std::vector<uint8_t> cursor;       // zone_export_part: where the next part starts
 
   static Response failure(std::string message) {
     Response r;

@@ -173,6 +173,49 @@ void ControlService::dispatch(const Request& request, Reply reply) {
       propose(store::PutZone{*zone, std::move(*records)}, request, std::move(reply));
       return;
     }
+    case Op::zone_export_part: {
+      auto zone = decode_name(request.zone, "zone name");
+      if (!zone) return reply(Response::failure(zone.error()));
+      auto part = store_.export_part(*zone, request.cursor, control::kExportPartRecords);
+      if (!part) return reply(Response::failure(part.error()));
+      Response r;
+      r.text = zone::export_zone(*zone, part->records);
+      // Only the first part opens with the $ORIGIN line.
+      if (!request.cursor.empty()) r.text.erase(0, r.text.find('\n') + 1);
+      r.cursor = std::move(part->cursor);
+      reply(std::move(r));
+      return;
+    }
+    case Op::zone_import_begin: {
+      auto zone = decode_name(request.zone, "zone name");
+      if (!zone) return reply(Response::failure(zone.error()));
+      if (request.import_id == 0) return reply(Response::failure("an import needs an import_id"));
+      propose(store::ImportBegin{request.import_id, *zone}, request, std::move(reply));
+      return;
+    }
+    case Op::zone_import_chunk: {
+      if (request.import_id == 0) return reply(Response::failure("an import needs an import_id"));
+      if (request.records.size() > control::kMaxImportChunkRecords) {
+        return reply(Response::failure(
+            "an import chunk carries at most " + std::to_string(control::kMaxImportChunkRecords) +
+            " records, this one " + std::to_string(request.records.size())));
+      }
+      auto records = decode_records(request.records, true);
+      if (!records) return reply(Response::failure(records.error()));
+      propose(store::ImportChunk{request.import_id, request.sequence, std::move(*records)}, request,
+              std::move(reply));
+      return;
+    }
+    case Op::zone_import_commit: {
+      if (request.import_id == 0) return reply(Response::failure("an import needs an import_id"));
+      propose(store::ImportCommit{request.import_id, request.sequence}, request, std::move(reply));
+      return;
+    }
+    case Op::zone_import_abort: {
+      if (request.import_id == 0) return reply(Response::failure("an import needs an import_id"));
+      propose(store::ImportAbort{request.import_id}, request, std::move(reply));
+      return;
+    }
     case Op::zone_remove: {
       auto zone = decode_name(request.zone, "zone name");
       if (!zone) return reply(Response::failure(zone.error()));

@@ -180,6 +180,9 @@ Status Daemon::start() {
                  {"failed", u.failed.load(std::memory_order_relaxed)}};
     s.applied_index = st.applied_index;
     s.applied_term = st.applied_term;
+    s.imports = st.imports;
+    s.staged_records = st.staged_records;
+    s.reclaim_pending = st.reclaim_pending;
     s.cluster = cluster_->local_report();
     s.role = s.cluster->role;
     return s;
@@ -216,6 +219,8 @@ Status Daemon::start() {
     if (catalog) catalog->zones_changed();
   });
   if (Status s = cluster_->start(); !s) return s;
+  reclaim_timer_.reset(event_new(base_.get(), -1, 0, forward_to<&Daemon::reclaim_slice>, this));
+  reclaim_slice();
   if (metrics_) {
     publish_metrics();
     metrics_timer_.reset(
@@ -342,6 +347,17 @@ void Daemon::on_reload(evutil_socket_t, short) {
   sd_notify_send("READY=1\nSTATUS=serving");
 }
 
+void Daemon::reclaim_slice(evutil_socket_t, short) {
+  // A slice deletes a few thousand RRsets (milliseconds), so heartbeats and
+  // applies interleave with the reclaiming of even a 10M-record zone.
+  constexpr size_t kSlice = 4096;
+  auto progress = store_->reclaim(kSlice);
+  if (!progress) log_error("reclaiming old zone content: " + progress.error());
+  const bool more = progress && !progress->done;
+  timeval delay = more ? timeval{0, 5000} : timeval{1, 0};
+  event_add(reclaim_timer_.get(), &delay);
+}
+
 uint64_t Daemon::queries_served() const {
   uint64_t total = 0;
   for (const auto& w : workers_) total += w->counters().queries.load(std::memory_order_relaxed);
@@ -352,6 +368,7 @@ void Daemon::shutdown() {
   // The metrics thread reads the workers' counters: it stops first.
   if (metrics_http_) metrics_http_->stop();
   metrics_timer_.reset();
+  reclaim_timer_.reset();
   metrics_http_.reset();
   metrics_.reset();
   if (control_) control_->close();

@@ -62,6 +62,8 @@ class Daemon {
   Status open_cluster();
   Status open_metrics();
   void publish_metrics(evutil_socket_t = -1, short = 0);
+  // One bounded slice of Store::reclaim(), re-armed soon while there is more.
+  void reclaim_slice(evutil_socket_t = -1, short = 0);
   uint64_t queries_served() const;
 
   Config config_;
@@ -88,6 +90,7 @@ class Daemon {
   std::unique_ptr<MetricsService> metrics_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   EventPtr metrics_timer_;
+  EventPtr reclaim_timer_;
   uint64_t applied_at_start_ = 0;
   // The last published snapshot: its store figures and zone list are reused
   // until the applied index moves (they take a scan of the zones table).

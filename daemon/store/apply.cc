@@ -4,6 +4,7 @@
 #include "daemon/store/apply.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "daemon/store/scan.h"
@@ -114,7 +115,7 @@ void Applier::del(MDB_dbi dbi, std::span<const uint8_t> key) {
 std::optional<RRsetData> Applier::read_rrset(std::span<const uint8_t> zone_key,
                                              std::span<const uint8_t> owner_key, uint16_t type) {
   KeyBuffer key;
-  make_rrset_key(zone_key, owner_key, type, key);
+  make_rrset_key(zone_key, generation_of(zone_key), owner_key, type, key);
   auto v = get(env_.rrsets, key.span());
   if (!v) return std::nullopt;
   return decode_rrset(*v);
@@ -135,16 +136,32 @@ void Applier::touch(std::span<const uint8_t> zone_key) {
   touched_.emplace(std::move(k), zone_serial(zone_key));
 }
 
+uint32_t Applier::generation_of(std::span<const uint8_t> zone_key) {
+  if (is_staging(zone_key)) return staging_->generation;
+  KeyBuffer zk;
+  make_zone_key(zone_key, zk);
+  auto v = get(env_.zones, zk.span());
+  ZoneMeta meta;
+  if (!v || !ZoneMeta::parse(bytes_of(*v), meta)) return 0;
+  return meta.generation;
+}
+
+bool Applier::is_staging(std::span<const uint8_t> zone_key) const {
+  return staging_ && zone_key.size() == staging_->zone_key.size() &&
+         std::memcmp(zone_key.data(), staging_->zone_key.data(), zone_key.size()) == 0;
+}
+
 bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
                           uint16_t type, const RRsetData& data) {
+  const bool staged = is_staging(zone_key);
   KeyBuffer key;
-  make_rrset_key(zone_key, owner_key, type, key);
+  make_rrset_key(zone_key, generation_of(zone_key), owner_key, type, key);
   auto old = get(env_.rrsets, key.span());
   std::optional<std::string> fresh;
   if (!data.rdatas.empty()) fresh = encode_rrset(data);
   if (old == fresh) return false;
-  touch(zone_key);
-  if (journal_entries_ > 0) {
+  if (!staged) touch(zone_key);
+  if (!staged && journal_entries_ > 0) {
     // Only a change to a zone that existed before the command and is not
     // being replaced goes into the journal: an import of a big zone keeps
     // no before-images.
@@ -162,7 +179,7 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
   }
   KeyBuffer zk;
   make_zone_key(zone_key, zk);
-  auto zv = get(env_.zones, zk.span());
+  auto zv = staged ? std::optional<std::string>(staging_->meta) : get(env_.zones, zk.span());
   ZoneMeta meta;
   if (zv) ZoneMeta::parse(bytes_of(*zv), meta);
   meta.records = meta.records - old_count + data.rdatas.size();
@@ -178,7 +195,11 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
       if (auto f = wire::soa_fields(data.rdatas.front())) meta.serial = f->serial;
     }
   }
-  put(env_.zones, zk.span(), meta.encode());
+  if (staged) {
+    staging_->meta = meta.encode();
+  } else {
+    put(env_.zones, zk.span(), meta.encode());
+  }
   return true;
 }
 
@@ -196,10 +217,14 @@ Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
   }
   auto zone_key = owner_key.prefix(apex_labels);
 
-  lmdb::Cursor cursor;
-  if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
+  // One cursor serves every check of the command (opening one per record
+  // shows in an import's profile).
+  if (!placement_cursor_.get()) {
+    if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, placement_cursor_)) throw_lmdb(rc, "cursor");
+  }
   NodeView node;
-  scan::load_node(cursor.get(), zone_key, owner_key.bytes(), node);
+  scan::load_node(placement_cursor_.get(), zone_key, generation_of(zone_key), owner_key.bytes(),
+                  node);
   std::vector<uint16_t> types;
   for (size_t i = 0; i < node.count; ++i) types.push_back(node.rrsets[i].type);
   if (node.overflow) types = types_at(zone_key, owner_key.bytes());  // rare: the slow way
@@ -228,7 +253,7 @@ Status Applier::add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labe
                              const std::vector<std::span<const uint8_t>>& rdatas) {
   NameKey owner_key(owner);
   KeyBuffer probe;
-  make_rrset_key(zone_key, owner_key.bytes(), type, probe);
+  make_rrset_key(zone_key, 0, owner_key.bytes(), type, probe);
   if (probe.size > kMaxLmdbKey) {
     return make_error(owner.to_text() + ": name too long to store (key of " +
                       std::to_string(probe.size) + " bytes)");
@@ -377,10 +402,15 @@ Status Applier::put_zone(const PutZone& p) {
   journal_reset_.emplace(reinterpret_cast<const char*>(zk.data()), zk.size());
   KeyBuffer zkey;
   make_zone_key(zk, zkey);
-  // Drop the old contents; the zone entry restarts with no records.
-  delete_zone_rrsets(zkey);
+  // The new contents go into a fresh generation; the old one is reclaimed
+  // later, so replacing a big zone costs no deletes here.
+  if (auto old = get(env_.zones, zkey.span())) {
+    ZoneMeta old_meta;
+    if (ZoneMeta::parse(bytes_of(*old), old_meta)) trash_content(zk, old_meta.generation);
+  }
   ZoneMeta fresh_meta;
   fresh_meta.serial = zone_serial(zk).value_or(0);
+  fresh_meta.generation = allocate_generation();
   put(env_.zones, zkey.span(), fresh_meta.encode());
   update_zone_depth_hint();
 
@@ -409,33 +439,213 @@ Status Applier::put_zone(const PutZone& p) {
   return {};
 }
 
-void Applier::delete_zone_rrsets(const KeyBuffer& zkey) {
-  lmdb::Cursor cursor;
-  if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
-  for (;;) {
-    MDB_val k = lmdb::val(zkey.data, zkey.size), v;
-    int rc = cursor.get(&k, &v, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND) break;
-    if (rc != 0) throw_lmdb(rc, "scan");
-    if (k.mv_size < zkey.size || std::memcmp(k.mv_data, zkey.data, zkey.size) != 0) break;
-    if ((rc = mdb_cursor_del(cursor.get(), 0)) != 0) throw_lmdb(rc, "delete");
-  }
-}
-
 Status Applier::remove_zone(const RemoveZone& r) {
   NameKey zone_key(r.zone);
   auto zk = zone_key.bytes();
   KeyBuffer zkey;
   make_zone_key(zk, zkey);
-  if (zkey.size > kMaxLmdbKey || !get(env_.zones, zkey.span())) {
+  std::optional<std::string> value;
+  if (zkey.size > kMaxLmdbKey || !(value = get(env_.zones, zkey.span()))) {
     return make_error("no zone " + r.zone.to_text());
   }
   touch(zk);
   journal_reset_.emplace(reinterpret_cast<const char*>(zk.data()), zk.size());
-  delete_zone_rrsets(zkey);
+  ZoneMeta meta;
+  if (ZoneMeta::parse(bytes_of(*value), meta)) trash_content(zk, meta.generation);
   del(env_.zones, zkey.span());
   update_zone_depth_hint();
   return {};
+}
+
+// ---- staged imports ----
+
+uint32_t Applier::allocate_generation() {
+  auto v = get(env_.meta, bytes_of(kNextGenerationKey));
+  // Generation 0 is the one a store of schema 1 was migrated into; new
+  // content starts at 1.
+  uint32_t next = v && v->size() == 4 ? load_u32(reinterpret_cast<const uint8_t*>(v->data())) : 1;
+  if (next == 0) throw LmdbFailure{0, "every content generation has been used"};
+  uint8_t b[4];
+  store_u32(b, next + 1);
+  put(env_.meta, bytes_of(kNextGenerationKey),
+      std::string_view(reinterpret_cast<const char*>(b), sizeof b));
+  return next;
+}
+
+void Applier::trash_content(std::span<const uint8_t> zone_key, uint32_t generation) {
+  KeyBuffer key;
+  make_content_key(zone_key, generation, key);
+  put(env_.trash, key.span(), {});
+}
+
+namespace {
+std::array<uint8_t, 8> import_key(uint64_t id) {
+  std::array<uint8_t, 8> k;
+  store_u64(k.data(), id);
+  return k;
+}
+}  // namespace
+
+std::optional<ImportState> Applier::read_import(uint64_t id) {
+  auto v = get(env_.imports, import_key(id));
+  ImportState state;
+  if (!v || !ImportState::parse(bytes_of(*v), state)) return std::nullopt;
+  return state;
+}
+
+void Applier::drop_import(uint64_t id, const ImportState& state) {
+  auto zone = wire::Name::from_wire(state.zone_wire);
+  if (zone) trash_content(NameKey(*zone).bytes(), state.generation);
+  del(env_.imports, import_key(id));
+}
+
+Status Applier::import_begin(const ImportBegin& b) {
+  NameKey zone_key(b.zone);
+  if (zone_key.bytes().size() + 1 + kGenerationSize + 3 > kMaxLmdbKey) {
+    return make_error("zone " + b.zone.to_text() + ": name too long to store");
+  }
+  if (get(env_.imports, import_key(b.id))) {
+    return make_error("import " + import_id_text(b.id) + " already exists");
+  }
+  ImportState state;
+  auto wire = b.zone.wire();
+  state.zone_wire.assign(wire.begin(), wire.end());
+  state.generation = allocate_generation();
+  state.last_index = index_;
+  ZoneMeta meta;
+  meta.generation = state.generation;
+  state.meta = meta.encode();
+  put(env_.imports, import_key(b.id), state.encode());
+  return {};
+}
+
+Status Applier::import_chunk(const ImportChunk& c) {
+  const std::string id = import_id_text(c.id);
+  auto state = read_import(c.id);
+  if (!state) return make_error("no import " + id + " (committed, aborted, or dropped as stale)");
+  // The client resends a chunk whose answer it lost (a leader change): a
+  // copy of a chunk already applied, whenever it reaches the log, changes
+  // nothing.
+  if (c.sequence < state->chunks) return {};
+  if (c.sequence != state->chunks) {
+    return make_error("import " + id + ": chunk " + std::to_string(c.sequence) +
+                      " arrived where chunk " + std::to_string(state->chunks) + " belongs");
+  }
+  auto zone = wire::Name::from_wire(state->zone_wire);
+  if (!zone) return make_error("import " + id + ": damaged zone name");
+  const std::string zone_text = zone->to_text();
+  NameKey zone_key(*zone);
+  auto zk = zone_key.bytes();
+
+  // The checks PutZone makes, record by record; the SOA count is summed over
+  // the chunks and finished by the commit.
+  uint32_t soas = 0;
+  for (const auto& r : c.records) {
+    if (!r.owner.is_subdomain_of(*zone)) {
+      return make_error(wire::record_to_text(r) + " is outside zone " + zone_text);
+    }
+    if (auto s = wire::validate_rdata(r.type, r.rdata); !s) {
+      return make_error(wire::record_to_text(r) + ": " + s.error());
+    }
+    if (r.type == T::SOA && r.owner == *zone) ++soas;
+  }
+  if (state->apex_soas + soas > 1) {
+    return make_error("zone " + zone_text + " has " + std::to_string(state->apex_soas + soas) +
+                      " SOA records at its apex; exactly one is required");
+  }
+
+  staging_ = Staging{std::string(reinterpret_cast<const char*>(zk.data()), zk.size()),
+                     state->generation, state->meta};
+  struct Group {
+    const wire::Record* first = nullptr;
+    uint16_t rclass = 0;
+    uint32_t ttl = 0;
+    std::vector<std::span<const uint8_t>> rdatas;
+  };
+  std::map<std::pair<std::string, uint16_t>, Group> groups;
+  for (const auto& r : c.records) {
+    NameKey key(r.owner);
+    auto& g =
+        groups[{std::string(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size()),
+                r.type}];
+    if (!g.first) g.first = &r;
+    g.rclass = r.rclass;
+    g.ttl = r.ttl;
+    g.rdatas.push_back(r.rdata);
+  }
+  for (auto& [k, g] : groups) {
+    auto s =
+        add_to_rrset(zk, zone_key.labels(), g.first->owner, k.second, g.rclass, g.ttl, g.rdatas);
+    if (!s) {
+      staging_.reset();
+      return make_error("zone " + zone_text + ": " + s.error());
+    }
+  }
+  state->meta = std::move(staging_->meta);
+  staging_.reset();
+  state->chunks += 1;
+  state->apex_soas += soas;
+  state->last_index = index_;
+  put(env_.imports, import_key(c.id), state->encode());
+  return {};
+}
+
+Status Applier::import_commit(const ImportCommit& c) {
+  const std::string id = import_id_text(c.id);
+  auto state = read_import(c.id);
+  if (!state) return make_error("no import " + id + " (committed, aborted, or dropped as stale)");
+  auto zone = wire::Name::from_wire(state->zone_wire);
+  if (!zone) return make_error("import " + id + ": damaged zone name");
+  if (c.chunks != state->chunks) {
+    return make_error("import " + id + ": " + std::to_string(c.chunks) + " chunks were sent, " +
+                      std::to_string(state->chunks) + " arrived");
+  }
+  if (state->apex_soas != 1) {
+    return make_error("zone " + zone->to_text() + " has " + std::to_string(state->apex_soas) +
+                      " SOA records at its apex; exactly one is required");
+  }
+  NameKey zone_key(*zone);
+  auto zk = zone_key.bytes();
+  // The switch: the zones entry names the staged generation, in this one
+  // transaction. Readers see the old content whole or the new content whole.
+  touch(zk);
+  journal_reset_.emplace(reinterpret_cast<const char*>(zk.data()), zk.size());
+  KeyBuffer zkey;
+  make_zone_key(zk, zkey);
+  if (auto old = get(env_.zones, zkey.span())) {
+    ZoneMeta old_meta;
+    if (ZoneMeta::parse(bytes_of(*old), old_meta)) trash_content(zk, old_meta.generation);
+  }
+  put(env_.zones, zkey.span(), state->meta);
+  del(env_.imports, import_key(c.id));
+  update_zone_depth_hint();
+  return {};
+}
+
+Status Applier::import_abort(const ImportAbort& a) {
+  auto state = read_import(a.id);
+  if (!state) return make_error("no import " + import_id_text(a.id));
+  drop_import(a.id, *state);
+  return {};
+}
+
+void Applier::drop_stale_imports(uint64_t index) {
+  if (index <= kImportStaleEntries) return;
+  std::vector<std::pair<uint64_t, ImportState>> stale;
+  lmdb::Cursor cursor;
+  if (int rc = lmdb::Cursor::open(txn_, env_.imports, cursor)) throw_lmdb(rc, "cursor");
+  MDB_val k, v;
+  int rc = cursor.get(&k, &v, MDB_FIRST);
+  for (; rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+    ImportState state;
+    if (k.mv_size != 8 || !ImportState::parse(bytes_of(v), state)) continue;
+    if (state.last_index + kImportStaleEntries < index) {
+      stale.emplace_back(load_u64(static_cast<const uint8_t*>(k.mv_data)), std::move(state));
+    }
+  }
+  if (rc != MDB_NOTFOUND) throw_lmdb(rc, "imports scan");
+  cursor.close();
+  for (const auto& [id, state] : stale) drop_import(id, state);
 }
 
 void Applier::update_zone_depth_hint() {
@@ -479,6 +689,14 @@ Status Applier::dispatch(const Command& c) {
           return set_membership(cmd);
         } else if constexpr (std::is_same_v<C, Update>) {
           return update(cmd);
+        } else if constexpr (std::is_same_v<C, ImportBegin>) {
+          return import_begin(cmd);
+        } else if constexpr (std::is_same_v<C, ImportChunk>) {
+          return import_chunk(cmd);
+        } else if constexpr (std::is_same_v<C, ImportCommit>) {
+          return import_commit(cmd);
+        } else if constexpr (std::is_same_v<C, ImportAbort>) {
+          return import_abort(cmd);
         } else {
           for (size_t i = 0; i < cmd.commands.size(); ++i) {
             auto s = dispatch(cmd.commands[i]);
@@ -519,6 +737,9 @@ Status Applier::run(const Command& c) {
     finish_serials();
     write_journal();
   }
+  // A write transaction's cursors die with it: close ours before the caller
+  // commits or aborts.
+  placement_cursor_.close();
   return s;
 }
 

@@ -44,6 +44,10 @@ class Applier {
   Applier(MDB_txn* txn, const lmdb::Env& env, uint32_t journal_entries = 0)
       : txn_(txn), env_(env), journal_entries_(journal_entries) {}
 
+  // The log index of the command run() applies next (0: none), which an
+  // import records to tell when it has gone stale.
+  void set_index(uint64_t index) { index_ = index; }
+
   // Applies `c` in the transaction. A rejection returns the reason and may
   // leave partial writes behind: the caller runs each command in a nested
   // transaction and aborts it on rejection. Throws LmdbFailure.
@@ -56,6 +60,11 @@ class Applier {
     return out;
   }
 
+  // Drops every staged import whose last chunk (or begin) is more than
+  // kImportStaleEntries entries before `index`. Deterministic: it depends on
+  // the log position only. Throws LmdbFailure.
+  void drop_stale_imports(uint64_t index);
+
  private:
   Status dispatch(const Command& c);
   Status add_records(const std::vector<wire::Record>& records);
@@ -65,6 +74,19 @@ class Applier {
   Status remove_zone(const RemoveZone& r);
   Status set_membership(const SetMembership& m);
   Status update(const Update& u);  // apply_update.cc
+  Status import_begin(const ImportBegin& b);
+  Status import_chunk(const ImportChunk& c);
+  Status import_commit(const ImportCommit& c);
+  Status import_abort(const ImportAbort& a);
+  std::optional<ImportState> read_import(uint64_t id);
+  void drop_import(uint64_t id, const ImportState& state);
+  uint32_t allocate_generation();
+  // Queues one generation of a zone's content for reclaiming.
+  void trash_content(std::span<const uint8_t> zone_key, uint32_t generation);
+  // The generation that reads and writes of `zone_key` go to: the staged one
+  // while a chunk is applied to it, else the live one (0 when no zone).
+  uint32_t generation_of(std::span<const uint8_t> zone_key);
+  bool is_staging(std::span<const uint8_t> zone_key) const;
 
   // The types of the RRsets at one owner.
   std::vector<uint16_t> types_at(std::span<const uint8_t> zone_key,
@@ -82,8 +104,6 @@ class Applier {
   void write_journal();
   void clear_journal(std::span<const uint8_t> zone_key);
   void update_zone_depth_hint();
-  // Deletes every RRset of the zone whose `zones` key is `zkey`.
-  void delete_zone_rrsets(const KeyBuffer& zkey);
 
   // Table access; throw LmdbFailure on LMDB errors.
   std::optional<std::string> get(MDB_dbi dbi, std::span<const uint8_t> key);
@@ -109,6 +129,18 @@ class Applier {
   // Zones replaced (PutZone) or removed: their journal starts over.
   std::set<std::string> journal_reset_;
   uint32_t journal_entries_;
+  uint64_t index_ = 0;
+  // Set while an ImportChunk runs: its records go to the staged generation,
+  // and the zone counters to `meta` (an encoded ZoneMeta) rather than to the
+  // zones table, which keeps serving the old content.
+  struct Staging {
+    std::string zone_key;
+    uint32_t generation = 0;
+    std::string meta;
+  };
+  std::optional<Staging> staging_;
+  // On rrsets, for check_placement; open only inside run().
+  lmdb::Cursor placement_cursor_;
 };
 
 }  // namespace raftdns::store

@@ -41,8 +41,8 @@ std::vector<uint16_t> Applier::types_at(std::span<const uint8_t> zone_key,
                                         std::span<const uint8_t> owner_key) {
   std::vector<uint16_t> types;
   KeyBuffer prefix;
-  if (zone_key.size() + 1 + owner_key.size() + 2 > kMaxLmdbKey) return types;  // cannot exist
-  make_owner_prefix(zone_key, owner_key, prefix);
+  if (owner_key.size() + 1 + kGenerationSize + 1 + 2 > kMaxLmdbKey) return types;  // cannot exist
+  make_owner_prefix(zone_key, generation_of(zone_key), owner_key, prefix);
   lmdb::Cursor cursor;
   if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) {
     throw LmdbFailure{rc, std::string("cursor: ") + mdb_strerror(rc)};
@@ -85,7 +85,7 @@ Status Applier::update(const Update& u) {
   };
   auto rrset_of = [&](const wire::Name& owner, uint16_t type) -> std::optional<RRsetData> {
     NameKey key(owner);
-    if (zk.size() + 1 + key.bytes().size() + 2 > kMaxLmdbKey) return std::nullopt;
+    if (key.bytes().size() + 1 + kGenerationSize + 1 + 2 > kMaxLmdbKey) return std::nullopt;
     return read_rrset(zk, key.bytes(), type);
   };
 

@@ -2,17 +2,21 @@
 //
 // Layout (big-endian): version u8, then the command:
 //   tag u8 (1 add, 2 remove, 3 remove-rrset, 4 put-zone, 5 remove-zone,
-//           6 set-membership, 7 batch, 8 update)
+//           6 set-membership, 7 batch, 8 update, 9 import-begin,
+//           10 import-chunk, 11 import-commit, 12 import-abort)
 //   records: count u32, then each: name, type u16, class u16, ttl u32,
 //            rdlength u16, rdata
 //   name:    wire length u8, uncompressed wire form
 //   bytes:   length u32, bytes
 //   batch:   count u32, then nested commands (tag and body, no version)
 //   update:  zone name, prerequisite records, update records
+//   import-begin: id u64, zone name; import-chunk: id u64, sequence u32,
+//   records; import-commit: id u64, chunks u32; import-abort: id u64
 // The decoder checks every length against what is left, caps nesting, and
 // refuses trailing bytes, because commands arrive from peers and are fuzzed.
 #include "daemon/store/command.h"
 
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -30,6 +34,10 @@ enum Tag : uint8_t {
   kSetMembership = 6,
   kBatch = 7,
   kUpdate = 8,
+  kImportBegin = 9,
+  kImportChunk = 10,
+  kImportCommit = 11,
+  kImportAbort = 12,
 };
 constexpr size_t kMaxBatchDepth = 4;
 // name (>= 2) + type + class + ttl + rdlength
@@ -48,6 +56,10 @@ class Encoder {
   void u32(uint32_t v) {
     u16(static_cast<uint16_t>(v >> 16));
     u16(static_cast<uint16_t>(v));
+  }
+  void u64(uint64_t v) {
+    u32(static_cast<uint32_t>(v >> 32));
+    u32(static_cast<uint32_t>(v));
   }
   void name(const wire::Name& n) {
     u8(static_cast<uint8_t>(n.wire_length()));
@@ -94,6 +106,22 @@ class Encoder {
             name(cmd.zone);
             records(cmd.prerequisites);
             records(cmd.updates);
+          } else if constexpr (std::is_same_v<T, ImportBegin>) {
+            u8(kImportBegin);
+            u64(cmd.id);
+            name(cmd.zone);
+          } else if constexpr (std::is_same_v<T, ImportChunk>) {
+            u8(kImportChunk);
+            u64(cmd.id);
+            u32(cmd.sequence);
+            records(cmd.records);
+          } else if constexpr (std::is_same_v<T, ImportCommit>) {
+            u8(kImportCommit);
+            u64(cmd.id);
+            u32(cmd.chunks);
+          } else if constexpr (std::is_same_v<T, ImportAbort>) {
+            u8(kImportAbort);
+            u64(cmd.id);
           } else {
             u8(kBatch);
             u32(static_cast<uint32_t>(cmd.commands.size()));
@@ -124,6 +152,12 @@ class Decoder {
     uint16_t hi = 0, lo = 0;
     if (!u16(hi) || !u16(lo)) return false;
     v = uint32_t{hi} << 16 | lo;
+    return true;
+  }
+  bool u64(uint64_t& v) {
+    uint32_t hi = 0, lo = 0;
+    if (!u32(hi) || !u32(lo)) return false;
+    v = uint64_t{hi} << 32 | lo;
     return true;
   }
   bool bytes(size_t n, std::span<const uint8_t>& out) {
@@ -221,6 +255,30 @@ class Decoder {
         c = std::move(u);
         return true;
       }
+      case kImportBegin: {
+        ImportBegin b;
+        if (!u64(b.id) || !name(b.zone)) return false;
+        c = std::move(b);
+        return true;
+      }
+      case kImportChunk: {
+        ImportChunk k;
+        if (!u64(k.id) || !u32(k.sequence) || !records(k.records)) return false;
+        c = std::move(k);
+        return true;
+      }
+      case kImportCommit: {
+        ImportCommit k;
+        if (!u64(k.id) || !u32(k.chunks)) return false;
+        c = k;
+        return true;
+      }
+      case kImportAbort: {
+        ImportAbort a;
+        if (!u64(a.id)) return false;
+        c = a;
+        return true;
+      }
       default:
         return fail("unknown command tag " + std::to_string(tag));
     }
@@ -242,6 +300,12 @@ std::string plural(size_t n, const char* what) {
 }
 
 }  // namespace
+
+std::string import_id_text(uint64_t id) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
+  return hex;
+}
 
 std::vector<uint8_t> encode_command(const Command& c) {
   Encoder e;
@@ -298,6 +362,16 @@ std::string describe(const Command& c) {
           return "update zone " + cmd.zone.to_text() + " (" +
                  plural(cmd.prerequisites.size(), "prerequisite") + ", " +
                  plural(cmd.updates.size(), "update") + ")";
+        } else if constexpr (std::is_same_v<T, ImportBegin>) {
+          return "begin import " + import_id_text(cmd.id) + " of zone " + cmd.zone.to_text();
+        } else if constexpr (std::is_same_v<T, ImportChunk>) {
+          return "import " + import_id_text(cmd.id) + " chunk " + std::to_string(cmd.sequence) +
+                 " (" + plural(cmd.records.size(), "record") + ")";
+        } else if constexpr (std::is_same_v<T, ImportCommit>) {
+          return "commit import " + import_id_text(cmd.id) + " (" +
+                 plural(cmd.chunks, "chunk") + ")";
+        } else if constexpr (std::is_same_v<T, ImportAbort>) {
+          return "abort import " + import_id_text(cmd.id);
         } else {
           return "batch of " + plural(cmd.commands.size(), "command");
         }

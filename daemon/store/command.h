@@ -64,8 +64,43 @@ struct Update {
   std::vector<wire::Record> updates;
 };
 
+// A zone import of any size is four kinds of command, each a bounded Raft
+// entry (docs/ARCHITECTURE.md, "Big zones"):
+//   ImportBegin   opens import `id` for `zone`: a fresh, unread generation of
+//                 the zone's content;
+//   ImportChunk   merges some of the zone's records into it, with the same
+//                 rules PutZone enforces (a refused chunk ends the import);
+//   ImportCommit  checks the whole (exactly one apex SOA, every chunk there)
+//                 and repoints the zone at the staged content in one step;
+//   ImportAbort   drops the import.
+// The old content, and the content of an aborted import, go to the store's
+// trash and are reclaimed in bounded slices. `id` is chosen by the client
+// (random); an import that sees no chunk for kImportStaleEntries log
+// entries is dropped by the apply itself, the same on every node.
+struct ImportBegin {
+  uint64_t id = 0;
+  wire::Name zone;
+};
+struct ImportChunk {
+  uint64_t id = 0;
+  // 0, 1, 2...: the chunk's place in the import. A chunk whose sequence is
+  // below the next one is a resent copy and changes nothing; one above it
+  // is refused.
+  uint32_t sequence = 0;
+  std::vector<wire::Record> records;
+};
+struct ImportCommit {
+  uint64_t id = 0;
+  uint32_t chunks = 0;  // how many chunks the client sent
+};
+struct ImportAbort {
+  uint64_t id = 0;
+};
+inline constexpr uint64_t kImportStaleEntries = 10000;
+
 using Command = std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone,
-                             SetMembership, Batch, Update>;
+                             SetMembership, Batch, Update, ImportBegin, ImportChunk, ImportCommit,
+                             ImportAbort>;
 
 struct Batch {
   std::vector<Command> commands;
@@ -78,6 +113,9 @@ Result<Command> decode_command(std::span<const uint8_t> bytes);
 // The rcode a refused Update's reason starts with ("NXRRSET: ..."); nullopt
 // for any other reason (the client then gets SERVFAIL).
 std::optional<uint16_t> update_rcode(std::string_view reason);
+
+// An import id as 16 hex digits, as logs and errors show it.
+std::string import_id_text(uint64_t id);
 
 // A one-line human description ("add 2 records", "put zone example.com.").
 std::string describe(const Command& c);

@@ -46,7 +46,9 @@ bool split_rrset_key(std::span<const uint8_t> key, RRsetKeyParts& out) noexcept 
   }
   if (i >= body) return false;
   out.zone_key = key.first(i);
-  size_t rel_start = i + 1;
+  if (body < i + 1 + kGenerationSize) return false;
+  out.generation = load_u32(key.data() + i + 1);
+  size_t rel_start = i + 1 + kGenerationSize;
   if (key[body - 1] != 0 || body - 1 < rel_start) return false;
   out.owner_rel = key.subspan(rel_start, body - 1 - rel_start);
   out.type = load_u16(key.data() + body);

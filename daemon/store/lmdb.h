@@ -27,7 +27,7 @@ inline std::string_view view(const MDB_val& v) noexcept {
 
 std::string error_text(int rc);
 
-// The environment plus the four named databases. Shared (via shared_ptr) by
+// The environment plus the six named databases. Shared (via shared_ptr) by
 // the store and every ReadTxn, so a snapshot swap (replace_with) leaves old
 // readers on the old map until they finish.
 class Env {
@@ -44,6 +44,8 @@ class Env {
       zones = o.zones;
       rrsets = o.rrsets;
       journal = o.journal;
+      imports = o.imports;
+      trash = o.trash;
       retired.store(o.retired.load());
       serial = o.serial;
     }
@@ -57,7 +59,7 @@ class Env {
     env_ = e;
   }
 
-  MDB_dbi meta = 0, zones = 0, rrsets = 0, journal = 0;
+  MDB_dbi meta = 0, zones = 0, rrsets = 0, journal = 0, imports = 0, trash = 0;
   // Set once the store has swapped in another environment; ReadTxn::renew()
   // then tells its owner to begin a fresh read.
   std::atomic<bool> retired{false};

@@ -24,11 +24,9 @@ bool RRsetView::parse(uint16_t type, std::span<const uint8_t> value, RRsetView& 
 
 namespace scan {
 
-namespace {
 std::span<const uint8_t> bytes_of(const MDB_val& v) noexcept {
   return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
 }
-}  // namespace
 
 bool find_zone(MDB_txn* txn, MDB_dbi zones, const NameKey& name, size_t max_labels,
                ZoneRef& out) noexcept {
@@ -47,6 +45,7 @@ bool find_zone(MDB_txn* txn, MDB_dbi zones, const NameKey& name, size_t max_labe
       out.has_cuts = meta.cuts != 0;
       out.has_dnames = meta.dnames != 0;
       out.has_wildcards = meta.wildcards != 0;
+      out.generation = meta.generation;
       out.soa = RRsetView{};
       if (!meta.soa.empty()) RRsetView::parse(wire::rrtype::SOA, meta.soa, out.soa);
       return true;
@@ -55,12 +54,12 @@ bool find_zone(MDB_txn* txn, MDB_dbi zones, const NameKey& name, size_t max_labe
   return false;
 }
 
-void load_node(MDB_cursor* cursor, std::span<const uint8_t> zone_key,
+void load_node(MDB_cursor* cursor, std::span<const uint8_t> zone_key, uint32_t generation,
                std::span<const uint8_t> owner_key, NodeView& out) noexcept {
   out.has_data = out.has_descendants = out.overflow = false;
   out.count = 0;
   KeyBuffer prefix;
-  make_owner_prefix(zone_key, owner_key, prefix);
+  make_owner_prefix(zone_key, generation, owner_key, prefix);
   if (prefix.size + 2 > kMaxLmdbKey) return;
   MDB_val k = lmdb::val(prefix.data, prefix.size), v;
   int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
@@ -76,7 +75,8 @@ void load_node(MDB_cursor* cursor, std::span<const uint8_t> zone_key,
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
   // The first key after the owner's own rrsets is its first descendant, if
-  // it has one: same "zone | 0x00 | owner" start, then a label byte.
+  // it has one: same "zone | 0x00 | generation | owner" start, then a label
+  // byte.
   size_t stem = prefix.size - 1;
   if (rc == 0 && k.mv_size > stem && std::memcmp(k.mv_data, prefix.data, stem) == 0 &&
       static_cast<const uint8_t*>(k.mv_data)[stem] != 0) {
@@ -85,9 +85,10 @@ void load_node(MDB_cursor* cursor, std::span<const uint8_t> zone_key,
 }
 
 bool get_rrset(MDB_txn* txn, MDB_dbi rrsets, std::span<const uint8_t> zone_key,
-               std::span<const uint8_t> owner_key, uint16_t type, RRsetView& out) noexcept {
+               uint32_t generation, std::span<const uint8_t> owner_key, uint16_t type,
+               RRsetView& out) noexcept {
   KeyBuffer key;
-  make_rrset_key(zone_key, owner_key, type, key);
+  make_rrset_key(zone_key, generation, owner_key, type, key);
   if (key.size > kMaxLmdbKey) return false;
   MDB_val k = lmdb::val(key.data, key.size), v;
   if (mdb_get(txn, rrsets, &k, &v) != 0) return false;
@@ -127,12 +128,13 @@ bool ReadTxn::find_zone(const NameKey& name, ZoneRef& out, size_t max_labels) co
 
 void ReadTxn::load_node(const ZoneRef& z, std::span<const uint8_t> owner_key,
                         NodeView& out) const noexcept {
-  scan::load_node(cursor_, owner_key.first(z.key_length), owner_key, out);
+  scan::load_node(cursor_, owner_key.first(z.key_length), z.generation, owner_key, out);
 }
 
 bool ReadTxn::get_rrset(const ZoneRef& z, std::span<const uint8_t> owner_key, uint16_t type,
                         RRsetView& out) const noexcept {
-  return scan::get_rrset(txn_, env_->rrsets, owner_key.first(z.key_length), owner_key, type, out);
+  return scan::get_rrset(txn_, env_->rrsets, owner_key.first(z.key_length), z.generation,
+                         owner_key, type, out);
 }
 
 bool ReadTxn::find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, const NodeView& node,
@@ -148,7 +150,19 @@ bool ReadTxn::find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, co
 
 ZoneCursor::ZoneCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept {
   make_zone_key(zone_key, prefix_);
-  if (!txn.txn_ || mdb_cursor_open(txn.txn_, txn.env_->rrsets, &cursor_) != 0) {
+  if (!txn.txn_) {
+    failed_ = true;
+    return;
+  }
+  // The zone's live generation, in this transaction's view.
+  MDB_val k = lmdb::val(prefix_.data, prefix_.size), v;
+  ZoneMeta meta;
+  if (prefix_.size > kMaxLmdbKey || mdb_get(txn.txn_, txn.env_->zones, &k, &v) != 0 ||
+      !ZoneMeta::parse(scan::bytes_of(v), meta)) {
+    return;  // no such zone: an empty walk
+  }
+  make_content_key(zone_key, meta.generation, prefix_);
+  if (mdb_cursor_open(txn.txn_, txn.env_->rrsets, &cursor_) != 0) {
     cursor_ = nullptr;
     failed_ = true;
   }
@@ -169,7 +183,7 @@ bool ZoneCursor::next(std::span<const uint8_t>& owner_rel, RRsetView& out) noexc
     return false;
   }
   const auto* key = static_cast<const uint8_t*>(k.mv_data);
-  // zone key | 0x00 | owner below the zone | 0x00 | type
+  // zone key | 0x00 | generation | owner below the zone | 0x00 | type
   if (k.mv_size < prefix_.size + 3 || std::memcmp(key, prefix_.data, prefix_.size) != 0) {
     return false;
   }

@@ -77,6 +77,7 @@ struct RRsetView {
 struct ZoneRef {
   uint8_t apex_labels = 0;
   uint16_t key_length = 0;
+  uint32_t generation = 0;  // the version of the zone's content (keys.h)
   // Whether the zone holds delegations (NS below the apex), DNAMEs, or
   // names with a "*" label: without them a lookup needs no walk from the apex.
   bool has_cuts = false;
@@ -157,7 +158,8 @@ class ReadTxn {
 // the views it returns stay valid until the ReadTxn is renewed or ends.
 class ZoneCursor {
  public:
-  // `zone_key` is the zone apex's canonical key (NameKey::bytes()).
+  // `zone_key` is the zone apex's canonical key (NameKey::bytes()); the walk
+  // covers the zone's live content as of the ReadTxn.
   ZoneCursor(const ReadTxn& txn, std::span<const uint8_t> zone_key) noexcept;
   ~ZoneCursor();
   ZoneCursor(const ZoneCursor&) = delete;
@@ -170,7 +172,7 @@ class ZoneCursor {
 
  private:
   MDB_cursor* cursor_ = nullptr;
-  KeyBuffer prefix_;  // zone key | 0x00
+  KeyBuffer prefix_;  // zone key | 0x00 | generation
   bool started_ = false;
   bool failed_ = false;
 };

@@ -88,7 +88,7 @@ class LmdbStore final : public Store {
     env->reset(raw);
     if (int rc = mdb_env_set_mapsize(raw, opts.map_size)) return fail("set map size", rc);
     if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers)) return fail("set readers", rc);
-    if (int rc = mdb_env_set_maxdbs(raw, 4)) return fail("set max dbs", rc);
+    if (int rc = mdb_env_set_maxdbs(raw, 6)) return fail("set max dbs", rc);
     // NOTLS: a worker's ReadTxn is not tied to the thread that began it.
     // NOMETASYNC: the WAL is the durable source (docs/ARCHITECTURE.md,
     // "Durability order"); never NOSYNC.
@@ -100,7 +100,8 @@ class LmdbStore final : public Store {
     if (int rc = lmdb::Txn::begin(raw, nullptr, 0, txn)) return fail("begin", rc);
     for (auto [name, dbi] : {std::pair{"meta", &env->meta}, std::pair{"zones", &env->zones},
                              std::pair{"rrsets", &env->rrsets},
-                             std::pair{"journal", &env->journal}}) {
+                             std::pair{"journal", &env->journal},
+                             std::pair{"imports", &env->imports}, std::pair{"trash", &env->trash}}) {
       if (int rc = mdb_dbi_open(txn.get(), name, MDB_CREATE, dbi)) {
         return fail(std::string("open table ") + name, rc);
       }
@@ -121,6 +122,12 @@ class LmdbStore final : public Store {
       return fail("read schema", rc);
     } else {
       uint32_t found = v.mv_size == 4 ? load_u32(static_cast<const uint8_t*>(v.mv_data)) : 0;
+      if (found == 1) {
+        if (auto s = migrate_from_v1(txn.get(), *env); !s) {
+          return make_error("store " + dir + ": migrating from schema version 1: " + s.error());
+        }
+        found = kSchemaVersion;
+      }
       if (found != kSchemaVersion) {
         return make_error("store " + dir + ": schema version " + std::to_string(found) +
                           ", but this build reads version " + std::to_string(kSchemaVersion));
@@ -128,6 +135,48 @@ class LmdbStore final : public Store {
     }
     if ((rc = txn.commit())) return fail("commit", rc);
     return env;
+  }
+
+  // Schema 1 keyed rrsets without a generation: every zone's content
+  // becomes generation 0, in the same transaction as the open.
+  static Status migrate_from_v1(MDB_txn* txn, const lmdb::Env& env) {
+    auto put = [&](MDB_dbi dbi, std::string_view key, std::string_view value) -> Status {
+      MDB_val k = lmdb::val(key), v = lmdb::val(value);
+      if (int rc = mdb_put(txn, dbi, &k, &v, 0)) return make_error(mdb_strerror(rc));
+      return {};
+    };
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (MDB_dbi dbi : {env.zones, env.rrsets}) {
+      rows.clear();
+      lmdb::Cursor cursor;
+      if (int rc = lmdb::Cursor::open(txn, dbi, cursor)) return make_error(mdb_strerror(rc));
+      MDB_val k, v;
+      for (int rc = cursor.get(&k, &v, MDB_FIRST); rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+        rows.emplace_back(lmdb::view(k), lmdb::view(v));
+      }
+      cursor.close();
+      if (int rc = mdb_drop(txn, dbi, 0)) return make_error(mdb_strerror(rc));
+      for (auto& [key, value] : rows) {
+        if (dbi == env.zones) {
+          // The generation goes after the fixed fields, before the SOA copy.
+          if (value.size() < 24) return make_error("damaged zones entry");
+          value.insert(24, 4, '\0');
+        } else {
+          // After the 0x00 that ends the zone key (see split_rrset_key).
+          size_t i = 0;
+          while (i < key.size() && key[i] != 0) {
+            while (i < key.size() && key[i] != 0) ++i;
+            ++i;
+          }
+          if (i >= key.size()) return make_error("damaged rrsets key");
+          key.insert(i + 1, 4, '\0');
+        }
+        if (auto s = put(dbi, key, value); !s) return s;
+      }
+    }
+    std::string version(4, '\0');
+    store_u32(reinterpret_cast<uint8_t*>(version.data()), kSchemaVersion);
+    return put(env.meta, kSchemaKey, version);
   }
 
   // ---- apply ----
@@ -152,11 +201,24 @@ class LmdbStore final : public Store {
           results.emplace_back();
           continue;
         }
+        if (item.index != 0) {
+          Applier housekeeping(txn.get(), *env, opts_.journal_entries);
+          housekeeping.drop_stale_imports(item.index);
+        }
         auto cmd = decode_command(item.command);
         if (!cmd) {
           results.emplace_back(std::move(cmd).take_error());
         } else {
-          results.push_back(apply_nested(txn.get(), *env, *cmd, opts_.journal_entries, changed));
+          results.push_back(
+              apply_nested(txn.get(), *env, *cmd, item.index, opts_.journal_entries, changed));
+          // A refused chunk or commit ends its import, on every node alike.
+          uint64_t import_id = 0;
+          if (auto* chunk = std::get_if<ImportChunk>(&*cmd)) import_id = chunk->id;
+          if (auto* commit = std::get_if<ImportCommit>(&*cmd)) import_id = commit->id;
+          if (!results.back() && import_id != 0) {
+            (void)apply_nested(txn.get(), *env, ImportAbort{import_id}, item.index,
+                               opts_.journal_entries, changed);
+          }
         }
         if (item.index != 0) {
           applied = item.index;
@@ -230,6 +292,18 @@ class LmdbStore final : public Store {
       ZoneMeta meta;
       if (ZoneMeta::parse(bytes_of(v), meta)) s.records += meta.records;
     });
+    for_each(r, r.env->imports, [&](const MDB_val&, const MDB_val& v) {
+      ++s.imports;
+      ImportState state;
+      ZoneMeta meta;
+      if (ImportState::parse(bytes_of(v), state) &&
+          ZoneMeta::parse({reinterpret_cast<const uint8_t*>(state.meta.data()), state.meta.size()},
+                          meta)) {
+        s.staged_records += meta.records;
+      }
+    });
+    MDB_stat trash{};
+    if (mdb_stat(r.txn.get(), r.env->trash, &trash) == 0) s.reclaim_pending = trash.ms_entries;
     return s;
   }
 
@@ -255,9 +329,13 @@ class LmdbStore final : public Store {
     KeyBuffer zkey;
     make_zone_key(zk.bytes(), zkey);
     MDB_val k = lmdb::val(zkey.data, zkey.size), v;
-    if (zkey.size > kMaxLmdbKey || mdb_get(r.txn.get(), r.env->zones, &k, &v) != 0) {
+    ZoneMeta meta;
+    if (zkey.size > kMaxLmdbKey || mdb_get(r.txn.get(), r.env->zones, &k, &v) != 0 ||
+        !ZoneMeta::parse(bytes_of(v), meta)) {
       return make_error("no zone " + zone.to_text());
     }
+    make_content_key(zk.bytes(), meta.generation, zkey);
+    k = lmdb::val(zkey.data, zkey.size);
     std::vector<wire::Record> out;
     std::vector<wire::Record> soa;
     lmdb::Cursor cursor;
@@ -287,6 +365,141 @@ class LmdbStore final : public Store {
     }
     out.insert(out.begin(), soa.begin(), soa.end());
     return out;
+  }
+
+  // cursor: generation u32 | serial u32 | the rrsets key of the last RRset
+  // sent, below the content key (empty: nothing sent yet)
+  Result<ZonePart> export_part(const wire::Name& zone, std::span<const uint8_t> cursor,
+                               size_t max_records) const override {
+    auto r = read();
+    if (!r.txn) return make_error("store " + dir_ + ": cannot begin a read");
+    NameKey zk(zone);
+    KeyBuffer zkey;
+    make_zone_key(zk.bytes(), zkey);
+    MDB_val k = lmdb::val(zkey.data, zkey.size), v;
+    ZoneMeta meta;
+    if (zkey.size > kMaxLmdbKey || mdb_get(r.txn.get(), r.env->zones, &k, &v) != 0 ||
+        !ZoneMeta::parse(bytes_of(v), meta)) {
+      return make_error("no zone " + zone.to_text());
+    }
+    const bool first = cursor.empty();
+    if (!first) {
+      if (cursor.size() < 8) return make_error("export of " + zone.to_text() + ": bad cursor");
+      if (load_u32(cursor.data()) != meta.generation || load_u32(cursor.data() + 4) != meta.serial) {
+        return make_error("zone " + zone.to_text() +
+                          " changed during the export (now serial " +
+                          std::to_string(meta.serial) + "); export it again");
+      }
+    }
+    KeyBuffer prefix;
+    make_content_key(zk.bytes(), meta.generation, prefix);
+    lmdb::Cursor c;
+    if (lmdb::Cursor::open(r.txn.get(), r.env->rrsets, c) != 0) {
+      return make_error("store " + dir_ + ": cannot open a cursor");
+    }
+    ZonePart part;
+    std::string start(reinterpret_cast<const char*>(prefix.data), prefix.size);
+    if (!first) start.append(reinterpret_cast<const char*>(cursor.data() + 8), cursor.size() - 8);
+    MDB_val sk = lmdb::val(start), sv;
+    int rc = c.get(&sk, &sv, MDB_SET_RANGE);
+    // Resume after the last RRset sent.
+    if (rc == 0 && !first && lmdb::view(sk) == start) rc = c.get(&sk, &sv, MDB_NEXT);
+    std::string owner_key, last;
+    auto emit = [&](const MDB_val& key, const MDB_val& value, bool soa_only) -> Status {
+      RRsetKeyParts parts;
+      RRsetView rrset;
+      if (!split_rrset_key(bytes_of(key), parts) ||
+          !RRsetView::parse(parts.type, bytes_of(value), rrset)) {
+        return make_error("store " + dir_ + ": damaged rrset in zone " + zone.to_text());
+      }
+      const bool apex_soa = parts.type == wire::rrtype::SOA && parts.owner_rel.empty();
+      if (apex_soa != soa_only) return {};
+      owner_key.assign(reinterpret_cast<const char*>(parts.zone_key.data()), parts.zone_key.size());
+      owner_key.append(reinterpret_cast<const char*>(parts.owner_rel.data()),
+                       parts.owner_rel.size());
+      auto owner = wire::Name::from_canonical_key(owner_key);
+      if (!owner) return make_error("store " + dir_ + ": damaged key in zone " + zone.to_text());
+      for (auto rd : rrset) {
+        part.records.push_back(wire::Record{*owner, rrset.type, rrset.rclass, rrset.ttl,
+                                            std::vector<uint8_t>(rd.begin(), rd.end())});
+      }
+      return {};
+    };
+    if (first) {
+      // The SOA leads, wherever it sorts among the apex's RRsets.
+      KeyBuffer soa_key;
+      make_rrset_key(zk.bytes(), meta.generation, zk.bytes(), wire::rrtype::SOA, soa_key);
+      MDB_val qk = lmdb::val(soa_key.data, soa_key.size), qv;
+      if (mdb_get(r.txn.get(), r.env->rrsets, &qk, &qv) == 0) {
+        if (auto s = emit(qk, qv, true); !s) return std::move(s).take_error();
+      }
+    }
+    bool more = false;
+    for (; rc == 0; rc = c.get(&sk, &sv, MDB_NEXT)) {
+      if (sk.mv_size < prefix.size || std::memcmp(sk.mv_data, prefix.data, prefix.size) != 0) break;
+      if (part.records.size() >= max_records) {
+        more = true;
+        break;
+      }
+      if (auto s = emit(sk, sv, false); !s) return std::move(s).take_error();
+      last.assign(static_cast<const char*>(sk.mv_data) + prefix.size, sk.mv_size - prefix.size);
+    }
+    if (more) {
+      part.cursor.resize(8);
+      store_u32(part.cursor.data(), meta.generation);
+      store_u32(part.cursor.data() + 4, meta.serial);
+      part.cursor.insert(part.cursor.end(), last.begin(), last.end());
+    }
+    return part;
+  }
+
+  Result<ReclaimProgress> reclaim(size_t max_rrsets) override {
+    auto env = env_;
+    ReclaimProgress progress;
+    lmdb::Txn txn;
+    if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
+      return make_error("store " + dir_ + ": begin reclaim: " + mdb_strerror(rc));
+    }
+    lmdb::Cursor trash, rrsets;
+    if (int rc = lmdb::Cursor::open(txn.get(), env->trash, trash);
+        rc != 0 || (rc = lmdb::Cursor::open(txn.get(), env->rrsets, rrsets)) != 0) {
+      return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(rc));
+    }
+    MDB_val tk, tv;
+    int rc = trash.get(&tk, &tv, MDB_FIRST);
+    while (rc == 0) {
+      const std::string prefix(lmdb::view(tk));
+      bool emptied = false;
+      for (;;) {
+        if (progress.deleted >= max_rrsets) break;
+        MDB_val k = lmdb::val(prefix), v;
+        int r = rrsets.get(&k, &v, MDB_SET_RANGE);
+        if (r == MDB_NOTFOUND || (r == 0 && (k.mv_size < prefix.size() ||
+                                             std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0))) {
+          emptied = true;
+          break;
+        }
+        if (r != 0 || (r = mdb_cursor_del(rrsets.get(), 0)) != 0) {
+          return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(r));
+        }
+        ++progress.deleted;
+      }
+      if (!emptied) break;
+      if (int r = mdb_cursor_del(trash.get(), 0)) {
+        return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(r));
+      }
+      rc = trash.get(&tk, &tv, MDB_FIRST);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(rc));
+    }
+    progress.done = rc == MDB_NOTFOUND;
+    trash.close();
+    rrsets.close();
+    if (int r = txn.commit()) {
+      return make_error("store " + dir_ + ": reclaim commit: " + mdb_strerror(r));
+    }
+    return progress;
   }
 
   std::vector<wire::Record> get(const wire::Name& owner, uint16_t type) const override {
@@ -325,8 +538,32 @@ class LmdbStore final : public Store {
       h.add_val(k);
       h.add_val(v);
     };
-    for_each(r, r.env->zones, add);
-    for_each(r, r.env->rrsets, add);
+    // Live and staged content only: what reclaim() has yet to delete is
+    // unreachable, and one node may have reclaimed it sooner than another.
+    lmdb::Cursor rrsets;
+    if (lmdb::Cursor::open(r.txn.get(), r.env->rrsets, rrsets) != 0) return "";
+    auto add_content = [&](std::span<const uint8_t> zone_key, uint32_t generation) {
+      KeyBuffer prefix;
+      make_content_key(zone_key, generation, prefix);
+      MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+      for (int rc = rrsets.get(&k, &v, MDB_SET_RANGE); rc == 0; rc = rrsets.get(&k, &v, MDB_NEXT)) {
+        if (k.mv_size < prefix.size || std::memcmp(k.mv_data, prefix.data, prefix.size) != 0) break;
+        add(k, v);
+      }
+    };
+    for_each(r, r.env->zones, [&](const MDB_val& k, const MDB_val& v) {
+      add(k, v);
+      ZoneMeta meta;
+      if (k.mv_size == 0 || !ZoneMeta::parse(bytes_of(v), meta)) return;
+      add_content(bytes_of(k).first(k.mv_size - 1), meta.generation);
+    });
+    for_each(r, r.env->imports, [&](const MDB_val& k, const MDB_val& v) {
+      add(k, v);
+      ImportState state;
+      if (!ImportState::parse(bytes_of(v), state)) return;
+      auto zone = wire::Name::from_wire(state.zone_wire);
+      if (zone) add_content(NameKey(*zone).bytes(), state.generation);
+    });
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016" PRIx64, h.h);
     return hex;
@@ -475,12 +712,14 @@ class LmdbStore final : public Store {
 
   // One command in a nested transaction, so a rejection rolls back cleanly.
   static Status apply_nested(MDB_txn* parent, const lmdb::Env& env, const Command& c,
-                             uint32_t journal_entries, std::set<std::string>& changed) {
+                             uint64_t index, uint32_t journal_entries,
+                             std::set<std::string>& changed) {
     lmdb::Txn child;
     if (int rc = lmdb::Txn::begin(env.get(), parent, 0, child)) {
       throw LmdbFailure{rc, std::string("begin nested: ") + mdb_strerror(rc)};
     }
     Applier applier(child.get(), env, journal_entries);
+    applier.set_index(index);
     auto s = applier.run(c);
     if (!s) return s;  // child aborts in its destructor
     if (int rc = child.commit()) {

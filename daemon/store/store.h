@@ -5,6 +5,8 @@
 //   zones  — zone canonical key -> zone metadata
 //   rrsets — zone key, owner canonical key, type -> TTL + RDATA set
 //   journal — zone key, sequence -> one change to the zone (IXFR, RFC 1995)
+//   imports — import id -> a staged zone import (ImportBegin ... ImportCommit)
+//   trash   — content keys of zone generations no longer read (reclaim())
 // Keys sort so that walking a zone (closest encloser, wildcards, export) is a
 // cursor scan in RFC 4034 canonical order.
 //
@@ -26,7 +28,9 @@
 
 namespace raftdns::store {
 
-inline constexpr uint32_t kSchemaVersion = 1;
+// 2: rrsets keys carry the zone's content generation (keys.h). A store of
+// version 1 is migrated at open.
+inline constexpr uint32_t kSchemaVersion = 2;
 
 struct StoreOptions {
   size_t map_size = size_t{4} << 30;  // LMDB map size (virtual; grows the file lazily)
@@ -47,6 +51,21 @@ struct StoreStats {
   uint64_t records = 0;
   uint64_t applied_index = 0;
   uint64_t applied_term = 0;
+  uint64_t imports = 0;          // staged imports not yet committed or aborted
+  uint64_t staged_records = 0;   // records they hold
+  uint64_t reclaim_pending = 0;  // content generations waiting for reclaim()
+};
+
+// One part of a zone export (Store::export_part).
+struct ZonePart {
+  std::vector<wire::Record> records;  // the first part starts with the SOA
+  std::vector<uint8_t> cursor;        // for the next part; empty after the last
+};
+
+// What one reclaim() call did.
+struct ReclaimProgress {
+  uint64_t deleted = 0;  // rrsets deleted
+  bool done = true;      // nothing is left to reclaim
 };
 
 // One entry to apply: its Raft position and the encoded Command.
@@ -97,6 +116,12 @@ class Store {
   virtual std::vector<ZoneInfo> zones() const = 0;
   // All records of a zone in canonical order (SOA first), for export.
   virtual Result<std::vector<wire::Record>> zone_records(const wire::Name& zone) const = 0;
+  // Up to about `max_records` records of a zone in canonical order (the SOA
+  // first), from `cursor` (empty: the start). The cursor names the zone's
+  // content version: if the zone changes between parts, the next part fails
+  // with a reason, so an export is always one version of the zone.
+  virtual Result<ZonePart> export_part(const wire::Name& zone, std::span<const uint8_t> cursor,
+                                       size_t max_records) const = 0;
   // Records at `owner` (all types when type == 0).
   virtual std::vector<wire::Record> get(const wire::Name& owner, uint16_t type) const = 0;
 
@@ -128,6 +153,14 @@ class Store {
   // when none), as read at open and after each apply.
   virtual uint64_t applied_index() const = 0;
   virtual std::vector<uint8_t> membership() const = 0;
+
+  // Deletes up to `max_rrsets` RRsets of content generations that nothing
+  // reads any more (the old content of a replaced or removed zone, an
+  // aborted or stale import), in one write transaction of its own. Called
+  // in bounded slices from the main loop, between applies, so a big zone is
+  // never deleted in one go. What it deletes is unreachable: every node's
+  // reads and digest are the same whether or not it has run.
+  virtual Result<ReclaimProgress> reclaim(size_t max_rrsets) = 0;
 
   // Installs the observer of zone changes (one; set before writes begin).
   virtual void set_change_observer(ChangeObserver observer) = 0;

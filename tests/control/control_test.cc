@@ -31,6 +31,9 @@ TEST(ControlCodec, EveryRequestFieldSurvivesARoundTrip) {
   r.type = 28;
   r.wait = Wait::all;
   r.timeout_ms = 1234;
+  r.import_id = 0xfedcba9876543210ull;
+  r.sequence = 77;
+  r.cursor = {0, 1, 2, 0xff};
   Change add{Op::add, {sample_record()}, {}, 0};
   Change drop{Op::remove_rrset, {}, sample_record().owner, 16};
   r.changes = {add, drop};
@@ -39,9 +42,33 @@ TEST(ControlCodec, EveryRequestFieldSurvivesARoundTrip) {
   EXPECT_EQ(*decoded, r);
 }
 
+TEST(ControlCodec, AnImportChunkCarriesItsRecordsPackedAndExact) {
+  Request r;
+  r.op = Op::zone_import_chunk;
+  r.import_id = 99;
+  r.sequence = 3;
+  WireRecord odd = sample_record();
+  odd.rdata.assign(300, 0xab);
+  odd.ttl = 0xfffffffe;
+  r.records = {sample_record(), odd, WireRecord{{0}, 16, 1, 0, {}}};
+  std::string body = encode_request_body(r);
+  EXPECT_NE(body.find("\"packed_records\""), std::string::npos);
+  EXPECT_EQ(body.find("\"records\""), std::string::npos);
+  auto decoded = decode_request_body(bytes(body));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+  // A record cut short is refused, naming the member.
+  auto cut = R"({"v":1,"op":"zone_import_chunk","packed_records":"03777777000100"})";
+  auto refused = decode_request_body(bytes(cut));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("packed_records"), std::string::npos) << refused.error();
+}
+
 TEST(ControlCodec, EveryOperationNameRoundTrips) {
   for (Op op : {Op::status, Op::zone_list, Op::zone_export, Op::zone_put, Op::zone_remove, Op::add,
-                Op::remove, Op::remove_rrset, Op::get, Op::batch}) {
+                Op::remove, Op::remove_rrset, Op::get, Op::batch, Op::cluster_status,
+                Op::zone_import_begin, Op::zone_import_chunk, Op::zone_import_commit,
+                Op::zone_import_abort, Op::zone_export_part}) {
     Request r;
     r.op = op;
     auto decoded = decode_request_body(bytes(encode_request_body(r)));
@@ -57,7 +84,8 @@ TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
   r.text = "example.com. 3600 IN SOA ...\n";
   r.lines = {"www.example.com. 300 IN A 192.0.2.10"};
   r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "leader", std::nullopt,
-                        {{"applied", 3}, {"prerequisite_failed", 1}}};
+                        {{"applied", 3}, {"prerequisite_failed", 1}}, 1, 20000, 2};
+  r.cursor = {9, 8, 7};
   auto decoded = decode_response_body(bytes(encode_response_body(r)));
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(*decoded, r);

@@ -80,8 +80,8 @@ fi
 log "the query counters moved by exactly the queries sent"
 
 # The write went through the leader's control socket.
-ok=$(metric_value "$WORK/scrape.$L" 'raftdns_control_requests_total{command="zone_put",result="ok"}')
-[ "$ok" = 1 ] || fail "n$L counts $ok successful zone_put requests, not 1"
+ok=$(metric_value "$WORK/scrape.$L" 'raftdns_control_requests_total{command="zone_import_commit",result="ok"}')
+[ "$ok" = 1 ] || fail "n$L counts $ok successful zone_import_commit requests, not 1"
 
 # Shipped monitoring files: rules pass promtool, the dashboard parses and
 # names only exported metrics.

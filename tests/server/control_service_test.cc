@@ -175,6 +175,63 @@ TEST_F(ControlServiceTest, ZoneListAndExportShowTheImportedZone) {
   EXPECT_EQ(reparsed->records.size(), 4u);
 }
 
+TEST_F(ControlServiceTest, AStreamedImportReplacesTheZoneOnlyAtItsCommit) {
+  ASSERT_TRUE(put_zone().ok);
+  control::Request begin;
+  begin.op = control::Op::zone_import_begin;
+  begin.zone = wire_name("example.com.");
+  begin.import_id = 77;
+  ASSERT_TRUE(call(begin).ok);
+  control::Request chunk;
+  chunk.op = control::Op::zone_import_chunk;
+  chunk.import_id = 77;
+  chunk.records = {record("example.com. 300 IN SOA ns1.example.com. h.example.com. 5 1 1 1 1"),
+                   record("example.com. 300 IN NS ns1.example.com."),
+                   record("ns1.example.com. 300 IN A 192.0.2.1")};
+  ASSERT_TRUE(call(chunk).ok);
+  chunk.sequence = 1;
+  chunk.records = {record("new.example.com. 300 IN A 192.0.2.99")};
+  ASSERT_TRUE(call(chunk).ok);
+  EXPECT_EQ(store_->zones().at(0).serial, 2024010101u);  // staged, not served
+  EXPECT_EQ(store_->stats().staged_records, 4u);
+
+  control::Request commit;
+  commit.op = control::Op::zone_import_commit;
+  commit.import_id = 77;
+  commit.sequence = 2;
+  control::Response done = call(commit);
+  ASSERT_TRUE(done.ok) << done.error;
+  EXPECT_EQ(store_->zones().at(0).records, 4u);
+  EXPECT_FALSE(store_->get(*wire::Name::from_text("new.example.com."), 1).empty());
+  EXPECT_TRUE(store_->get(*wire::Name::from_text("www.example.com."), 1).empty());
+}
+
+TEST_F(ControlServiceTest, AnImportChunkAboveTheLimitIsRefusedBeforeProposing) {
+  control::Request chunk;
+  chunk.op = control::Op::zone_import_chunk;
+  chunk.import_id = 1;
+  chunk.records.assign(control::kMaxImportChunkRecords + 1,
+                       record("a.example.com. 300 IN A 192.0.2.1"));
+  control::Response r = call(chunk);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("at most"), std::string::npos) << r.error;
+  EXPECT_EQ(store_->stats().applied_index, 0u);
+}
+
+TEST_F(ControlServiceTest, ExportPartsJoinToTheWholeZone) {
+  ASSERT_TRUE(put_zone().ok);
+  control::Request part;
+  part.op = control::Op::zone_export_part;
+  part.zone = wire_name("example.com.");
+  control::Response r = call(part);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.cursor.empty()) << "a 4-record zone fits in one part";
+  EXPECT_EQ(r.text.rfind("$ORIGIN example.com.\n", 0), 0u) << r.text;
+  auto reparsed = zone::load_zone_text(r.text, *wire::Name::from_text("example.com."));
+  ASSERT_TRUE(reparsed.ok()) << reparsed.error();
+  EXPECT_EQ(reparsed->records.size(), 4u);
+}
+
 TEST_F(ControlServiceTest, BatchWithOneBadChangeAppliesNothing) {
   ASSERT_TRUE(put_zone().ok);
   const std::string before = store_->digest();

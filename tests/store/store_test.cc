@@ -85,7 +85,10 @@ TEST(CommandCodecTest, EveryCommandRoundTrips) {
   Batch batch{{AddRecords{{A("a.example.com.", "192.0.2.1")}},
                RemoveRecords{{TXT("b.example.com.", "x")}}, RemoveRRset{N("c.example.com."), T::MX},
                RemoveZone{N("old.example.")}, SetMembership{{1, 2, 3}},
-               PutZone{N("example.com."), {SOA("example.com.", 7)}}}};
+               PutZone{N("example.com."), {SOA("example.com.", 7)}},
+               ImportBegin{0x0123456789abcdefull, N("example.com.")},
+               ImportChunk{7, 3, {A("a.example.com.", "192.0.2.1"), SOA("example.com.", 9)}},
+               ImportCommit{7, 4}, ImportAbort{~0ull}}};
   Command c = Batch{{batch}};
   auto bytes = encode_command(c);
   EXPECT_EQ(bytes[0], kCommandVersion);
@@ -93,6 +96,8 @@ TEST(CommandCodecTest, EveryCommandRoundTrips) {
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(encode_command(*back), bytes);
   EXPECT_EQ(describe(c), "batch of 1 command");
+  EXPECT_EQ(describe(ImportChunk{0xab, 2, {A("a.example.com.", "192.0.2.1")}}),
+            "import 00000000000000ab chunk 2 (1 record)");
 }
 
 TEST(CommandCodecTest, DecodeRefusesTruncationTrailingBytesAndUnknownVersion) {
@@ -707,6 +712,303 @@ TEST_F(JournalTest, TwoStoresApplyingTheSameCommandsHoldTheSameJournal) {
     EXPECT_EQ(a[i].owners_and_types, b[i].owners_and_types);
     EXPECT_EQ(a[i].to, b[i].to);
   }
+}
+
+}  // namespace
+}  // namespace raftdns::store
+
+namespace raftdns::store {
+namespace {
+
+using namespace raftdns::testing;
+namespace T = wire::rrtype;
+
+// Staged imports (ImportBegin, ImportChunk, ImportCommit, ImportAbort) and
+// the reclaiming of content nothing reads any more.
+class ImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = Store::open(dir_.sub("store"));
+    ASSERT_TRUE(s) << s.error();
+    store_ = std::move(*s);
+  }
+  Status apply(const Command& c) { return apply_at(c, ++index_); }
+  Status apply_at(const Command& c, uint64_t index) {
+    index_ = index;
+    auto bytes = encode_command(c);
+    ApplyItem item{index, 1, bytes};
+    std::vector<Status> outcomes;
+    auto st = store_->apply(std::span(&item, 1), &outcomes);
+    EXPECT_TRUE(st) << st.error();
+    return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
+  }
+  // Reclaims everything, a few RRsets per call; returns how many went.
+  uint64_t reclaim_all(size_t slice = 3) {
+    uint64_t total = 0;
+    for (int i = 0; i < 10000; ++i) {
+      auto p = store_->reclaim(slice);
+      EXPECT_TRUE(p) << p.error();
+      if (!p) break;
+      EXPECT_LE(p->deleted, slice);
+      total += p->deleted;
+      if (p->done) return total;
+    }
+    ADD_FAILURE() << "reclaim never finished";
+    return total;
+  }
+  std::vector<wire::Record> big_zone(uint32_t serial, size_t hosts, const std::string& net) {
+    std::vector<wire::Record> out = {SOA("example.com.", serial),
+                                     NS("example.com.", "ns1.example.com.")};
+    for (size_t i = 0; i < hosts; ++i) {
+      out.push_back(A("h" + std::to_string(i) + ".example.com.", net + std::to_string(i % 250)));
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  uint64_t index_ = 0;
+};
+
+TEST_F(ImportTest, CommitSwitchesTheWholeZoneAtOnceAndTheOldContentIsReclaimed) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(100, 20, "192.0.2.")}));
+  ASSERT_TRUE(apply(ImportBegin{42, N("example.com.")}));
+  auto fresh = big_zone(200, 30, "198.51.100.");
+  ASSERT_TRUE(apply(ImportChunk{42, 0, {fresh.begin(), fresh.begin() + 12}}));
+  ASSERT_TRUE(apply(ImportChunk{42, 1, {fresh.begin() + 12, fresh.end()}}));
+
+  // Staged, not served: the old zone is whole, and the new records are
+  // counted as staged.
+  EXPECT_EQ(store_->get(N("h5.example.com."), T::A).at(0).rdata, A("x.", "192.0.2.5").rdata);
+  EXPECT_TRUE(store_->get(N("h25.example.com."), T::A).empty());
+  EXPECT_EQ(store_->zones().at(0).serial, 100u);
+  EXPECT_EQ(store_->zones().at(0).records, 22u);
+  auto st = store_->stats();
+  EXPECT_EQ(st.imports, 1u);
+  EXPECT_EQ(st.staged_records, 32u);
+
+  ASSERT_TRUE(apply(ImportCommit{42, 2}));
+  EXPECT_EQ(store_->get(N("h5.example.com."), T::A).at(0).rdata, A("x.", "198.51.100.5").rdata);
+  EXPECT_EQ(store_->get(N("h25.example.com."), T::A).size(), 1u);
+  EXPECT_EQ(store_->zones().at(0).serial, 200u);
+  EXPECT_EQ(store_->zones().at(0).records, 32u);
+  st = store_->stats();
+  EXPECT_EQ(st.imports, 0u);
+  EXPECT_EQ(st.staged_records, 0u);
+  EXPECT_EQ(st.reclaim_pending, 1u);
+
+  // The old generation (22 records in 22 RRsets) goes in bounded slices,
+  // and reclaiming changes nothing anyone can read.
+  const std::string digest = store_->digest();
+  auto records = store_->zone_records(N("example.com."));
+  ASSERT_TRUE(records);
+  EXPECT_EQ(reclaim_all(), 22u);
+  EXPECT_EQ(store_->stats().reclaim_pending, 0u);
+  EXPECT_EQ(store_->digest(), digest);
+  EXPECT_EQ(store_->zone_records(N("example.com."))->size(), records->size());
+}
+
+TEST_F(ImportTest, ImportedSerialNotAboveTheOldOneIsBumpedPastIt) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(100, 2, "192.0.2.")}));
+  ASSERT_TRUE(apply(ImportBegin{1, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{1, 0, big_zone(50, 2, "192.0.2.")}));
+  ASSERT_TRUE(apply(ImportCommit{1, 1}));
+  EXPECT_EQ(store_->zones().at(0).serial, 101u);
+  EXPECT_EQ(serial_of(store_->get(N("example.com."), T::SOA).at(0)), 101u);
+}
+
+TEST_F(ImportTest, ANewZoneCanBeImported) {
+  ASSERT_TRUE(apply(ImportBegin{9, N("example.com.")}));
+  ASSERT_TRUE(store_->zones().empty());
+  ASSERT_TRUE(apply(ImportChunk{9, 0, big_zone(7, 3, "192.0.2.")}));
+  ASSERT_TRUE(store_->zones().empty());
+  ASSERT_TRUE(apply(ImportCommit{9, 1}));
+  ASSERT_EQ(store_->zones().size(), 1u);
+  EXPECT_EQ(store_->zones()[0].serial, 7u);
+  EXPECT_EQ(store_->stats().reclaim_pending, 0u);
+}
+
+TEST_F(ImportTest, ARefusedChunkEndsTheImportAndTheZoneStaysWhole) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(100, 5, "192.0.2.")}));
+  const std::string before = store_->digest();
+  ASSERT_TRUE(apply(ImportBegin{5, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{5, 0, big_zone(200, 5, "198.51.100.")}));
+  // The same rules as PutZone: a CNAME beside other data is refused, naming it.
+  auto s = apply(ImportChunk{5, 1, {CNAME("h1.example.com.", "elsewhere.example.")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("CNAME at h1.example.com."), std::string::npos) << s.error();
+  EXPECT_EQ(store_->stats().imports, 0u);
+  EXPECT_EQ(store_->digest(), before);
+  s = apply(ImportCommit{5, 2});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("no import 0000000000000005"), std::string::npos) << s.error();
+  EXPECT_EQ(store_->zones().at(0).serial, 100u);
+  // The staged chunk (7 RRsets) is reclaimed.
+  EXPECT_EQ(reclaim_all(), 7u);
+}
+
+TEST_F(ImportTest, RecordsOutsideTheZoneOrASecondSoaAreRefused) {
+  ASSERT_TRUE(apply(ImportBegin{5, N("example.com.")}));
+  auto s = apply(ImportChunk{5, 0, {A("www.example.org.", "192.0.2.1")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("is outside zone example.com."), std::string::npos) << s.error();
+
+  ASSERT_TRUE(apply(ImportBegin{6, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{6, 0, {SOA("example.com.", 1)}}));
+  s = apply(ImportChunk{6, 1, {SOA("example.com.", 2)}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("has 2 SOA records at its apex; exactly one is required"),
+            std::string::npos)
+      << s.error();
+}
+
+TEST_F(ImportTest, CommitNeedsOneSoaAndEveryChunk) {
+  ASSERT_TRUE(apply(ImportBegin{1, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{1, 0, {A("a.example.com.", "192.0.2.1")}}));
+  auto s = apply(ImportCommit{1, 1});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("has 0 SOA records at its apex"), std::string::npos) << s.error();
+  EXPECT_TRUE(store_->zones().empty());
+
+  ASSERT_TRUE(apply(ImportBegin{2, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{2, 0, big_zone(1, 1, "192.0.2.")}));
+  s = apply(ImportCommit{2, 3});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("3 chunks were sent, 1 arrived"), std::string::npos) << s.error();
+  EXPECT_TRUE(store_->zones().empty());
+  EXPECT_EQ(store_->stats().imports, 0u);
+}
+
+TEST_F(ImportTest, AResentChunkIsIgnoredAndAChunkOutOfPlaceIsRefused) {
+  ASSERT_TRUE(apply(ImportBegin{3, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{3, 0, big_zone(1, 2, "192.0.2.")}));
+  // The client lost the answer (a leader change) and sends chunk 0 again.
+  ASSERT_TRUE(apply(ImportChunk{3, 0, big_zone(1, 2, "192.0.2.")}));
+  EXPECT_EQ(store_->stats().staged_records, 4u);
+  ASSERT_TRUE(apply(ImportChunk{3, 1, {A("y.example.com.", "192.0.2.8")}}));
+  // The first copy of chunk 0, late in the log, changes nothing either.
+  ASSERT_TRUE(apply(ImportChunk{3, 0, {A("late.example.com.", "192.0.2.7")}}));
+  EXPECT_EQ(store_->stats().staged_records, 5u);
+  auto s = apply(ImportChunk{3, 3, {A("x.example.com.", "192.0.2.9")}});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().find("chunk 3 arrived where chunk 2 belongs"), std::string::npos)
+      << s.error();
+}
+
+TEST_F(ImportTest, AbortDropsTheStagedContent) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(100, 2, "192.0.2.")}));
+  const std::string before = store_->digest();
+  ASSERT_TRUE(apply(ImportBegin{8, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{8, 0, big_zone(200, 40, "198.51.100.")}));
+  EXPECT_NE(store_->digest(), before);  // staged content is replicated state
+  ASSERT_TRUE(apply(ImportAbort{8}));
+  auto st = store_->stats();
+  EXPECT_EQ(st.imports, 0u);
+  EXPECT_EQ(st.staged_records, 0u);
+  EXPECT_EQ(st.reclaim_pending, 1u);
+  EXPECT_EQ(store_->digest(), before);
+  EXPECT_EQ(reclaim_all(7), 42u);
+  EXPECT_EQ(store_->zones().at(0).serial, 100u);
+  EXPECT_FALSE(apply(ImportAbort{8}));
+}
+
+TEST_F(ImportTest, AnImportWithoutChunksForTooManyEntriesIsDroppedEverywhereAlike) {
+  ASSERT_TRUE(apply(ImportBegin{4, N("example.com.")}));
+  ASSERT_TRUE(apply(ImportChunk{4, 0, big_zone(1, 2, "192.0.2.")}));
+  const uint64_t last = index_;
+  // Still alive at exactly kImportStaleEntries entries after its last chunk.
+  EXPECT_FALSE(apply_at(RemoveZone{N("nothing.example.")}, last + kImportStaleEntries));
+  EXPECT_EQ(store_->stats().imports, 1u);
+  ASSERT_FALSE(apply_at(RemoveZone{N("nothing.example.")}, last + kImportStaleEntries + 1));
+  EXPECT_EQ(store_->stats().imports, 0u);
+  EXPECT_EQ(store_->stats().reclaim_pending, 1u);
+  EXPECT_FALSE(apply(ImportChunk{4, 1, {A("a.example.com.", "192.0.2.1")}}));
+}
+
+TEST_F(ImportTest, ReplacingOrRemovingAZoneLeavesItsContentToReclaim) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(1, 10, "192.0.2.")}));
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(2, 3, "192.0.2.")}));
+  EXPECT_EQ(store_->zones().at(0).records, 5u);
+  ASSERT_TRUE(apply(RemoveZone{N("example.com.")}));
+  EXPECT_EQ(store_->stats().reclaim_pending, 2u);
+  EXPECT_EQ(reclaim_all(4), 12u + 5u);
+  EXPECT_TRUE(store_->zones().empty());
+}
+
+TEST_F(ImportTest, ExportPartsCoverTheZoneOnceInOrderAndNoticeAChange) {
+  ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(100, 25, "192.0.2.")}));
+  auto whole = store_->zone_records(N("example.com."));
+  ASSERT_TRUE(whole);
+  std::vector<wire::Record> joined;
+  std::vector<uint8_t> cursor;
+  int parts = 0;
+  do {
+    auto part = store_->export_part(N("example.com."), cursor, 4);
+    ASSERT_TRUE(part) << part.error();
+    EXPECT_LE(part->records.size(), 5u);  // the first part adds the SOA
+    joined.insert(joined.end(), part->records.begin(), part->records.end());
+    cursor = part->cursor;
+    ++parts;
+  } while (!cursor.empty() && parts < 100);
+  EXPECT_EQ(parts, 7);
+  ASSERT_EQ(joined.size(), whole->size());
+  for (size_t i = 0; i < joined.size(); ++i) {
+    EXPECT_EQ(wire::record_to_text(joined[i]), wire::record_to_text((*whole)[i])) << i;
+  }
+
+  auto first = store_->export_part(N("example.com."), {}, 4);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(apply(AddRecords{{A("new.example.com.", "192.0.2.1")}}));
+  auto next = store_->export_part(N("example.com."), first->cursor, 4);
+  ASSERT_FALSE(next);
+  EXPECT_NE(next.error().find("changed during the export"), std::string::npos) << next.error();
+}
+
+TEST(StoreMigrationTest, AStoreOfSchemaOneIsMigratedAtOpen) {
+  TempDir dir;
+  const std::string path = dir.sub("store");
+  std::filesystem::create_directories(path);
+  {
+    // The layout of schema 1: no generation in rrsets keys or zones values.
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0640), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi meta, zones, rrsets;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "zones", MDB_CREATE, &zones), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "rrsets", MDB_CREATE, &rrsets), 0);
+    auto put = [&](MDB_dbi dbi, const std::string& k, const std::string& v) {
+      MDB_val kv{k.size(), const_cast<char*>(k.data())}, vv{v.size(), const_cast<char*>(v.data())};
+      ASSERT_EQ(mdb_put(txn, dbi, &kv, &vv, 0), 0);
+    };
+    put(meta, "schema_version", std::string("\0\0\0\1", 4));
+    const std::string zone = std::string("com\0example\0", 12);
+    std::string www_value =
+        std::string("\0\0\1\x2c\0\1\0\1\0\4", 10) + std::string("\xc0\0\2\x0a", 4);
+    put(rrsets, zone + '\0' + std::string("www\0\0", 5) + std::string("\0\1", 2), www_value);
+    std::string zone_value(24, '\0');
+    zone_value[3] = 7;    // serial 7
+    zone_value[11] = 1;   // one record
+    put(zones, zone + '\0', zone_value);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto s = Store::open(path);
+  ASSERT_TRUE(s) << s.error();
+  auto got = (*s)->get(N("www.example.com."), T::A);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].rdata, A("x.", "192.0.2.10").rdata);
+  EXPECT_EQ((*s)->zones().at(0).serial, 7u);
+  // New content goes to a fresh generation beside the migrated one.
+  auto bytes = encode_command(AddRecords{{A("mail.example.com.", "192.0.2.11")}});
+  ApplyItem item{1, 1, bytes};
+  std::vector<Status> outcomes;
+  ASSERT_TRUE((*s)->apply(std::span(&item, 1), &outcomes));
+  ASSERT_TRUE(outcomes.at(0)) << outcomes[0].error();
+  EXPECT_EQ((*s)->get(N("mail.example.com."), T::A).size(), 1u);
 }
 
 }  // namespace

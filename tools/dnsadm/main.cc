@@ -8,15 +8,23 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <optional>
 #include <cstdio>
+#include <mutex>
+#include <random>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon/control/protocol.h"
@@ -191,7 +199,9 @@ void print_status(const control::StatusInfo& s, bool as_json) {
                         {"role", s.role},         {"uptime_seconds", s.uptime_seconds},
                         {"zones", s.zones},       {"records", s.records},
                         {"queries", s.queries},   {"applied_index", s.applied_index},
-                        {"applied_term", s.applied_term}};
+                        {"applied_term", s.applied_term},
+                        {"imports", s.imports},   {"staged_records", s.staged_records},
+                        {"reclaim_pending", s.reclaim_pending}};
     if (s.cluster) j["cluster"] = node_json(*s.cluster);
     if (!s.updates.empty()) j["updates"] = s.updates;
     std::printf("%s\n", j.dump().c_str());
@@ -205,6 +215,12 @@ void print_status(const control::StatusInfo& s, bool as_json) {
   std::printf("records:        %llu\n", static_cast<unsigned long long>(s.records));
   std::printf("queries served: %llu\n", static_cast<unsigned long long>(s.queries));
   std::printf("applied index:  %llu\n", static_cast<unsigned long long>(s.applied_index));
+  if (s.imports || s.reclaim_pending) {
+    std::printf("imports:        %llu staged (%llu records), %llu contents to reclaim\n",
+                static_cast<unsigned long long>(s.imports),
+                static_cast<unsigned long long>(s.staged_records),
+                static_cast<unsigned long long>(s.reclaim_pending));
+  }
   if (!s.updates.empty()) {
     std::string line;
     for (const auto& [result, count] : s.updates) {
@@ -295,6 +311,258 @@ std::vector<wire::Record> fetch_from_primary(const wire::Name& origin, const std
   return std::move(fetched->records);
 }
 
+// ---- streamed zone import and export ----
+
+// Set by SIGINT/SIGTERM while an import or export runs: the import is then
+// aborted on the cluster before dnsadm exits.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+constexpr int kExitInterrupted = 130;
+// Records per import chunk. Each chunk is one Raft entry that every node
+// applies in one go on its main loop, so applying it must stay a small
+// fraction of an election timeout (500 ms by default) however busy the
+// machine is. The size adapts: each chunk aims at a round trip of
+// kImportChunkTarget (apply included), from kImportChunkFirst records, never
+// fewer than kImportChunkMin nor more than the protocol allows.
+constexpr size_t kImportChunkFirst = 5000;
+constexpr size_t kImportChunkMin = 1000;
+constexpr auto kImportChunkTarget = std::chrono::milliseconds(150);
+static_assert(kImportChunkFirst <= control::kMaxImportChunkRecords);
+
+// A one-line progress report on stderr, only when both stdout and stderr are
+// terminals and only once the work has taken more than a second, so scripts
+// and pipes see exactly what they saw before.
+class Progress {
+ public:
+  Progress(std::string what, uint64_t total)
+      : what_(std::move(what)),
+        total_(total),
+        enabled_(::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO)),
+        start_(std::chrono::steady_clock::now()) {}
+  ~Progress() { finish(); }
+
+  // `done` of `total_` units are through; `extra` is shown before the rate.
+  void update(uint64_t done, const std::string& extra) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - start_).count();
+    if (elapsed < 1.0 || now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    double rate = done / elapsed;
+    char line[256];
+    std::string eta = "?";
+    if (rate > 0 && total_ >= done) {
+      eta = std::to_string(static_cast<uint64_t>((total_ - done) / rate)) + "s";
+    }
+    std::snprintf(line, sizeof line, "\r%s: %s, %.0f records/s, ETA %s\033[K", what_.c_str(),
+                  extra.c_str(), rate, eta.c_str());
+    std::fputs(line, stderr);
+    shown_ = true;
+  }
+  void finish() {
+    if (shown_) std::fputs("\r\033[K", stderr);
+    shown_ = false;
+  }
+
+ private:
+  std::string what_;
+  uint64_t total_;
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_, last_{};
+};
+
+// While a zone file is read and checked (one call, no counts to show):
+// "reading FILE..." on a terminal once it has taken a second.
+class ReadingNotice {
+ public:
+  explicit ReadingNotice(const std::string& what) {
+    if (!::isatty(STDOUT_FILENO) || !::isatty(STDERR_FILENO)) return;
+    ticker_ = std::thread([this, what] {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) return;
+      std::fprintf(stderr, "\rreading %s...\033[K", what.c_str());
+      shown_ = true;
+    });
+  }
+  ~ReadingNotice() {
+    if (!ticker_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    ticker_.join();
+    if (shown_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool shown_ = false;
+  std::thread ticker_;
+};
+
+// Failures of a write that may succeed when sent again: no leader or quorum
+// for a moment (an election), or an answer lost with its leader.
+bool is_transient(const std::string& error) {
+  return error.rfind("no quorum", 0) == 0 ||
+         error.rfind("timed out waiting for the change to commit", 0) == 0;
+}
+
+struct Channel {
+  std::string socket_path;
+  uint32_t timeout_ms;
+};
+
+Result<control::Response> send(const Channel& ch, control::Request request) {
+  request.timeout_ms = ch.timeout_ms;
+  auto response = control::call(ch.socket_path, request, ch.timeout_ms + 2000);
+  if (!response) fail(kExitUnreachable, response.error());
+  if (!response->ok) return make_error(response->error);
+  return std::move(*response);
+}
+
+// Sends a write of the import, resending it while the failure is transient
+// and the deadline allows: a chunk applied twice is recognized by its
+// sequence number, so the import goes on across a leader change.
+Result<control::Response> send_import_write(const Channel& ch, const control::Request& request) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ch.timeout_ms);
+  for (;;) {
+    auto r = send(ch, request);
+    if (r || !is_transient(r.error()) || std::chrono::steady_clock::now() >= deadline ||
+        g_interrupted.load()) {
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// Streams `records` into the cluster as one staged import of `origin` (see
+// store::ImportBegin): begin, chunks sized as above, then
+// commit, which switches the zone in one step. Any failure or Ctrl-C aborts
+// the import, and the zone keeps its old content. `source` names the file
+// (or primary) in messages.
+void import_zone(const Channel& ch, const wire::Name& origin,
+                 const std::vector<wire::Record>& records, const std::string& source,
+                 control::Wait wait) {
+  InterruptGuard guard;
+  std::random_device random;
+  uint64_t id = 0;
+  while (id == 0) id = (uint64_t{random()} << 32) ^ random();
+  auto apex = origin.wire();
+
+  control::Request begin;
+  begin.op = control::Op::zone_import_begin;
+  begin.zone.assign(apex.begin(), apex.end());
+  begin.import_id = id;
+  if (auto r = send_import_write(ch, begin); !r) fail(kExitFailed, source + ": " + r.error());
+
+  auto abort_import = [&](const std::string& why, int code) {
+    control::Request abort;
+    abort.op = control::Op::zone_import_abort;
+    abort.import_id = id;
+    abort.timeout_ms = ch.timeout_ms;
+    auto r = control::call(ch.socket_path, abort, ch.timeout_ms + 2000);
+    fail(code, why + "; import aborted, zone " + origin.to_text() + " is unchanged" +
+                   (r && r->ok ? "" : " (the staged part is reclaimed when the import goes stale)"));
+  };
+
+  Progress progress("importing " + origin.to_text(), records.size());
+  const size_t total = records.size();
+  uint32_t sequence = 0;
+  size_t applied = 0;
+  size_t chunk_size = kImportChunkFirst;
+  for (size_t at = 0, end = 0; at < total; at = end) {
+    if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
+    control::Request chunk;
+    chunk.op = control::Op::zone_import_chunk;
+    chunk.import_id = id;
+    chunk.sequence = sequence;
+    end = std::min(total, at + chunk_size);
+    chunk.records.reserve(end - at);
+    for (size_t i = at; i < end; ++i) chunk.records.push_back(to_wire(records[i]));
+    progress.update(applied, "parsed " + std::to_string(total) + ", sent " + std::to_string(end) +
+                                 ", applied " + std::to_string(applied));
+    const auto sent_at = std::chrono::steady_clock::now();
+    auto r = send_import_write(ch, chunk);
+    if (!r) abort_import(source + ": " + r.error(), kExitFailed);
+    // The next size, from this round trip: at most double or half at a time.
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at)
+                            .count();
+    const double target = std::chrono::duration<double>(kImportChunkTarget).count();
+    const double scale = std::clamp(target / std::max(took, 1e-3), 0.5, 2.0);
+    chunk_size = std::clamp(static_cast<size_t>(static_cast<double>(chunk_size) * scale),
+                            kImportChunkMin, control::kMaxImportChunkRecords);
+    applied = end;
+    ++sequence;
+    progress.update(applied, "parsed " + std::to_string(total) + ", sent " + std::to_string(end) +
+                                 ", applied " + std::to_string(applied));
+  }
+  if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
+  progress.finish();
+  control::Request commit;
+  commit.op = control::Op::zone_import_commit;
+  commit.import_id = id;
+  commit.sequence = sequence;
+  commit.wait = wait;
+  if (auto r = send_import_write(ch, commit); !r) {
+    fail(kExitFailed, source + ": " + r.error() + "; zone " + origin.to_text() + " is unchanged");
+  }
+}
+
+// Streams a zone's master file to stdout, one part at a time.
+void export_zone(const Channel& ch, const wire::Name& origin) {
+  InterruptGuard guard;
+  uint64_t total = 0;
+  {
+    control::Request list;
+    list.op = control::Op::zone_list;
+    if (auto r = send(ch, list)) {
+      for (const auto& z : r->zones) {
+        if (z.name == origin.to_text()) total = z.records;
+      }
+    }
+  }
+  Progress progress("exporting " + origin.to_text(), total);
+  control::Request part;
+  part.op = control::Op::zone_export_part;
+  auto apex = origin.wire();
+  part.zone.assign(apex.begin(), apex.end());
+  uint64_t written = 0;
+  do {
+    if (g_interrupted.load()) fail(kExitInterrupted, "interrupted");
+    auto r = send(ch, part);
+    if (!r) fail(kExitFailed, r.error());
+    if (std::fwrite(r->text.data(), 1, r->text.size(), stdout) != r->text.size()) {
+      fail(kExitFailed, "cannot write the output");
+    }
+    written += static_cast<uint64_t>(std::count(r->text.begin(), r->text.end(), '\n'));
+    progress.update(written, std::to_string(written) + " of " + std::to_string(total) + " records");
+    part.cursor = std::move(r->cursor);
+  } while (!part.cursor.empty());
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"dnsadm: manage the zones and records of a raftdns server", "dnsadm"};
   app.fallthrough();
@@ -382,7 +650,10 @@ int run(int argc, char** argv) {
     if (!from_primary.empty()) {
       records = fetch_from_primary(*origin, from_primary, tsig_name, config_path);
     } else if (!zone_file.empty()) {
-      auto parsed = raftdns::zone::load_zone_file(zone_file, *origin);
+      auto parsed = [&] {
+        ReadingNotice notice(zone_file);
+        return raftdns::zone::load_zone_file(zone_file, *origin);
+      }();
       if (!parsed) fail(kExitFailed, parsed.error());
       for (const std::string& w : parsed->warnings) {
         std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
@@ -391,9 +662,13 @@ int run(int argc, char** argv) {
     } else {
       fail(kExitUsage, "zone add needs --file or --from-primary (see dnsadm --help)");
     }
-    request.op = control::Op::zone_put;
-    request.zone = name_wire(zone_name);
-    for (const wire::Record& r : records) request.records.push_back(to_wire(r));
+    const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
+    // Each part is a bounded write, but a loaded cluster may take a while
+    // to apply one: no part waits less than 30 s.
+    Channel ch{socket_path, std::max<uint32_t>(timeout_ms, 30000)};
+    import_zone(ch, *origin, records, from_primary.empty() ? zone_file : from_primary,
+                wait == "all" ? control::Wait::all : control::Wait::local);
+    return 0;
   } else if (zone_list->parsed()) {
     request.op = control::Op::zone_list;
     print = [](const control::Response& r) {
@@ -403,9 +678,11 @@ int run(int argc, char** argv) {
       }
     };
   } else if (zone_export->parsed()) {
-    request.op = control::Op::zone_export;
-    request.zone = name_wire(zone_name);
-    print = [](const control::Response& r) { std::fputs(r.text.c_str(), stdout); };
+    auto origin = wire::Name::from_text(zone_name);
+    if (!origin) fail(kExitFailed, "bad zone name \"" + zone_name + "\": " + origin.error());
+    const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
+    export_zone(Channel{socket_path, timeout_ms}, *origin);
+    return 0;
   } else if (zone_remove->parsed()) {
     request.op = control::Op::zone_remove;
     request.zone = name_wire(zone_name);
