@@ -70,14 +70,6 @@ bool decode_envelope(std::span<const uint8_t> in, Envelope& out);
 // The membership record's ConfState (for snapshot messages).
 std::optional<raft::ConfState> decode_membership(std::span<const uint8_t> in);
 
-// A membership change as an operator asks for it (dnsadm member ...).
-struct MemberRequest {
-  enum class Kind : uint8_t { add, promote, remove };
-  Kind kind = Kind::add;
-  std::string name;
-  std::string address;        // add only
-  bool stay_learner = false;  // add only: never promote by itself
-};
 
 class Driver {
  public:

@@ -49,6 +49,15 @@ struct Membership {
   bool operator==(const Membership&) const = default;
 };
 
+// A membership change as an operator asks for it (dnsadm member ...).
+struct MemberRequest {
+  enum class Kind : uint8_t { add, promote, remove };
+  Kind kind = Kind::add;
+  std::string name;
+  std::string address;        // add only
+  bool stay_learner = false;  // add only: never promote by itself
+};
+
 // What a conf change entry's context carries: the member it is about and,
 // when it was submitted through the driver, who is waiting for it.
 struct MemberChange {

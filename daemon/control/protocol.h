@@ -55,6 +55,11 @@ enum class Op : uint8_t {
   get,           // owner, type (0 = all) -> lines
   batch,         // changes, applied atomically
   cluster_status,  // -> nodes: this node's view and every peer's
+  member_list,      // -> members
+  member_add,       // member, address, learner: add as a learner (promoted once caught up)
+  member_promote,   // member
+  member_remove,    // member (the leader too: it hands over first)
+  leader_transfer,  // member (empty: the most up-to-date other voter)
 };
 const char* op_name(Op op) noexcept;
 std::optional<Op> op_from_name(std::string_view name) noexcept;
@@ -84,8 +89,25 @@ struct Request {
   std::vector<Change> changes;      // batch
   Wait wait = Wait::local;
   uint32_t timeout_ms = 5000;  // the client's deadline for writes
+  std::string member;   // member_*, leader_transfer: a node id
+  std::string address;  // member_add: its peer address
+  bool learner = false;  // member_add: stays a learner
 
   friend bool operator==(const Request&, const Request&) = default;
+};
+
+// One cluster member (dnsadm member list).
+struct MemberInfo {
+  std::string id;
+  std::string address;
+  bool voter = false;
+  bool auto_promote = false;  // a learner the leader promotes once caught up
+  bool leader = false;
+  bool reachable = false;  // from the node that answered (itself: true)
+  uint64_t match = 0;      // the log index the leader knows it holds (0: unknown)
+  uint64_t applied = 0;    // as it reported (0: no answer)
+
+  friend bool operator==(const MemberInfo&, const MemberInfo&) = default;
 };
 
 struct ZoneSummary {
@@ -104,6 +126,8 @@ using NodeInfo = NodeReport;
 // The JSON form of a NodeInfo as the protocol carries it (dnsadm --json
 // prints the same form).
 std::string node_info_to_json(const NodeInfo& node);
+// The JSON array of members as member_list carries it (dnsadm member list --json).
+std::string members_to_json(const std::vector<MemberInfo>& members);
 
 struct StatusInfo {
   std::string version;
@@ -131,6 +155,7 @@ struct Response {
   std::vector<std::string> lines;    // get: one record per line
   std::optional<StatusInfo> status;  // status
   std::vector<NodeInfo> nodes;       // cluster_status
+  std::vector<MemberInfo> members;   // member_list
 
   static Response failure(std::string message) {
     Response r;

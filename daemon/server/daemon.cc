@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -24,6 +25,7 @@
 #include "daemon/server/update_service.h"
 #include "daemon/store/store.h"
 #include "replication/key.h"
+#include "replication/membership.h"
 #include "replication/node.h"
 
 namespace raftdns::server {
@@ -189,6 +191,7 @@ Status Daemon::start() {
              std::function<void(std::vector<control::NodeInfo>)> done) {
         cluster_->cluster_report(deadline, std::move(done));
       });
+  control_service_->set_cluster_admin(cluster_admin());
   control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
   if (Status s = control_->open(config_.control_socket, config_.control_group); !s) return s;
 
@@ -236,6 +239,16 @@ Status Daemon::open_cluster() {
   replication::NodeConfig nc;
   nc.self_id = config_.node_id;
   if (config_.cluster_listen) nc.listen = config_.cluster_listen->to_text();
+  if (config_.cluster_advertise) nc.advertise = config_.cluster_advertise->to_text();
+  nc.join = config_.cluster_join;
+  nc.force_new_cluster = config_.force_new_cluster;
+  nc.on_removed = [this](const std::string& why) {
+    // Its data would go stale with no one noticing: stop answering.
+    log_error("cluster: " + why + "; stopping");
+    exit_status_ = kExitRemoved;
+    sd_notify_send("STOPPING=1\nSTATUS=removed from the cluster");
+    event_base_loopbreak(base_.get());
+  };
   if (!config_.cluster_key_file.empty()) {
     auto key = replication::load_key_file(config_.cluster_key_file);
     if (!key) return make_error(key.error());
@@ -259,6 +272,67 @@ Status Daemon::open_cluster() {
            " peers" +
            (config_.cluster_listen ? ", peer port " + config_.cluster_listen->to_text() : ""));
   return {};
+}
+
+ControlService::ClusterAdmin Daemon::cluster_admin() {
+  ControlService::ClusterAdmin admin;
+  admin.list = [this](ControlService::ClusterAdmin::Deadline deadline,
+                      std::function<void(std::vector<control::MemberInfo>)> done) {
+    cluster_->cluster_report(deadline, [this, done = std::move(done)](
+                                           std::vector<control::NodeInfo> reports) {
+      const NodeReport* leader = nullptr;
+      for (const auto& r : reports) {
+        if (r.reachable && r.role == "leader") leader = &r;
+      }
+      std::vector<control::MemberInfo> out;
+      for (const auto& m : cluster_->membership().members) {
+        control::MemberInfo info;
+        info.id = m.name;
+        info.address = m.address;
+        info.voter = m.voter;
+        info.auto_promote = m.auto_promote;
+        info.leader = !reports.empty() && reports[0].leader == m.name;
+        info.reachable = m.name == config_.node_id;
+        for (const auto& p : reports.empty() ? std::vector<PeerReport>{} : reports[0].peers) {
+          if (p.id == m.name) info.reachable = p.reachable;
+        }
+        for (const auto& r : reports) {
+          if (r.id == m.name && r.reachable) info.applied = r.applied;
+        }
+        if (leader) {
+          if (leader->id == m.name) info.match = leader->commit;
+          for (const auto& p : leader->peers) {
+            if (p.id == m.name) info.match = p.match;
+          }
+        }
+        out.push_back(std::move(info));
+      }
+      std::sort(out.begin(), out.end(),
+                [](const auto& a, const auto& b) { return a.id < b.id; });
+      done(std::move(out));
+    });
+  };
+  admin.change = [this](const control::Request& request,
+                        ControlService::ClusterAdmin::Deadline deadline,
+                        std::function<void(Status, uint64_t)> done) {
+    replication::MemberRequest r;
+    r.name = request.member;
+    r.address = request.address;
+    r.stay_learner = request.learner;
+    r.kind = request.op == control::Op::member_add       ? replication::MemberRequest::Kind::add
+             : request.op == control::Op::member_promote ? replication::MemberRequest::Kind::promote
+                                                         : replication::MemberRequest::Kind::remove;
+    if (!config_.cluster_listen) {
+      return done(make_error("this node has no [cluster] listen address: it cannot have peers"),
+                  0);
+    }
+    cluster_->change_membership(r, deadline, std::move(done));
+  };
+  admin.transfer = [this](const std::string& target, ControlService::ClusterAdmin::Deadline deadline,
+                          std::function<void(Status)> done) {
+    cluster_->transfer_leadership(target, deadline, std::move(done));
+  };
+  return admin;
 }
 
 Status Daemon::open_metrics() {

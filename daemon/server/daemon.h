@@ -17,6 +17,7 @@
 #include "daemon/server/config.h"
 #include "common/libevent.h"
 #include "common/unique_fd.h"
+#include "daemon/server/control_service.h"
 #include "daemon/server/store_state_machine.h"
 
 namespace raftdns::store {
@@ -54,12 +55,17 @@ class Daemon {
   Status start();
   // Runs the main loop until SIGTERM or SIGINT, then shuts down cleanly.
   void run();
+  // The process exit status after run(): 0, or kExitRemoved when this node
+  // was removed from the cluster.
+  int exit_status() const { return exit_status_; }
+  static constexpr int kExitRemoved = 3;
 
  private:
   void on_terminate(evutil_socket_t signal, short what);
   void on_reload(evutil_socket_t signal, short what);
   void shutdown();
   Status open_cluster();
+  ControlService::ClusterAdmin cluster_admin();
   Status open_metrics();
   void publish_metrics(evutil_socket_t = -1, short = 0);
   uint64_t queries_served() const;
@@ -89,6 +95,7 @@ class Daemon {
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   EventPtr metrics_timer_;
   uint64_t applied_at_start_ = 0;
+  int exit_status_ = 0;
   // The last published snapshot: its store figures and zone list are reused
   // until the applied index moves (they take a scan of the zones table).
   std::shared_ptr<const LoopSnapshot> last_snapshot_;

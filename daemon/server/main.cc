@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   std::string tsig_algorithm = "hmac-sha256";
   app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
   app.add_flag("--check-config", check_only, "check the configuration file and exit");
+  bool force_new_cluster = false;
+  app.add_flag("--force-new-cluster", force_new_cluster,
+               "disaster recovery: restart this node as a one-voter cluster from its own data, "
+               "keeping everything in its log; add members back with dnsadm member add");
   app.add_flag("-V,--version", show_version, "print the version and exit");
   app.add_option("--init-key", init_key,
                  "write a new random cluster key to FILE (mode 0600; never overwrites) and exit");
@@ -108,6 +112,8 @@ int main(int argc, char** argv) {
     log_error(config.error());
     return 1;
   }
+  config->force_new_cluster = force_new_cluster;
+  int status = 0;
   try {
     Daemon daemon(std::move(*config));
     if (auto started = daemon.start(); !started) {
@@ -115,10 +121,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     daemon.run();
+    status = daemon.exit_status();
   } catch (const std::exception& e) {
     log_error(std::string("fatal: ") + e.what());
     return 1;
   }
-  log_info("stopped");
-  return 0;
+  log_info(status == Daemon::kExitRemoved ? "stopped: removed from the cluster" : "stopped");
+  return status;
 }

@@ -253,6 +253,24 @@ void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
   }
 }
 
+// One row per member, the leader marked with '*'.
+void print_members(const std::vector<control::MemberInfo>& members, bool as_json) {
+  if (as_json) {
+    std::printf("%s\n", control::members_to_json(members).c_str());
+    return;
+  }
+  std::printf("%-2s%-12s %-24s %-8s %-10s %10s %10s\n", "", "ID", "PEER ADDRESS", "ROLE",
+              "REACHABLE", "MATCH", "APPLIED");
+  for (const auto& m : members) {
+    std::string role = m.voter ? "voter" : (m.auto_promote ? "learner+" : "learner");
+    std::string match = m.match ? std::to_string(m.match) : "-";
+    std::string applied = m.applied ? std::to_string(m.applied) : "-";
+    std::printf("%-2s%-12s %-24s %-8s %-10s %10s %10s\n", m.leader ? "*" : "", m.id.c_str(),
+                m.address.c_str(), role.c_str(), m.reachable ? "yes" : "no", match.c_str(),
+                applied.c_str());
+  }
+}
+
 // `zone add --from-primary`: an AXFR from the zone's current primary, done
 // here rather than in the daemon so the daemon's loops never wait on a
 // remote server and the operator sees the primary's answer directly. The
@@ -363,6 +381,30 @@ int run(int argc, char** argv) {
   bool whole_cluster = false;
   status->add_flag("--cluster", whole_cluster, "ask every node and print one table");
 
+  CLI::App* member = app.add_subcommand("member", "list, add, promote and remove cluster members");
+  member->require_subcommand(1);
+  std::string member_id, member_address;
+  bool member_json = false, stay_learner = false;
+  CLI::App* member_list = member->add_subcommand("list", "show every member and its state");
+  member_list->add_flag("--json", member_json, "one JSON array, for scripts");
+  CLI::App* member_add = member->add_subcommand(
+      "add", "add a node as a learner; it becomes a voter once it has caught up");
+  member_add->add_option("ID", member_id, "the new node's id ([node] id in its config)")
+      ->required();
+  member_add->add_option("ADDRESS", member_address, "its peer address, ADDR:PORT")->required();
+  member_add->add_flag("--learner", stay_learner,
+                       "keep it a learner (a read replica that never votes)");
+  CLI::App* member_promote = member->add_subcommand("promote", "make a caught-up learner a voter");
+  member_promote->add_option("ID", member_id)->required();
+  CLI::App* member_remove =
+      member->add_subcommand("remove", "remove a member (the leader hands over first)");
+  member_remove->add_option("ID", member_id)->required();
+  CLI::App* leader = app.add_subcommand("leader", "leadership");
+  leader->require_subcommand(1);
+  CLI::App* leader_transfer =
+      leader->add_subcommand("transfer", "hand leadership to ID, or to the most up-to-date voter");
+  leader_transfer->add_option("ID", member_id, "the voter to lead");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -443,6 +485,28 @@ int run(int argc, char** argv) {
       if (!in) fail(kExitFailed, "cannot open batch file " + batch_file);
       request.changes = parse_batch(in, batch_file);
     }
+  } else if (member_list->parsed()) {
+    request.op = control::Op::member_list;
+    print = [member_json](const control::Response& r) { print_members(r.members, member_json); };
+  } else if (member_add->parsed() || member_promote->parsed() || member_remove->parsed()) {
+    request.op = member_add->parsed()       ? control::Op::member_add
+                 : member_promote->parsed() ? control::Op::member_promote
+                                            : control::Op::member_remove;
+    request.member = member_id;
+    request.address = member_address;
+    request.learner = stay_learner;
+    std::string done = member_add->parsed()       ? "added " + member_id + " as a learner"
+                       : member_promote->parsed() ? "promoted " + member_id + " to voter"
+                                                  : "removed " + member_id;
+    if (member_add->parsed() && !stay_learner) {
+      done += "; it becomes a voter once it has caught up";
+    }
+    print = [done](const control::Response& r) {
+      std::printf("%s (index %llu)\n", done.c_str(), static_cast<unsigned long long>(r.index));
+    };
+  } else if (leader_transfer->parsed()) {
+    request.op = control::Op::leader_transfer;
+    request.member = member_id;
   } else if (status->parsed() && whole_cluster) {
     request.op = control::Op::cluster_status;
     print = [as_json](const control::Response& r) { print_cluster(r.nodes, as_json); };
