@@ -16,7 +16,7 @@ using nlohmann::json;
 // from costing the parser more than its size.
 constexpr int kMaxJsonDepth = 8;
 
-constexpr std::array<std::pair<Op, std::string_view>, 16> kOpNames{{
+constexpr std::array<std::pair<Op, std::string_view>, 17> kOpNames{{
     {Op::status, "status"},
     {Op::cluster_status, "cluster_status"},
     {Op::zone_list, "zone_list"},
@@ -33,6 +33,7 @@ constexpr std::array<std::pair<Op, std::string_view>, 16> kOpNames{{
     {Op::member_promote, "member_promote"},
     {Op::member_remove, "member_remove"},
     {Op::leader_transfer, "leader_transfer"},
+    {Op::backup, "backup"},
 }};
 
 bool nesting_within_limit(std::string_view text) {
@@ -255,6 +256,8 @@ std::string encode_request_body(const Request& r) {
   if (!r.member.empty()) doc["member"] = r.member;
   if (!r.address.empty()) doc["address"] = r.address;
   if (r.learner) doc["learner"] = true;
+  if (!r.backup_id.empty()) doc["backup_id"] = r.backup_id;
+  if (r.offset != 0) doc["offset"] = r.offset;
   return doc.dump();
 }
 
@@ -273,6 +276,8 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
     if (auto s = read_string(doc, "member", r.member); !s) return std::move(s).take_error();
     if (auto s = read_string(doc, "address", r.address); !s) return std::move(s).take_error();
     if (auto s = read_bool(doc, "learner", r.learner); !s) return std::move(s).take_error();
+    if (auto s = read_string(doc, "backup_id", r.backup_id); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "offset", r.offset); !s) return std::move(s).take_error();
     std::string wait = "local";
     if (auto s = read_string(doc, "wait", wait); !s) return std::move(s).take_error();
     if (wait == "all") {
@@ -408,6 +413,11 @@ std::string encode_response_body(const Response& r) {
     for (const auto& n : r.nodes) nodes.push_back(node_to_json(n));
     doc["nodes"] = std::move(nodes);
   }
+  if (r.backup) {
+    const BackupChunk& b = *r.backup;
+    doc["backup"] = json{{"id", b.id},         {"index", b.index},   {"term", b.term},
+                         {"total", b.total},   {"offset", b.offset}, {"data", to_hex(b.data)}};
+  }
   if (!r.members.empty()) {
     json members = json::array();
     for (const auto& m : r.members) members.push_back(member_to_json(m));
@@ -488,6 +498,17 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
         if (!node) return std::move(node).take_error();
         r.nodes.push_back(std::move(*node));
       }
+    }
+    if (auto it = doc.find("backup"); it != doc.end()) {
+      if (!it->is_object()) return make_error("member \"backup\" is not an object");
+      BackupChunk b;
+      Status fields[] = {read_string(*it, "id", b.id),       read_uint(*it, "index", b.index),
+                         read_uint(*it, "term", b.term),     read_uint(*it, "total", b.total),
+                         read_uint(*it, "offset", b.offset), read_hex(*it, "data", b.data)};
+      for (auto& f : fields) {
+        if (!f) return std::move(f).take_error();
+      }
+      r.backup = std::move(b);
     }
     if (auto it = doc.find("members"); it != doc.end()) {
       if (!it->is_array()) return make_error("member \"members\" is not an array");

@@ -60,6 +60,7 @@ enum class Op : uint8_t {
   member_promote,   // member
   member_remove,    // member (the leader too: it hands over first)
   leader_transfer,  // member (empty: the most up-to-date other voter)
+  backup,           // backup_id (empty: make a new copy), offset -> backup (one chunk)
 };
 const char* op_name(Op op) noexcept;
 std::optional<Op> op_from_name(std::string_view name) noexcept;
@@ -92,6 +93,8 @@ struct Request {
   std::string member;   // member_*, leader_transfer: a node id
   std::string address;  // member_add: its peer address
   bool learner = false;  // member_add: stays a learner
+  std::string backup_id;  // backup: the copy being read (empty: make one)
+  uint64_t offset = 0;    // backup: where the next chunk starts
 
   friend bool operator==(const Request&, const Request&) = default;
 };
@@ -146,6 +149,22 @@ struct StatusInfo {
   friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
 };
 
+// One chunk of a store backup: a consistent copy of the store (data,
+// membership, applied index) made when the first request came. The daemon
+// forgets the copy once its last chunk has been sent.
+struct BackupChunk {
+  std::string id;
+  uint64_t index = 0;  // the applied index (and term) the copy holds
+  uint64_t term = 0;
+  uint64_t total = 0;  // bytes in the whole copy
+  uint64_t offset = 0;
+  std::vector<uint8_t> data;
+
+  friend bool operator==(const BackupChunk&, const BackupChunk&) = default;
+};
+// Bytes per backup chunk: hex doubles them, well under kMaxFrameSize.
+inline constexpr size_t kBackupChunkSize = size_t{8} << 20;
+
 struct Response {
   bool ok = true;
   std::string error;                 // one line, set when !ok
@@ -156,6 +175,7 @@ struct Response {
   std::optional<StatusInfo> status;  // status
   std::vector<NodeInfo> nodes;       // cluster_status
   std::vector<MemberInfo> members;   // member_list
+  std::optional<BackupChunk> backup;  // backup
 
   static Response failure(std::string message) {
     Response r;

@@ -170,6 +170,11 @@ void ControlService::dispatch(const Request& request, Reply reply) {
       });
       return;
     }
+    case Op::backup: {
+      if (!admin_.backup) return reply(Response::failure("backups are not available"));
+      admin_.backup(request, std::move(reply));
+      return;
+    }
     case Op::cluster_status: {
       if (!cluster_status_) return reply(Response::failure("this node has no cluster"));
       auto deadline =

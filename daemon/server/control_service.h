@@ -43,6 +43,8 @@ class ControlService {
     std::function<void(const control::Request&, Deadline, std::function<void(Status, uint64_t)>)>
         change;
     std::function<void(const std::string& target, Deadline, std::function<void(Status)>)> transfer;
+    // dnsadm backup: one chunk of a consistent store copy per request.
+    std::function<void(const control::Request&, Reply)> backup;
   };
 
   ControlService(store::Store& store, Proposer& proposer, StatusSource status);

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
@@ -66,6 +68,8 @@ class Daemon {
   void shutdown();
   Status open_cluster();
   ControlService::ClusterAdmin cluster_admin();
+  void backup_chunk(const control::Request& request, ControlService::Reply reply);
+  void forget_backup();
   Status open_metrics();
   void publish_metrics(evutil_socket_t = -1, short = 0);
   uint64_t queries_served() const;
@@ -96,6 +100,14 @@ class Daemon {
   EventPtr metrics_timer_;
   uint64_t applied_at_start_ = 0;
   int exit_status_ = 0;
+  // dnsadm backup: the store copy being read, and the thread making one.
+  struct BackupCopy {
+    std::string id, dir, path;
+    uint64_t index = 0, term = 0, size = 0;
+  };
+  std::optional<BackupCopy> backup_;
+  std::thread backup_thread_;
+  bool backup_running_ = false;
   // The last published snapshot: its store figures and zone list are reused
   // until the applied index moves (they take a scan of the zones table).
   std::shared_ptr<const LoopSnapshot> last_snapshot_;

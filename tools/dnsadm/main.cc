@@ -8,7 +8,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -253,6 +258,57 @@ void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
   }
 }
 
+// dnsadm backup: pulls the chunks into FILE.tmp, makes it durable, then
+// renames it to FILE, so FILE is only ever a complete copy.
+void write_backup(const std::string& socket_path, const std::string& file, uint32_t first_ms,
+                  uint32_t chunk_ms) {
+  const std::string tmp = file + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail(kExitFailed, "cannot create " + tmp + ": " + std::strerror(errno));
+  auto abandon = [&](int code, const std::string& why) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail(code, why + "; no backup was written");
+  };
+  control::Request request;
+  request.op = control::Op::backup;
+  request.timeout_ms = first_ms;
+  uint64_t written = 0, total = 0, index = 0;
+  std::string id;
+  do {
+    request.backup_id = id;
+    request.offset = written;
+    auto response = control::call(socket_path, request, (id.empty() ? first_ms : chunk_ms) + 2000);
+    if (!response) abandon(kExitUnreachable, response.error());
+    if (!response->ok) abandon(kExitFailed, response->error);
+    if (!response->backup || response->backup->offset != written ||
+        (!id.empty() && response->backup->id != id)) {
+      abandon(kExitFailed, "the daemon sent a backup chunk out of order");
+    }
+    const control::BackupChunk& chunk = *response->backup;
+    id = chunk.id;
+    total = chunk.total;
+    index = chunk.index;
+    if (chunk.data.empty() && written < total) abandon(kExitFailed, "the daemon sent an empty chunk");
+    size_t off = 0;
+    while (off < chunk.data.size()) {
+      ssize_t n = ::write(fd, chunk.data.data() + off, chunk.data.size() - off);
+      if (n < 0) abandon(kExitFailed, "writing " + tmp + ": " + std::strerror(errno));
+      off += static_cast<size_t>(n);
+    }
+    written += chunk.data.size();
+  } while (written < total);
+  if (::fsync(fd) != 0) abandon(kExitFailed, "fsync " + tmp + ": " + std::strerror(errno));
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    fail(kExitFailed, "rename " + tmp + " to " + file + ": " + std::strerror(errno));
+  }
+  std::printf("backup at applied index %llu (%llu bytes) written to %s\n",
+              static_cast<unsigned long long>(index), static_cast<unsigned long long>(total),
+              file.c_str());
+}
+
 // One row per member, the leader marked with '*'.
 void print_members(const std::vector<control::MemberInfo>& members, bool as_json) {
   if (as_json) {
@@ -399,6 +455,11 @@ int run(int argc, char** argv) {
   CLI::App* member_remove =
       member->add_subcommand("remove", "remove a member (the leader hands over first)");
   member_remove->add_option("ID", member_id)->required();
+  std::string backup_file;
+  CLI::App* backup = app.add_subcommand(
+      "backup", "write a consistent copy of the store (data, membership, applied index) to FILE");
+  backup->add_option("FILE", backup_file, "where to write it (here, where dnsadm runs)")
+      ->required();
   CLI::App* leader = app.add_subcommand("leader", "leadership");
   leader->require_subcommand(1);
   CLI::App* leader_transfer =
@@ -504,6 +565,13 @@ int run(int argc, char** argv) {
     print = [done](const control::Response& r) {
       std::printf("%s (index %llu)\n", done.c_str(), static_cast<unsigned long long>(r.index));
     };
+  } else if (backup->parsed()) {
+    // A copy of any size is pulled in bounded chunks, one request each.
+    const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
+    // Making the copy may take longer than a write: give it a minute at least.
+    const uint32_t copy_ms = std::max<uint32_t>(timeout_ms, 60000);
+    write_backup(socket_path, backup_file, copy_ms, timeout_ms);
+    return 0;
   } else if (leader_transfer->parsed()) {
     request.op = control::Op::leader_transfer;
     request.member = member_id;
