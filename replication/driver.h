@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "replication/core/raft.h"
+#include "replication/membership.h"
 #include "replication/node.h"
 #include "replication/peer_network.h"
 #include "replication/state_machine.h"
@@ -46,25 +47,36 @@ enum PeerMessageKind : uint8_t {
   kForward = 6,         // an envelope for the leader to propose
   kForwardRefused = 7,  // u64 request id | reason (the envelope never entered the log)
   kForwardRetry = 8,    // u64 scan-from index | envelope: propose unless already in the log
+  kForwardRejected = 9, // u64 request id | reason (refused for good: the request fails with it)
+  kRemoved = 10,        // u64 index: the recipient was removed from the membership at that index
 };
 
 // A request as it travels to the leader and sits in the log: who submitted
-// it, the submitter's request id, and the command.
+// it, the submitter's request id, and the command. A membership change
+// travels to the leader the same way (conf_change set, `command` an encoded
+// raft::ConfChange); the leader proposes it as a conf change entry, whose
+// context (MemberChange) carries the origin and request id instead.
 struct Envelope {
   uint64_t origin = 0;
   uint64_t request = 0;
+  bool conf_change = false;
   std::span<const uint8_t> command;
 };
 std::vector<uint8_t> encode_envelope(uint64_t origin, uint64_t request,
-                                     std::span<const uint8_t> command);
+                                     std::span<const uint8_t> command,
+                                     bool conf_change = false);
 bool decode_envelope(std::span<const uint8_t> in, Envelope& out);
 
-// The membership as the state machine records it.
-std::vector<uint8_t> encode_membership(const raft::ConfState& conf);
+// The membership record's ConfState (for snapshot messages).
 std::optional<raft::ConfState> decode_membership(std::span<const uint8_t> in);
+
 
 class Driver {
  public:
+  // A learner whose log is within this many entries of the commit index has
+  // caught up: it may be promoted.
+  static constexpr uint64_t kCaughtUpEntries = 64;
+
   using Clock = std::chrono::steady_clock;
   using Done = ClusterNode::Done;
 
@@ -94,6 +106,17 @@ class Driver {
   bool snapshot_copy_running() const;
 
   void submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done);
+  // Submits a membership change; `done` runs once it is applied here, or
+  // with the one-line reason it was refused (nothing changed then).
+  void change_membership(const MemberRequest& request, Clock::time_point deadline, Done done);
+  // Hands leadership to `target` (empty: the most up-to-date other voter);
+  // `done` runs once that node leads, or with the reason it did not.
+  void transfer_leadership(const std::string& target, Clock::time_point deadline,
+                           std::function<void(Status)> done);
+  // The applied membership, with addresses.
+  const Membership& membership() const { return members_; }
+  // This node learnt that it is no longer a member.
+  bool removed() const { return removed_; }
   void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
                                std::function<void(Status)> done);
   NodeReport local_report(bool light = false) const;
@@ -110,11 +133,20 @@ class Driver {
   // ---- driver_ready.cc ----
   Status open_wal();
   Status check_membership();
+  Status force_new_cluster();
+  void refresh_peers();
+  void note_removed(uint64_t index, const std::string& how);
   Status reconcile_wal_with_state();
   Status bootstrap_if_new();
   void persist_entries(const std::vector<raft::Entry>& entries);
   void persist_hard_state(const raft::HardState& hs);
   void apply_committed(const std::vector<raft::Entry>& entries);
+  struct ConfApplied {
+    uint64_t index;
+    Membership before;
+    raft::ConfChange change;
+  };
+  void on_conf_applied(const std::vector<ConfApplied>& changes);
   void maybe_compact();
   void on_role_change(const raft::SoftState& ss);
   raft::SnapshotMeta snapshot_meta() const;
@@ -133,6 +165,12 @@ class Driver {
   bool peer_reachable(uint64_t id) const;
   std::string no_quorum_reason() const;
   void try_propose(uint64_t id);
+  enum class Proposal { proposed, retry, refused };
+  Proposal propose_envelope(std::span<const uint8_t> envelope, std::string& why);
+  Proposal propose_member_change(const Envelope& env, std::string& why);
+  uint64_t best_transferee() const;
+  void maybe_promote_learners();
+  void check_transfers(bool expired);
   void complete_request(uint64_t request, Status outcome, uint64_t index);
   void expire_requests();
 
@@ -149,6 +187,7 @@ class Driver {
   std::string incoming_dir() const { return cfg_.snapshot_dir + "/in"; }
 
   // ---- driver_status.cc ----
+  std::vector<std::string> peer_names() const;  // the members but this node
   void on_status_request(const std::string& peer, std::span<const uint8_t> payload);
   void on_status_reply(const std::string& peer, std::span<const uint8_t> payload);
   std::vector<std::string> members_behind(uint64_t index) const;
@@ -180,6 +219,9 @@ class Driver {
     bool retry = false;
     uint64_t scan_from = 0;
     std::string forwarded_to;
+    // Refused for good (a membership change that does not fit): fails with
+    // this at the next tick.
+    std::string rejection;
   };
 
   struct SnapshotSend {
@@ -208,6 +250,19 @@ class Driver {
   Hooks hooks_;
   uint64_t self_;
   std::map<uint64_t, std::string> names_;
+  // The applied membership with addresses (applied_conf_ is its ConfState).
+  Membership members_;
+  bool removed_ = false;
+  // Members removed a moment ago stay dialable for a few ticks, so that the
+  // removed node hears of its removal.
+  std::map<std::string, std::pair<std::string, int>> lingering_;  // name -> (address, ticks left)
+  struct TransferWait {
+    uint64_t target;
+    Clock::time_point deadline;
+    std::function<void(Status)> done;
+    int wait_ticks;  // before asking again, on a follower
+  };
+  std::vector<TransferWait> transfers_;
   std::unique_ptr<PeerNetwork> network_;
   std::unique_ptr<wal::Log> wal_;
   std::unique_ptr<WalStorage> storage_;

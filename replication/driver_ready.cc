@@ -20,14 +20,14 @@ uint64_t raft_id_of(const std::string& node_id) {
 
 namespace {
 constexpr uint8_t kEnvelopeVersion = 1;
-constexpr uint8_t kMembershipVersion = 1;
+constexpr uint8_t kConfEnvelopeVersion = 2;
 }  // namespace
 
 std::vector<uint8_t> encode_envelope(uint64_t origin, uint64_t request,
-                                     std::span<const uint8_t> command) {
+                                     std::span<const uint8_t> command, bool conf_change) {
   std::vector<uint8_t> out;
   out.reserve(1 + 8 + 8 + command.size());
-  out.push_back(kEnvelopeVersion);
+  out.push_back(conf_change ? kConfEnvelopeVersion : kEnvelopeVersion);
   put_u64_be(out, origin);
   put_u64_be(out, request);
   out.insert(out.end(), command.begin(), command.end());
@@ -35,33 +35,18 @@ std::vector<uint8_t> encode_envelope(uint64_t origin, uint64_t request,
 }
 
 bool decode_envelope(std::span<const uint8_t> in, Envelope& out) {
-  if (in.empty() || in[0] != kEnvelopeVersion) return false;
+  if (in.empty() || (in[0] != kEnvelopeVersion && in[0] != kConfEnvelopeVersion)) return false;
+  out.conf_change = in[0] == kConfEnvelopeVersion;
   in = in.subspan(1);
   if (!get_u64_be(in, out.origin) || !get_u64_be(in, out.request)) return false;
   out.command = in;
   return true;
 }
 
-std::vector<uint8_t> encode_membership(const raft::ConfState& c) {
-  std::vector<uint8_t> out{kMembershipVersion};
-  put_u64_be(out, c.voters.size());
-  for (auto v : c.voters) put_u64_be(out, v);
-  put_u64_be(out, c.learners.size());
-  for (auto v : c.learners) put_u64_be(out, v);
-  return out;
-}
-
 std::optional<raft::ConfState> decode_membership(std::span<const uint8_t> in) {
-  if (in.empty() || in[0] != kMembershipVersion) return std::nullopt;
-  in = in.subspan(1);
-  raft::ConfState c;
-  uint64_t n = 0;
-  if (!get_u64_be(in, n) || n > in.size() / 8) return std::nullopt;
-  for (uint64_t i = 0, v = 0; i < n && get_u64_be(in, v); ++i) c.voters.push_back(v);
-  if (!get_u64_be(in, n) || n > in.size() / 8) return std::nullopt;
-  for (uint64_t i = 0, v = 0; i < n && get_u64_be(in, v); ++i) c.learners.push_back(v);
-  if (!in.empty()) return std::nullopt;
-  return c;
+  auto m = decode_membership_record(in);
+  if (!m) return std::nullopt;
+  return m->conf();
 }
 
 Driver::Driver(NodeConfig config, StateMachine& sm, std::unique_ptr<PeerNetwork> network,
@@ -72,6 +57,7 @@ Driver::Driver(NodeConfig config, StateMachine& sm, std::unique_ptr<PeerNetwork>
       hooks_(std::move(hooks)),
       self_(raft_id_of(cfg_.self_id)),
       network_(std::move(network)) {
+  if (cfg_.advertise.empty()) cfg_.advertise = cfg_.listen;
   names_[self_] = cfg_.self_id;
   for (const auto& p : cfg_.peers) names_[raft_id_of(p.id)] = p.id;
   std::random_device rd;
@@ -107,12 +93,22 @@ Status Driver::open() {
   if (names_.size() != cfg_.peers.size() + 1) {
     return make_error("cluster: node ids must be distinct (self " + cfg_.self_id + ")");
   }
+  if (cfg_.join && cfg_.force_new_cluster) {
+    return make_error("cluster: join and --force-new-cluster exclude each other");
+  }
   if (auto s = open_wal(); !s) return s;
   AppliedPosition pos = sm_.applied();
   applied_ = pos.index;
   applied_term_ = pos.term;
   if (auto s = check_membership(); !s) return s;
   if (auto s = reconcile_wal_with_state(); !s) return s;
+  if (cfg_.force_new_cluster) {
+    if (sm_.membership().empty() && wal_->last_index() == 0) {
+      return make_error("cluster: --force-new-cluster needs this node's data, but " +
+                        cfg_.wal_dir + " and " + sm_.location() + " are empty");
+    }
+    if (auto s = force_new_cluster(); !s) return s;
+  }
   if (auto s = bootstrap_if_new(); !s) return s;
 
   wal::HardState hs = wal_->hard_state();
@@ -127,13 +123,17 @@ Status Driver::open() {
     hs.commit = std::max(applied_, wal_->last_index());
     if (auto s = wal_->set_hard_state(hs); !s) return s;
   }
-  if (hs.commit < applied_) {
-    hs.commit = applied_;
+  if (hs.commit < applied_ || hs.term < applied_term_) {
+    // A store restored from a backup may be ahead of a brand-new WAL: no
+    // term below its own may be campaigned for.
+    hs.commit = std::max(hs.commit, applied_);
+    hs.term = std::max(hs.term, applied_term_);
     if (auto s = wal_->set_hard_state(hs); !s) return s;
   }
   persisted_term_ = hs.term;
   persisted_vote_ = hs.vote;
   conf_history_[applied_] = applied_conf_;
+  refresh_peers();
 
   storage_ =
       std::make_unique<WalStorage>(*wal_, applied_conf_, [this] { return snapshot_meta(); });
@@ -171,32 +171,161 @@ Status Driver::open_wal() {
 
 Status Driver::check_membership() {
   auto membership = sm_.membership();
-  if (membership.empty()) return {};
-  auto conf = decode_membership(membership);
-  if (!conf) return make_error("state " + sm_.location() + ": membership record is malformed");
-  applied_conf_ = *conf;
-  // Membership is fixed at a cluster's first start. A node whose state was
-  // built with other members must not quietly form its own cluster.
-  std::vector<uint64_t> stored = applied_conf_.voters;
-  stored.insert(stored.end(), applied_conf_.learners.begin(), applied_conf_.learners.end());
-  std::sort(stored.begin(), stored.end());
-  std::vector<uint64_t> configured;
-  for (const auto& [id, name] : names_) configured.push_back(id);
-  if (stored == configured) return {};
-  auto list = [this](const std::vector<uint64_t>& ids) {
-    std::string out;
-    for (uint64_t id : ids) {
-      auto n = names_.find(id);
-      out += (out.empty() ? "" : ", ") + (n == names_.end() ? std::to_string(id) : n->second);
+  if (membership.empty()) {
+    // Nothing applied yet. A joining node must not have a log of its own
+    // either: one would make it a member of a cluster it bootstrapped.
+    if (cfg_.join && (wal_->last_index() > 0 || wal_->hard_state().term != 0 || applied_ != 0)) {
+      return make_error("cluster: join = true, but " + cfg_.wal_dir +
+                        " holds a Raft log of its own; a joining node starts from an empty "
+                        "data_dir");
     }
-    return out;
+    return {};
+  }
+  auto decoded = decode_membership_record(membership);
+  if (!decoded) return make_error("state " + sm_.location() + ": membership record is malformed");
+  members_ = std::move(*decoded);
+  // A record from an older version holds ids only: the config names them.
+  for (auto& m : members_.members) {
+    if (!m.name.empty()) continue;
+    auto n = names_.find(m.raft_id);
+    if (n == names_.end()) {
+      return make_error("state " + sm_.location() + ": member " + std::to_string(m.raft_id) +
+                        " has no name in the stored membership and none in the config");
+    }
+    m.name = n->second;
+    if (m.raft_id == self_) {
+      m.address = cfg_.advertise;
+    } else {
+      for (const auto& p : cfg_.peers) {
+        if (p.id == m.name) m.address = p.address;
+      }
+    }
+  }
+  applied_conf_ = members_.conf();
+  if (cfg_.join && !members_.find(self_)) {
+    return make_error("cluster: join = true, but the data directory holds the state of a cluster "
+                      "of " + members_.describe() + ", of which " + cfg_.self_id +
+                      " is not a member; a joining node starts from an empty data_dir");
+  }
+  // The stored membership rules from the first start on; a config that
+  // disagrees is only out of date (members were added or removed since).
+  std::vector<std::string> stored, configured{cfg_.self_id + "=" + cfg_.advertise};
+  for (const auto& m : members_.members) stored.push_back(m.name + "=" + m.address);
+  for (const auto& p : cfg_.peers) configured.push_back(p.id + "=" + p.address);
+  std::sort(stored.begin(), stored.end());
+  std::sort(configured.begin(), configured.end());
+  if (stored != configured && !cfg_.force_new_cluster) {
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+      return out;
+    };
+    log("cluster: warning: the config's peers (" + join(configured) +
+        ") differ from the replicated membership (" + join(stored) +
+        "); the replicated membership is used (the config's list is read on a first start only)");
+  }
+  return {};
+}
+
+// Refreshes the id -> name map and the transport's peers from the applied
+// membership. Before a node has one (a joining node), the config's list is
+// all it knows.
+void Driver::refresh_peers() {
+  std::vector<PeerConfig> peers;
+  if (members_.members.empty()) {
+    peers = cfg_.peers;
+  } else {
+    for (const auto& m : members_.members) {
+      names_[m.raft_id] = m.name;
+      if (m.raft_id != self_ && !m.address.empty()) peers.push_back({m.name, m.address});
+    }
+  }
+  for (const auto& [name, linger] : lingering_) {
+    if (!members_.find_name(name)) peers.push_back({name, linger.first});
+  }
+  if (network_) network_->set_peers(peers);
+}
+
+void Driver::note_removed(uint64_t index, const std::string& how) {
+  if (removed_) return;
+  removed_ = true;
+  std::string why = "this node (" + cfg_.self_id + ") was removed from the cluster at index " +
+                    std::to_string(index) + " (" + how +
+                    "); it no longer serves: its data would go stale unnoticed";
+  log("cluster: " + why);
+  for (auto& [id, p] : pending_) {
+    if (p.rejection.empty()) p.rejection = "this node was removed from the cluster";
+    p.deadline = Clock::now();
+  }
+  if (cfg_.on_removed) cfg_.on_removed(why);
+}
+
+// Disaster recovery: after the permanent loss of a quorum, this node
+// becomes a cluster of one. Every entry in its log is kept (it may have
+// been committed: the node cannot tell), and conf change entries that remove
+// every other member are appended behind them and committed at once. The
+// core replays the log as usual on its way up and lands on a single voter.
+Status Driver::force_new_cluster() {
+  // The membership at the end of the log, from the applied one plus the
+  // conf changes in the log after it.
+  Membership at_end = members_;
+  uint64_t last = wal_->last_index();
+  uint64_t from = std::max<uint64_t>(applied_ + 1, wal_->first_index());
+  while (from <= last) {
+    auto got = wal_->entries(from, last + 1, 4u << 20);
+    if (!got) return make_error("wal: " + got.error());
+    if (got->empty()) break;
+    for (const auto& e : *got) {
+      raft::Entry entry = to_raft(e);
+      if (entry.type != raft::EntryType::conf_change) continue;
+      auto cc = raft::decode_conf_change(entry.data);
+      if (!cc) return make_error("wal: conf change at " + std::to_string(e.index) + ": " + cc.error());
+      apply_member_change(at_end, *cc);
+    }
+    from = got->back().index + 1;
+  }
+  if (!at_end.find(self_)) {
+    return make_error("cluster: --force-new-cluster: " + cfg_.self_id +
+                      " is not a member of its own stored cluster (" + at_end.describe() + ")");
+  }
+  wal::HardState hs = wal_->hard_state();
+  uint64_t term = std::max<uint64_t>({hs.term, applied_term_, 1});
+  if (last > 0) {
+    if (auto t = wal_->term(last)) term = std::max(term, *t);
+  }
+  std::vector<wal::Entry> tail;
+  uint64_t index = last;
+  auto add = [&](raft::ConfChange::Type type, const Member& m) {
+    MemberChange ctx;
+    ctx.name = m.name;
+    ctx.address = m.address;
+    raft::ConfChange cc{type, m.raft_id, encode_member_change(ctx)};
+    tail.push_back(to_wal(raft::Entry{++index, term, raft::EntryType::conf_change,
+                                      raft::encode_conf_change(cc)}));
   };
-  return make_error("cluster: the store in this data directory belongs to a cluster of " +
-                    std::to_string(stored.size()) + " (" + list(stored) +
-                    "), but the config names " + std::to_string(configured.size()) + " (" +
-                    list(configured) +
-                    "); membership is fixed when a cluster first starts — start this node "
-                    "with an empty data_dir to join the configured cluster");
+  // Promote ourselves first if we were a learner, so removals never leave
+  // the cluster without a voter.
+  const Member* me = at_end.find(self_);
+  if (!me->voter) add(raft::ConfChange::promote_learner, *me);
+  std::vector<std::string> dropped;
+  for (const auto& m : at_end.members) {
+    if (m.raft_id == self_) continue;
+    add(raft::ConfChange::remove_voter, m);
+    dropped.push_back(m.name);
+  }
+  if (!tail.empty()) {
+    if (auto s = wal_->append(tail); !s) return s;
+    if (auto s = wal_->sync(); !s) return s;
+  }
+  // A term above any the old cluster used, so nothing of it can depose us.
+  if (auto s = wal_->set_hard_state({term + 1, 0, index}); !s) return s;
+  std::string list;
+  for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
+  log("cluster: --force-new-cluster: " + cfg_.self_id +
+      " is now the only voter; kept every entry through index " + std::to_string(last) +
+      (list.empty() ? std::string() : ", removed " + list) + " (committed at index " +
+      std::to_string(index) + ")");
+  return {};
 }
 
 Status Driver::reconcile_wal_with_state() {
@@ -236,6 +365,11 @@ Status Driver::bootstrap_if_new() {
   // (re)written from scratch, entries durable first, then the hard state
   // that commits them, so a crash at any point leaves a node that starts.
   if (applied_ != 0 || wal_->snapshot_index() != 0 || wal_->hard_state().term != 0) return {};
+  if (cfg_.join) {
+    log("cluster: join = true: waiting for the leader to add " + cfg_.self_id + " (at " +
+        cfg_.advertise + ") and send its state; this node never bootstraps a cluster of its own");
+    return {};
+  }
   if (wal_->last_index() > 0) {
     log("cluster: finishing a bootstrap that was interrupted (" +
         std::to_string(wal_->last_index()) + " entries without a hard state)");
@@ -244,8 +378,22 @@ Status Driver::bootstrap_if_new() {
   std::vector<uint64_t> voters;
   for (const auto& [id, name] : names_) voters.push_back(id);
   std::sort(voters.begin(), voters.end());
+  // Each bootstrap entry carries the member's name and peer address, so
+  // that the replicated membership knows how to reach every member. Every
+  // initial member writes these same bytes from its config.
+  std::map<uint64_t, std::string> addresses{{self_, cfg_.advertise}};
+  for (const auto& p : cfg_.peers) addresses[raft_id_of(p.id)] = p.address;
   std::vector<wal::Entry> boot;
-  for (const auto& e : raft::bootstrap_entries(voters)) boot.push_back(to_wal(e));
+  for (auto e : raft::bootstrap_entries(voters)) {
+    auto cc = raft::decode_conf_change(e.data);
+    if (!cc) return make_error("bootstrap entry: " + cc.error());
+    MemberChange ctx;
+    ctx.name = names_.at(cc->node_id);
+    ctx.address = addresses[cc->node_id];
+    cc->context = encode_member_change(ctx);
+    e.data = raft::encode_conf_change(*cc);
+    boot.push_back(to_wal(e));
+  }
   if (auto s = wal_->append(boot); !s) return s;
   if (auto s = wal_->sync(); !s) return s;
   if (auto s = wal_->set_hard_state({1, 0, boot.size()}); !s) return s;
@@ -260,6 +408,20 @@ void Driver::tick() {
   node_->tick();
   expire_requests();
   poll_peers_for_waits();
+  maybe_promote_learners();
+  check_transfers(false);
+  if (!lingering_.empty()) {
+    bool changed = false;
+    for (auto it = lingering_.begin(); it != lingering_.end();) {
+      if (--it->second.second <= 0) {
+        it = lingering_.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+    if (changed) refresh_peers();
+  }
   wake();
 }
 
@@ -331,6 +493,7 @@ void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
     uint64_t request;
   };
   std::vector<Mine> mine;
+  std::vector<ConfApplied> conf_applied;
   for (const auto& e : entries) {
     if (e.index <= applied_) continue;  // in the state machine already (a snapshot)
     ApplyItem item{e.index, e.term, ApplyItem::Kind::none, {}};
@@ -338,13 +501,20 @@ void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
       auto cc = raft::decode_conf_change(e.data);
       if (!cc) fatal("committed conf change " + std::to_string(e.index) + ": " + cc.error());
       applied_conf_ = node_->apply_conf_change(*cc);
+      Membership before = members_;
+      apply_member_change(members_, *cc);
+      if (members_.conf() != applied_conf_) {
+        fatal("membership record " + members_.describe() + " disagrees with the core after entry " +
+              std::to_string(e.index));
+      }
       conf_history_[e.index] = applied_conf_;
-      memberships.push_back(encode_membership(applied_conf_));
+      memberships.push_back(encode_membership(members_));
+      conf_applied.push_back({e.index, std::move(before), *cc});
       item.kind = ApplyItem::Kind::membership;
       item.data = memberships.back();
     } else if (!e.data.empty()) {
       Envelope env;
-      if (decode_envelope(e.data, env)) {
+      if (decode_envelope(e.data, env) && !env.conf_change) {
         item.kind = ApplyItem::Kind::command;
         item.data = env.command;
         if (env.origin == self_) mine.push_back({items.size(), env.request});
@@ -370,7 +540,32 @@ void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
     Status outcome = m.item < outcomes.size() ? std::move(outcomes[m.item]) : Status{};
     complete_request(m.request, std::move(outcome), items[m.item].index);
   }
+  if (!conf_applied.empty()) on_conf_applied(conf_applied);
   check_waits(false);
+}
+
+// After a run that changed the membership: log each change, complete the
+// requests submitted here, keep removed members dialable for a moment and
+// tell them, and notice our own removal.
+void Driver::on_conf_applied(const std::vector<ConfApplied>& changes) {
+  for (const auto& c : changes) {
+    auto ctx = decode_member_change(c.change.context);
+    const Member* was = c.before.find(c.change.node_id);
+    const Member* now = members_.find(c.change.node_id);
+    std::string name = now ? now->name : was ? was->name : ctx ? ctx->name : std::to_string(c.change.node_id);
+    if (was && !now) {
+      lingering_[name] = {was->address, cfg_.election_ticks * 4};
+      if (c.change.node_id != self_ && network_) {
+        std::vector<uint8_t> out;
+        put_u64_be(out, c.index);
+        network_->send(name, kRemoved, out);
+      }
+    }
+    log("cluster: membership at index " + std::to_string(c.index) + ": " + members_.describe());
+    if (ctx && ctx->origin == self_) complete_request(ctx->request, {}, c.index);
+    if (was && !now && c.change.node_id == self_) note_removed(c.index, "applied its removal");
+  }
+  refresh_peers();
 }
 
 // Compacts the WAL once enough has been applied since the last time. It

@@ -1,5 +1,6 @@
 // Driver: submitted requests, their routing to the leader (forwarding and its retry), peer messages.
 #include "common/bytes.h"
+#include "replication/address.h"
 #include "replication/driver.h"
 
 namespace raftdns::replication {
@@ -58,6 +59,23 @@ void Driver::on_message(const std::string& peer, uint8_t kind, std::span<const u
       if (it != pending_.end()) it->second.proposed = false;
       return;
     }
+    case kForwardRejected: {
+      uint64_t id = 0;
+      if (!get_u64_be(p, id)) return;
+      std::string why(p.begin(), p.end());
+      complete_request(id, make_error(why.empty() ? "refused by the leader" : why), 0);
+      return;
+    }
+    case kRemoved: {
+      uint64_t index = 0;
+      if (!get_u64_be(p, index)) return;
+      // Only a member that applied our removal says so; the frame is
+      // authenticated with the cluster key.
+      if (!members_.find(self_) || applied_ < index) {
+        note_removed(index, "told by " + peer);
+      }
+      return;
+    }
     default:
       log("peer " + peer + ": unknown message kind " + std::to_string(kind));
   }
@@ -89,19 +107,19 @@ void Driver::on_forward(const std::string& peer, std::span<const uint8_t> p, boo
   if (retry && !get_u64_be(p, scan_from)) return;
   Envelope env;
   if (!decode_envelope(p, env) || env.origin != raft_id_of(peer)) return;
-  Status s;
-  if (node_->role() != raft::Role::leader) {
-    s = make_error("not the leader");
-  } else if (retry && log_holds_request(scan_from, env.origin, env.request)) {
-    return;  // already in the log: the origin completes it when it applies it
-  } else {
-    s = node_->propose({p.begin(), p.end()});
+  std::string why = "not the leader";
+  Proposal outcome = Proposal::retry;
+  if (node_->role() == raft::Role::leader) {
+    if (retry && log_holds_request(scan_from, env.origin, env.request)) {
+      return;  // already in the log: the origin completes it when it applies it
+    }
+    outcome = propose_envelope(p, why);
   }
-  if (!s) {
+  if (outcome != Proposal::proposed) {
     std::vector<uint8_t> out;
     put_u64_be(out, env.request);
-    out.insert(out.end(), s.error().begin(), s.error().end());
-    network_->send(peer, kForwardRefused, out);
+    out.insert(out.end(), why.begin(), why.end());
+    network_->send(peer, outcome == Proposal::refused ? kForwardRejected : kForwardRefused, out);
   }
   wake();
 }
@@ -128,6 +146,11 @@ bool Driver::log_holds_request(uint64_t from, uint64_t origin, uint64_t request)
           env.origin == origin && env.request == request) {
         return true;
       }
+      if (entry.type == raft::EntryType::conf_change) {
+        auto cc = raft::decode_conf_change(entry.data);
+        auto ctx = cc ? decode_member_change(cc->context) : std::nullopt;
+        if (ctx && ctx->origin == origin && ctx->request == request) return true;
+      }
     }
     lo = got->back().index + 1;
   }
@@ -151,6 +174,7 @@ void Driver::send_message(raft::Message m) {
 
 void Driver::submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done) {
   if (stopped_) return done(make_error("the server is shutting down"), 0);
+  if (removed_) return done(make_error("this node was removed from the cluster"), 0);
   uint64_t id = ++next_request_;
   Pending p;
   p.done = std::move(done);
@@ -200,9 +224,20 @@ void Driver::try_propose(uint64_t id) {
       p.proposed = true;
       return;
     }
-    if (node_->propose(p.envelope)) {
-      p.proposed = true;
-      p.forwarded_to.clear();
+    std::string why;
+    switch (propose_envelope(p.envelope, why)) {
+      case Proposal::proposed:
+        p.proposed = true;
+        p.forwarded_to.clear();
+        break;
+      case Proposal::refused:
+        // Failed at the next tick: the caller may be iterating pending_.
+        p.rejection = why;
+        p.deadline = Clock::now();
+        p.proposed = true;
+        break;
+      case Proposal::retry:
+        break;
     }
     return;
   }
@@ -226,6 +261,266 @@ void Driver::try_propose(uint64_t id) {
   }
 }
 
+// ---- membership changes and leadership transfer ----
+
+// The leader proposes an envelope: a command as it is, a membership change
+// once it fits the applied membership. `why` says what stopped it: retry
+// (no leader here, a transfer under way) or refused for good.
+Driver::Proposal Driver::propose_envelope(std::span<const uint8_t> envelope, std::string& why) {
+  Envelope env;
+  if (!decode_envelope(envelope, env)) {
+    why = "malformed request";
+    return Proposal::refused;
+  }
+  if (env.conf_change) return propose_member_change(env, why);
+  if (auto s = node_->propose({envelope.begin(), envelope.end()}); !s) {
+    why = s.error();
+    return Proposal::retry;
+  }
+  return Proposal::proposed;
+}
+
+Driver::Proposal Driver::propose_member_change(const Envelope& env, std::string& why) {
+  auto cc = raft::decode_conf_change(env.command);
+  auto ctx = cc ? decode_member_change(cc->context) : std::nullopt;
+  if (!cc || !ctx) {
+    why = "malformed membership change";
+    return Proposal::refused;
+  }
+  const std::string& name = ctx->name;
+  const Member* m = members_.find(cc->node_id);
+  auto st = node_->status();
+  switch (cc->type) {
+    case raft::ConfChange::add_learner:
+    case raft::ConfChange::add_voter: {
+      if (m) {
+        why = "member " + name + " already exists (" + (m->voter ? "voter" : "learner") + " at " +
+              m->address + ")";
+        return Proposal::refused;
+      }
+      if (const Member* other = members_.find_address(ctx->address)) {
+        why = "address " + ctx->address + " is already used by member " + other->name;
+        return Proposal::refused;
+      }
+      break;
+    }
+    case raft::ConfChange::promote_learner: {
+      if (!m) {
+        why = "no member " + name;
+        return Proposal::refused;
+      }
+      if (m->voter) {
+        why = "member " + name + " is already a voter";
+        return Proposal::refused;
+      }
+      uint64_t match = 0;
+      for (const auto& pg : st.progress) {
+        if (pg.id == cc->node_id) match = pg.match;
+      }
+      if (match == 0) {
+        // A new leader has not heard from it yet (or it never came up):
+        // ask again until the deadline.
+        why = "the leader has not heard from learner " + name + " yet";
+        return Proposal::retry;
+      }
+      if (match + kCaughtUpEntries < st.commit) {
+        why = "learner " + name + " has not caught up: it holds the log to index " +
+              std::to_string(match) + " of " + std::to_string(st.commit) +
+              "; promote it once it has";
+        return Proposal::refused;
+      }
+      break;
+    }
+    case raft::ConfChange::remove_voter: {
+      if (!m) {
+        why = "no member " + name;
+        return Proposal::refused;
+      }
+      if (m->voter && members_.voter_count() == 1) {
+        why = "cannot remove " + name + ": it is the last voter";
+        return Proposal::refused;
+      }
+      if (cc->node_id == self_) {
+        // The leader hands over first; the removal then goes to the new
+        // leader like any forwarded request.
+        uint64_t to = best_transferee();
+        if (to == raft::kNoNode) {
+          why = "cannot remove the leader " + name + ": no other voter is reachable to take over";
+          return Proposal::retry;
+        }
+        if (st.lead_transferee == raft::kNoNode) {
+          log("cluster: removing this node (the leader): handing leadership to " + names_[to] +
+              " first");
+          (void)node_->transfer_leadership(to);
+        }
+        why = "the leader is handing over before its removal";
+        return Proposal::retry;
+      }
+      break;
+    }
+  }
+  if (auto s = node_->propose_conf_change(*cc); !s) {
+    why = s.error();
+    // Only a change still in flight is the caller's problem; the rest
+    // (a new leader not settled yet) passes with a retry.
+    if (why.find("is not applied yet") != std::string::npos) {
+      why = "another membership change is pending (" + why + "); try again when it is applied";
+      return Proposal::refused;
+    }
+    return Proposal::retry;
+  }
+  log("cluster: proposed " +
+      std::string(cc->type == raft::ConfChange::add_learner     ? "adding learner "
+                  : cc->type == raft::ConfChange::add_voter       ? "adding voter "
+                  : cc->type == raft::ConfChange::promote_learner ? "promoting "
+                                                                  : "removing ") +
+      name + (ctx->address.empty() ? "" : " at " + ctx->address));
+  return Proposal::proposed;
+}
+
+void Driver::change_membership(const MemberRequest& request, Clock::time_point deadline,
+                               Done done) {
+  if (stopped_) return done(make_error("the server is shutting down"), 0);
+  if (removed_) return done(make_error("this node was removed from the cluster"), 0);
+  raft::ConfChange cc;
+  cc.node_id = raft_id_of(request.name);
+  MemberChange ctx;
+  ctx.origin = self_;
+  ctx.name = request.name;
+  switch (request.kind) {
+    case MemberRequest::Kind::add: {
+      auto addr = parse_socket_address(request.address);
+      if (!addr) return done(make_error("member " + request.name + ": " + addr.error()), 0);
+      if (addr->port() == 0 || addr->is_wildcard()) {
+        return done(make_error("member " + request.name + ": " + request.address +
+                               " is not an address peers can dial"),
+                    0);
+      }
+      cc.type = raft::ConfChange::add_learner;
+      ctx.address = addr->to_text();
+      ctx.auto_promote = !request.stay_learner;
+      break;
+    }
+    case MemberRequest::Kind::promote:
+      cc.type = raft::ConfChange::promote_learner;
+      break;
+    case MemberRequest::Kind::remove:
+      cc.type = raft::ConfChange::remove_voter;
+      break;
+  }
+  uint64_t id = ++next_request_;
+  ctx.request = id;
+  cc.context = encode_member_change(ctx);
+  Pending p;
+  p.done = std::move(done);
+  p.deadline = deadline;
+  p.envelope = encode_envelope(self_, id, raft::encode_conf_change(cc), true);
+  pending_.emplace(id, std::move(p));
+  try_propose(id);
+  wake();
+}
+
+// The voter other than us that holds the most of the log and is reachable.
+uint64_t Driver::best_transferee() const {
+  auto st = node_->status();
+  uint64_t best = raft::kNoNode, best_match = 0;
+  for (const auto& pg : st.progress) {
+    if (pg.id == self_ || pg.is_learner || !peer_reachable(pg.id)) continue;
+    if (best == raft::kNoNode || pg.match > best_match) {
+      best = pg.id;
+      best_match = pg.match;
+    }
+  }
+  return best;
+}
+
+void Driver::transfer_leadership(const std::string& target, Clock::time_point deadline,
+                                 std::function<void(Status)> done) {
+  if (removed_) return done(make_error("this node was removed from the cluster"));
+  uint64_t to = raft::kNoNode;
+  if (!target.empty()) {
+    const Member* m = members_.find_name(target);
+    if (!m) return done(make_error("no member " + target));
+    if (!m->voter) return done(make_error("member " + target + " is a learner; only a voter can lead"));
+    to = m->raft_id;
+  } else if (node_->role() == raft::Role::leader) {
+    to = best_transferee();
+    if (to == raft::kNoNode) return done(make_error("no other voter is reachable to take over"));
+  } else {
+    // Any voter but the current leader: the most caught-up one is the
+    // leader's choice, which a follower cannot see; pick by order.
+    for (const auto& m : members_.members) {
+      if (m.voter && m.raft_id != node_->lead()) {
+        to = m.raft_id;
+        if (m.raft_id != self_) break;
+      }
+    }
+    if (to == raft::kNoNode) return done(make_error("no other voter to take over"));
+  }
+  if (node_->lead() == to) return done({});
+  log("cluster: leadership transfer to " + names_[to] + " requested");
+  transfers_.push_back({to, deadline, std::move(done), 0});
+  check_transfers(false);
+  wake();
+}
+
+void Driver::check_transfers(bool) {
+  if (transfers_.empty()) return;
+  auto now = Clock::now();
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    if (node_->lead() == it->target) {
+      auto done = std::move(it->done);
+      it = transfers_.erase(it);
+      done({});
+    } else if (now >= it->deadline) {
+      auto done = std::move(it->done);
+      auto lead = names_.find(node_->lead());
+      it = transfers_.erase(it);
+      done(make_error("leadership did not move by the deadline (leader: " +
+                      (lead == names_.end() ? std::string("none") : lead->second) + ")"));
+    } else {
+      // Ask (again: the core gives up after an election timeout, and a
+      // forwarded request may be lost) once a leader is known.
+      bool leading = node_->role() == raft::Role::leader;
+      if (node_->lead() != raft::kNoNode &&
+          (leading ? node_->status().lead_transferee == raft::kNoNode : it->wait_ticks <= 0)) {
+        (void)node_->transfer_leadership(it->target);
+        it->wait_ticks = cfg_.election_ticks;
+      } else {
+        --it->wait_ticks;
+      }
+      ++it;
+    }
+  }
+}
+
+// The leader promotes a learner added without --learner once its log has
+// caught up with the commit index (within kCaughtUpEntries).
+void Driver::maybe_promote_learners() {
+  if (node_->role() != raft::Role::leader) return;
+  auto st = node_->status();
+  if (st.lead_transferee != raft::kNoNode) return;
+  for (const auto& m : members_.members) {
+    if (m.voter || !m.auto_promote) continue;
+    for (const auto& pg : st.progress) {
+      if (pg.id != m.raft_id || !pg.recent_active || pg.match + kCaughtUpEntries < st.commit ||
+          pg.match == 0) {
+        continue;
+      }
+      MemberChange ctx;
+      ctx.name = m.name;
+      ctx.address = m.address;
+      raft::ConfChange cc{raft::ConfChange::promote_learner, m.raft_id, encode_member_change(ctx)};
+      if (node_->propose_conf_change(cc)) {
+        log("cluster: learner " + m.name + " has caught up (index " + std::to_string(pg.match) +
+            "); promoting it to voter");
+        wake();
+      }
+      return;  // one change at a time
+    }
+  }
+}
+
 void Driver::complete_request(uint64_t request, Status outcome, uint64_t index) {
   auto it = pending_.find(request);
   if (it == pending_.end()) return;
@@ -244,7 +539,9 @@ void Driver::expire_requests() {
     }
     Pending p = std::move(it->second);
     it = pending_.erase(it);
-    if (!p.proposed) {
+    if (!p.rejection.empty()) {
+      p.done(make_error(p.rejection), 0);
+    } else if (!p.proposed) {
       p.done(make_error(node_->lead() == raft::kNoNode ? no_quorum_reason() + ", no leader"
                                                        : no_quorum_reason()),
              0);

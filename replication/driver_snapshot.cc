@@ -297,8 +297,16 @@ void Driver::install_snapshot(const raft::SnapshotMeta& meta) {
   applied_ = meta.index;
   applied_term_ = meta.term;
   applied_conf_ = meta.conf;
+  if (auto m = decode_membership_record(sm_.membership()); m && m->conf() == meta.conf) {
+    members_ = std::move(*m);
+  } else {
+    fatal("snapshot " + std::to_string(meta.index) +
+          ": the membership recorded in the state does not match the snapshot's");
+  }
   conf_history_.clear();
   conf_history_[applied_] = applied_conf_;
+  log("cluster: membership from the snapshot: " + members_.describe());
+  refresh_peers();
   wal_bytes_after_compact_ = wal_->size_bytes();
 }
 

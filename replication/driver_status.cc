@@ -82,6 +82,18 @@ bool decode_report(std::span<const uint8_t> in, NodeReport& r) {
 
 // ---- reports ----
 
+std::vector<std::string> Driver::peer_names() const {
+  std::vector<std::string> out;
+  if (members_.members.empty()) {
+    for (const auto& p : cfg_.peers) out.push_back(p.id);
+  } else {
+    for (const auto& m : members_.members) {
+      if (m.raft_id != self_) out.push_back(m.name);
+    }
+  }
+  return out;
+}
+
 NodeReport Driver::local_report(bool light) const {
   NodeReport r;
   r.id = cfg_.self_id;
@@ -95,12 +107,12 @@ NodeReport Driver::local_report(bool light) const {
   r.wal_bytes = wal_->size_bytes();
   r.snapshot_index = wal_->snapshot_index();
   if (!light) r.digest = sm_.digest();
-  for (const auto& p : cfg_.peers) {
+  for (const auto& name : peer_names()) {
     PeerReport pr;
-    pr.id = p.id;
-    uint64_t rid = raft_id_of(p.id);
+    pr.id = name;
+    uint64_t rid = raft_id_of(name);
     pr.reachable = peer_reachable(rid);
-    auto ps = network_ ? network_->peer_stats(p.id) : PeerStats{};
+    auto ps = network_ ? network_->peer_stats(name) : PeerStats{};
     if (ps.last_heard) {
       pr.last_heard_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *ps.last_heard)
@@ -135,14 +147,14 @@ void Driver::cluster_report(Clock::time_point deadline,
   req.reports.push_back(local_report());
   std::vector<uint8_t> ask;
   put_u64_be(ask, id);
-  for (const auto& p : cfg_.peers) {
+  for (const auto& name : peer_names()) {
     NodeReport missing;
-    missing.id = p.id;
+    missing.id = name;
     missing.reachable = false;
     missing.error = "no answer";
-    req.slot[p.id] = req.reports.size();
+    req.slot[name] = req.reports.size();
     req.reports.push_back(missing);
-    if (!network_ || !network_->send(p.id, kStatusRequest, ask)) {
+    if (!network_ || !network_->send(name, kStatusRequest, ask)) {
       req.reports.back().error = "not connected";
     }
   }
@@ -259,10 +271,10 @@ void Driver::poll_peers_for_waits() {
   for (const auto& w : waits_) need = std::max(need, w.index);
   std::vector<uint8_t> ask;
   put_u64_be(ask, 0);
-  for (const auto& p : cfg_.peers) {
-    auto got = peer_applied_.find(p.id);
+  for (const auto& name : peer_names()) {
+    auto got = peer_applied_.find(name);
     if (got == peer_applied_.end() || got->second < need) {
-      network_->send(p.id, kStatusRequest, ask);
+      network_->send(name, kStatusRequest, ask);
     }
   }
 }

@@ -12,7 +12,7 @@ class ClusterNode::Loop {
  public:
   Loop(event_base* base, NodeConfig cfg, StateMachine& sm) : base_(base) {
     std::unique_ptr<PeerNetwork> network;
-    if (!cfg.peers.empty() || !cfg.listen.empty()) {
+    if (!cfg.peers.empty() || !cfg.listen.empty() || cfg.join) {
       TransportConfig tc;
       tc.self_id = cfg.self_id;
       tc.listen = cfg.listen;
@@ -110,5 +110,14 @@ void ClusterNode::cluster_report(Clock::time_point deadline,
 }
 uint64_t ClusterNode::applied_index() const { return loop_->driver().applied_index(); }
 bool ClusterNode::is_leader() const { return loop_->driver().is_leader(); }
+void ClusterNode::change_membership(const MemberRequest& request, Clock::time_point deadline,
+                                    Done done) {
+  loop_->driver().change_membership(request, deadline, std::move(done));
+}
+void ClusterNode::transfer_leadership(const std::string& target, Clock::time_point deadline,
+                                      std::function<void(Status)> done) {
+  loop_->driver().transfer_leadership(target, deadline, std::move(done));
+}
+const Membership& ClusterNode::membership() const { return loop_->driver().membership(); }
 
 }  // namespace raftdns::replication

@@ -80,6 +80,8 @@ namespace raftdns::replication {
 
 class StateMachine;
 class Driver;
+struct MemberRequest;
+struct Membership;
 
 // Raft node ids are derived from the operator's string ids (FNV-1a 64, never 0).
 uint64_t raft_id_of(const std::string& node_id);
@@ -104,8 +106,24 @@ struct DriverMetrics {
 struct NodeConfig {
   std::string self_id;
   std::string listen;
+  // The address the other members dial to reach this node, recorded in the
+  // bootstrap membership; empty: `listen`.
+  std::string advertise;
   Key key;
+  // The bootstrap membership (with this node): read on a node's first start
+  // only. Afterwards the replicated membership rules, and a list that
+  // disagrees with it is only worth a warning.
   std::vector<PeerConfig> peers;
+  // A new node joining a running cluster: it never bootstraps a log of its
+  // own, but waits for the leader to add it and send its snapshot. A data
+  // directory that holds another cluster's state is refused.
+  bool join = false;
+  // Restart as a one-voter cluster of this node, keeping every entry in its
+  // log (disaster recovery after losing a quorum for good).
+  bool force_new_cluster = false;
+  // Called (on the loop) once this node learns it was removed from the
+  // membership; it should stop serving. The driver itself stops proposing.
+  std::function<void(const std::string& why)> on_removed;
   std::string wal_dir;
   // Scratch space for snapshot copies; must be on the store's file system.
   std::string snapshot_dir;
@@ -174,6 +192,13 @@ class ClusterNode {
 
   uint64_t applied_index() const;
   bool is_leader() const;
+
+  // Membership changes and leadership transfer (see Driver).
+  void change_membership(const MemberRequest& request, Clock::time_point deadline,
+                         Done done);
+  void transfer_leadership(const std::string& target, Clock::time_point deadline,
+                           std::function<void(Status)> done);
+  const Membership& membership() const;
 
   class Loop;
 

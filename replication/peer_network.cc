@@ -22,6 +22,13 @@ class TcpNetwork final : public PeerNetwork {
   PeerStats peer_stats(const std::string& peer) const override {
     return transport_ ? transport_->peer_stats(peer) : PeerStats{};
   }
+  void set_peers(const std::vector<PeerConfig>& peers) override {
+    if (transport_) {
+      transport_->set_peers(peers);
+    } else {
+      config_.peers = peers;
+    }
+  }
   void stop() override {
     if (transport_) transport_->stop();
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "replication/transport.h"
@@ -31,6 +32,10 @@ class PeerNetwork {
   // Fire and forget; false when the message was refused at once (see Transport::send).
   virtual bool send(const std::string& peer, uint8_t kind, std::span<const uint8_t> payload) = 0;
   virtual PeerStats peer_stats(const std::string& peer) const = 0;
+  // Makes `peers` (never this node) the set of nodes it dials and accepts:
+  // new ones are dialed, gone ones dropped, moved ones redialed at their new
+  // address. May be called before start().
+  virtual void set_peers(const std::vector<PeerConfig>& peers) = 0;
   // No handler runs after it returns.
   virtual void stop() = 0;
 };

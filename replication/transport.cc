@@ -178,6 +178,7 @@ class Transport::Impl {
   bool send(const std::string& peer_id, std::uint8_t kind, std::span<const std::uint8_t> payload);
   PeerStats peer_stats(const std::string& peer_id) const;
   std::vector<std::string> peer_ids() const;
+  void set_peers(const std::vector<PeerConfig>& peers);
   void stop();
 
   // Forwarded libevent callbacks.
@@ -204,6 +205,8 @@ class Transport::Impl {
   void detach(Connection& connection);
   void retire(Connection& connection);
   void outbound_failed(Peer& peer, const std::string& reason);
+  Status add_peer(const PeerConfig& peer_config);
+  void drop_peer(const std::string& id);
   void schedule_retry(Peer& peer);
 
   void write_frame(Connection& connection, FrameType type, std::uint8_t kind,
@@ -224,6 +227,7 @@ class Transport::Impl {
   std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> retired_;
+  std::vector<std::unique_ptr<Peer>> retired_peers_;  // dropped; freed with retired_
   ListenerPtr listener_;
   EventPtr keepalive_timer_;
   EventPtr reap_timer_;
@@ -272,25 +276,10 @@ Status Transport::Impl::start() {
   if (!listen_address) return make_error("cluster listen address: " + listen_address.error());
 
   for (const PeerConfig& peer_config : config_.peers) {
-    if (!valid_node_id(peer_config.id)) {
-      return make_error("invalid peer id \"" + peer_config.id +
-                        "\": 1 to 64 printable characters without spaces");
-    }
-    if (peer_config.id == config_.self_id) {
-      return make_error("peer " + peer_config.id + " has this node's own id");
-    }
     if (peers_.count(peer_config.id) != 0) {
       return make_error("peer " + peer_config.id + " is listed twice");
     }
-    auto address = parse_socket_address(peer_config.address);
-    if (!address) return make_error("peer " + peer_config.id + ": " + address.error());
-    auto peer = std::make_unique<Peer>();
-    peer->owner = this;
-    peer->config = peer_config;
-    peer->address = *address;
-    peer->retry_timer.reset(evtimer_new(base_, forward_to<&Peer::on_retry_timer>, peer.get()));
-    if (!peer->retry_timer) return make_error("cannot create a timer for peer " + peer_config.id);
-    peers_.emplace(peer_config.id, std::move(peer));
+    if (auto added = add_peer(peer_config); !added) return added;
   }
   // Room for every peer to reconnect a few times while stale connections time out.
   max_inbound_connections_ = 4 * peers_.size() + 16;
@@ -328,6 +317,75 @@ Status Transport::Impl::start() {
 
   for (auto& [id, peer] : peers_) dial(*peer);
   return {};
+}
+
+Status Transport::Impl::add_peer(const PeerConfig& peer_config) {
+  if (!valid_node_id(peer_config.id)) {
+    return make_error("invalid peer id \"" + peer_config.id +
+                      "\": 1 to 64 printable characters without spaces");
+  }
+  if (peer_config.id == config_.self_id) {
+    return make_error("peer " + peer_config.id + " has this node's own id");
+  }
+  auto address = parse_socket_address(peer_config.address);
+  if (!address) return make_error("peer " + peer_config.id + ": " + address.error());
+  auto peer = std::make_unique<Peer>();
+  peer->owner = this;
+  peer->config = peer_config;
+  peer->address = *address;
+  peer->retry_timer.reset(evtimer_new(base_, forward_to<&Peer::on_retry_timer>, peer.get()));
+  if (!peer->retry_timer) return make_error("cannot create a timer for peer " + peer_config.id);
+  peers_.emplace(peer_config.id, std::move(peer));
+  return {};
+}
+
+// The peer is gone from the membership: its connections close, what was
+// queued for it is dropped, and the Peer itself lives on (unreachable) until
+// the reap timer, because a callback of one of its connections may be
+// running further up the stack.
+void Transport::Impl::drop_peer(const std::string& id) {
+  const auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  Peer& peer = *it->second;
+  if (peer.retry_timer) event_del(peer.retry_timer.get());
+  if (peer.outbound != nullptr) retire(*peer.outbound);
+  if (peer.inbound != nullptr) retire(*peer.inbound);
+  peer.stats.dropped += peer.pending.size();
+  peer.pending.clear();
+  peer.pending_bytes = 0;
+  peer.up = false;
+  log("peer " + id + " (" + peer.address.to_text() + "): no longer a peer; disconnected");
+  retired_peers_.push_back(std::move(it->second));
+  peers_.erase(it);
+  if (reap_timer_) {
+    const timeval now{0, 0};
+    evtimer_add(reap_timer_.get(), &now);
+  }
+}
+
+void Transport::Impl::set_peers(const std::vector<PeerConfig>& wanted) {
+  if (!started_) {
+    config_.peers = wanted;
+    return;
+  }
+  if (stopped_) return;
+  std::vector<std::string> gone;
+  for (const auto& [id, peer] : peers_) {
+    const auto w = std::find_if(wanted.begin(), wanted.end(),
+                                [&](const PeerConfig& p) { return p.id == id; });
+    if (w == wanted.end() || w->address != peer->config.address) gone.push_back(id);
+  }
+  for (const auto& id : gone) drop_peer(id);
+  for (const PeerConfig& p : wanted) {
+    if (peers_.count(p.id) != 0) continue;
+    if (auto added = add_peer(p); !added) {
+      log("cannot add peer: " + added.error());
+      continue;
+    }
+    log("peer " + p.id + " (" + p.address + "): added");
+    dial(*peers_.at(p.id));
+  }
+  max_inbound_connections_ = 4 * peers_.size() + 16;
 }
 
 void Transport::Impl::stop() {
@@ -638,7 +696,13 @@ void Transport::Impl::establish_inbound(Connection& connection) {
   connection.secrets.reset();
   connection.state = ConnectionState::kEstablished;
   connection.established_at = Clock::now();
-  Peer& peer = *peers_.find(connection.peer_id)->second;
+  const auto found = peers_.find(connection.peer_id);
+  if (found == peers_.end()) {
+    // Dropped from the membership while this connection was handshaking.
+    close_connection(connection, "no longer a peer", false);
+    return;
+  }
+  Peer& peer = *found->second;
   // A newer connection from the same peer means the old one is dead (the peer restarted or
   // redialed); keep only the newest.
   if (peer.inbound != nullptr) close_connection(*peer.inbound, "replaced", false);
@@ -843,7 +907,10 @@ void Transport::Impl::retire(Connection& connection) {
   }
 }
 
-void Transport::Impl::on_reap_timer(evutil_socket_t, short) { retired_.clear(); }
+void Transport::Impl::on_reap_timer(evutil_socket_t, short) {
+  retired_.clear();
+  retired_peers_.clear();
+}
 
 // --- logging and stats ---------------------------------------------------------------------
 
@@ -919,6 +986,7 @@ PeerStats Transport::peer_stats(const std::string& peer_id) const {
   return impl_->peer_stats(peer_id);
 }
 std::vector<std::string> Transport::peer_ids() const { return impl_->peer_ids(); }
+void Transport::set_peers(const std::vector<PeerConfig>& peers) { impl_->set_peers(peers); }
 void Transport::stop() { impl_->stop(); }
 
 }  // namespace raftdns::replication

@@ -100,6 +100,11 @@ class Transport {
   // opaque to the transport. Payloads above kMaxFramePayload (64 MiB) are always refused.
   bool send(const std::string& peer_id, std::uint8_t kind, std::span<const std::uint8_t> payload);
 
+  // Replaces the set of peers at run time: a new id is dialed, a missing one is dropped (its
+  // connections closed, its queue discarded), one whose address changed is redialed there.
+  // An invalid entry is logged and skipped.
+  void set_peers(const std::vector<PeerConfig>& peers);
+
   // Counters for one peer; all zero for an unknown id.
   PeerStats peer_stats(const std::string& peer_id) const;
   std::vector<std::string> peer_ids() const;

@@ -16,7 +16,7 @@ using nlohmann::json;
 // from costing the parser more than its size.
 constexpr int kMaxJsonDepth = 8;
 
-constexpr std::array<std::pair<Op, std::string_view>, 16> kOpNames{{
+constexpr std::array<std::pair<Op, std::string_view>, 22> kOpNames{{
     {Op::status, "status"},
     {Op::cluster_status, "cluster_status"},
     {Op::zone_list, "zone_list"},
@@ -33,6 +33,12 @@ constexpr std::array<std::pair<Op, std::string_view>, 16> kOpNames{{
     {Op::zone_import_commit, "zone_import_commit"},
     {Op::zone_import_abort, "zone_import_abort"},
     {Op::zone_export_part, "zone_export_part"},
+    {Op::member_list, "member_list"},
+    {Op::member_add, "member_add"},
+    {Op::member_promote, "member_promote"},
+    {Op::member_remove, "member_remove"},
+    {Op::leader_transfer, "leader_transfer"},
+    {Op::backup, "backup"},
 }};
 
 bool nesting_within_limit(std::string_view text) {
@@ -195,6 +201,41 @@ json records_to_json(const std::vector<WireRecord>& records) {
   return arr;
 }
 
+Status read_bool(const json& obj, const char* key, bool& out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_boolean()) return make_error(std::string("member \"") + key + "\" is not a boolean");
+  out = it->get<bool>();
+  return {};
+}
+
+json member_to_json(const MemberInfo& m) {
+  return json{{"id", m.id},
+              {"address", m.address},
+              {"role", m.voter ? "voter" : "learner"},
+              {"auto_promote", m.auto_promote},
+              {"leader", m.leader},
+              {"reachable", m.reachable},
+              {"match", m.match},
+              {"applied", m.applied}};
+}
+
+Result<MemberInfo> member_from_json(const json& j) {
+  if (!j.is_object()) return make_error("a member entry is not a JSON object");
+  MemberInfo m;
+  std::string role;
+  Status fields[] = {read_string(j, "id", m.id),         read_string(j, "address", m.address),
+                     read_string(j, "role", role),       read_bool(j, "auto_promote", m.auto_promote),
+                     read_bool(j, "leader", m.leader),   read_bool(j, "reachable", m.reachable),
+                     read_uint(j, "match", m.match),     read_uint(j, "applied", m.applied)};
+  for (auto& f : fields) {
+    if (!f) return std::move(f).take_error();
+  }
+  if (role != "voter" && role != "learner") return make_error("member role must be voter or learner");
+  m.voter = role == "voter";
+  return m;
+}
+
 Status read_op(const json& obj, Op& out) {
   auto it = obj.find("op");
   if (it == obj.end() || !it->is_string()) return make_error("missing member \"op\"");
@@ -277,6 +318,11 @@ std::string encode_request_body(const Request& r) {
   if (r.import_id != 0) doc["import_id"] = r.import_id;
   if (r.sequence != 0) doc["sequence"] = r.sequence;
   if (!r.cursor.empty()) doc["cursor"] = to_hex(r.cursor);
+  if (!r.member.empty()) doc["member"] = r.member;
+  if (!r.address.empty()) doc["address"] = r.address;
+  if (r.learner) doc["learner"] = true;
+  if (!r.backup_id.empty()) doc["backup_id"] = r.backup_id;
+  if (r.offset != 0) doc["offset"] = r.offset;
   return doc.dump();
 }
 
@@ -296,6 +342,11 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
     if (auto s = read_uint(doc, "import_id", r.import_id); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "sequence", r.sequence); !s) return std::move(s).take_error();
     if (auto s = read_hex(doc, "cursor", r.cursor); !s) return std::move(s).take_error();
+    if (auto s = read_string(doc, "member", r.member); !s) return std::move(s).take_error();
+    if (auto s = read_string(doc, "address", r.address); !s) return std::move(s).take_error();
+    if (auto s = read_bool(doc, "learner", r.learner); !s) return std::move(s).take_error();
+    if (auto s = read_string(doc, "backup_id", r.backup_id); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "offset", r.offset); !s) return std::move(s).take_error();
     std::string wait = "local";
     if (auto s = read_string(doc, "wait", wait); !s) return std::move(s).take_error();
     if (wait == "all") {
@@ -356,15 +407,13 @@ json node_to_json(const NodeInfo& n) {
 
 std::string node_info_to_json(const NodeInfo& node) { return node_to_json(node).dump(); }
 
-namespace {
-
-Status read_bool(const json& obj, const char* key, bool& out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return {};
-  if (!it->is_boolean()) return make_error(std::string("member \"") + key + "\" is not a boolean");
-  out = it->get<bool>();
-  return {};
+std::string members_to_json(const std::vector<MemberInfo>& members) {
+  json arr = json::array();
+  for (const auto& m : members) arr.push_back(member_to_json(m));
+  return arr.dump(-1, ' ', false, json::error_handler_t::replace);
 }
+
+namespace {
 
 Result<NodeInfo> node_from_json(const json& j) {
   if (!j.is_object()) return make_error("a node entry is not a JSON object");
@@ -436,6 +485,16 @@ std::string encode_response_body(const Response& r) {
     json nodes = json::array();
     for (const auto& n : r.nodes) nodes.push_back(node_to_json(n));
     doc["nodes"] = std::move(nodes);
+  }
+  if (r.backup) {
+    const BackupChunk& b = *r.backup;
+    doc["backup"] = json{{"id", b.id},         {"index", b.index},   {"term", b.term},
+                         {"total", b.total},   {"offset", b.offset}, {"data", to_hex(b.data)}};
+  }
+  if (!r.members.empty()) {
+    json members = json::array();
+    for (const auto& m : r.members) members.push_back(member_to_json(m));
+    doc["members"] = std::move(members);
   }
   // Replacement keeps a daemon-side message with stray bytes from failing
   // the whole response.
@@ -515,6 +574,25 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
         auto node = node_from_json(item);
         if (!node) return std::move(node).take_error();
         r.nodes.push_back(std::move(*node));
+      }
+    }
+    if (auto it = doc.find("backup"); it != doc.end()) {
+      if (!it->is_object()) return make_error("member \"backup\" is not an object");
+      BackupChunk b;
+      Status fields[] = {read_string(*it, "id", b.id),       read_uint(*it, "index", b.index),
+                         read_uint(*it, "term", b.term),     read_uint(*it, "total", b.total),
+                         read_uint(*it, "offset", b.offset), read_hex(*it, "data", b.data)};
+      for (auto& f : fields) {
+        if (!f) return std::move(f).take_error();
+      }
+      r.backup = std::move(b);
+    }
+    if (auto it = doc.find("members"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"members\" is not an array");
+      for (const json& item : *it) {
+        auto m = member_from_json(item);
+        if (!m) return std::move(m).take_error();
+        r.members.push_back(std::move(*m));
       }
     }
     return r;

@@ -67,6 +67,12 @@ enum class Op : uint8_t {
   zone_import_commit,  // import_id, sequence = the number of chunks sent
   zone_import_abort,   // import_id
   zone_export_part,    // zone, cursor -> text, cursor (empty after the last part)
+  member_list,      // -> members
+  member_add,       // member, address, learner: add as a learner (promoted once caught up)
+  member_promote,   // member
+  member_remove,    // member (the leader too: it hands over first)
+  leader_transfer,  // member (empty: the most up-to-date other voter)
+  backup,           // backup_id (empty: make a new copy), offset -> backup (one chunk)
 };
 const char* op_name(Op op) noexcept;
 std::optional<Op> op_from_name(std::string_view name) noexcept;
@@ -101,8 +107,27 @@ struct Request {
   uint64_t import_id = 0;      // zone_import_*
   uint32_t sequence = 0;       // zone_import_chunk, zone_import_commit
   std::vector<uint8_t> cursor;  // zone_export_part
+  std::string member;   // member_*, leader_transfer: a node id
+  std::string address;  // member_add: its peer address
+  bool learner = false;  // member_add: stays a learner
+  std::string backup_id;  // backup: the copy being read (empty: make one)
+  uint64_t offset = 0;    // backup: where the next chunk starts
 
   friend bool operator==(const Request&, const Request&) = default;
+};
+
+// One cluster member (dnsadm member list).
+struct MemberInfo {
+  std::string id;
+  std::string address;
+  bool voter = false;
+  bool auto_promote = false;  // a learner the leader promotes once caught up
+  bool leader = false;
+  bool reachable = false;  // from the node that answered (itself: true)
+  uint64_t match = 0;      // the log index the leader knows it holds (0: unknown)
+  uint64_t applied = 0;    // as it reported (0: no answer)
+
+  friend bool operator==(const MemberInfo&, const MemberInfo&) = default;
 };
 
 struct ZoneSummary {
@@ -121,6 +146,8 @@ using NodeInfo = NodeReport;
 // The JSON form of a NodeInfo as the protocol carries it (dnsadm --json
 // prints the same form).
 std::string node_info_to_json(const NodeInfo& node);
+// The JSON array of members as member_list carries it (dnsadm member list --json).
+std::string members_to_json(const std::vector<MemberInfo>& members);
 
 struct StatusInfo {
   std::string version;
@@ -144,6 +171,22 @@ struct StatusInfo {
   friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
 };
 
+// One chunk of a store backup: a consistent copy of the store (data,
+// membership, applied index) made when the first request came. The daemon
+// forgets the copy once its last chunk has been sent.
+struct BackupChunk {
+  std::string id;
+  uint64_t index = 0;  // the applied index (and term) the copy holds
+  uint64_t term = 0;
+  uint64_t total = 0;  // bytes in the whole copy
+  uint64_t offset = 0;
+  std::vector<uint8_t> data;
+
+  friend bool operator==(const BackupChunk&, const BackupChunk&) = default;
+};
+// Bytes per backup chunk: hex doubles them, well under kMaxFrameSize.
+inline constexpr size_t kBackupChunkSize = size_t{8} << 20;
+
 struct Response {
   bool ok = true;
   std::string error;                 // one line, set when !ok
@@ -154,6 +197,8 @@ struct Response {
   std::optional<StatusInfo> status;  // status
   std::vector<NodeInfo> nodes;       // cluster_status
   std::vector<uint8_t> cursor;       // zone_export_part: where the next part starts
+  std::vector<MemberInfo> members;   // member_list
+  std::optional<BackupChunk> backup;  // backup
 
   static Response failure(std::string message) {
     Response r;

@@ -464,8 +464,19 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
 
   if (const toml::table* cluster = r.section(root, "cluster", status)) {
     RAFTDNS_TRY(r.check_keys(*cluster, "cluster.",
-                             {"listen", "key_file", "peer", "tick_ms", "election_ticks",
-                              "heartbeat_ticks", "compact_entries", "compact_bytes"}));
+                             {"listen", "advertise", "key_file", "peer", "join", "tick_ms",
+                              "election_ticks", "heartbeat_ticks", "compact_entries",
+                              "compact_bytes"}));
+    RAFTDNS_TRY(r.boolean(*cluster, "cluster.", "join", cfg.cluster_join));
+    if (const toml::node* advertise = cluster->get("advertise")) {
+      SocketAddress addr;
+      RAFTDNS_TRY(r.address(*advertise, "cluster.advertise", addr));
+      if (addr.is_wildcard()) {
+        return r.fail(*advertise, "cluster.advertise must be an address peers can dial, not " +
+                                      addr.to_text());
+      }
+      cfg.cluster_advertise = addr;
+    }
     RAFTDNS_TRY(r.integer(*cluster, "cluster.", "tick_ms", 1, 10000, cfg.tick_ms));
     RAFTDNS_TRY(r.integer(*cluster, "cluster.", "election_ticks", 2, 1000, cfg.election_ticks));
     RAFTDNS_TRY(r.integer(*cluster, "cluster.", "heartbeat_ticks", 1, 1000, cfg.heartbeat_ticks));
@@ -508,6 +519,10 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
         cfg.peers.push_back(std::move(p));
       }
     }
+    if (cfg.cluster_join && cfg.peers.empty()) {
+      return r.fail(*cluster,
+                    "cluster.join = true needs the running cluster's members as [[cluster.peer]]");
+    }
     if (!cfg.peers.empty()) {
       if (!cfg.cluster_listen) {
         return r.fail(*cluster, "cluster.listen is required when peers are configured");
@@ -515,6 +530,12 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
       if (cfg.cluster_key_file.empty()) {
         return r.fail(*cluster, "cluster.key_file is required when peers are configured");
       }
+    }
+    if (cfg.cluster_listen && cfg.cluster_listen->is_wildcard() && !cfg.cluster_advertise &&
+        !cfg.peers.empty()) {
+      return r.fail(*cluster, "cluster.listen " + cfg.cluster_listen->to_text() +
+                                  " is a wildcard: set cluster.advertise to the address peers "
+                                  "dial to reach this node");
     }
   }
   RAFTDNS_TRY(status);
@@ -602,6 +623,10 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
            (fresh.cluster_listen ? fresh.cluster_listen->to_text() : ""),
        "cluster.listen");
   note(running.cluster_key_file != fresh.cluster_key_file, "cluster.key_file");
+  note(running.cluster_join != fresh.cluster_join, "cluster.join");
+  note((running.cluster_advertise ? running.cluster_advertise->to_text() : "") !=
+           (fresh.cluster_advertise ? fresh.cluster_advertise->to_text() : ""),
+       "cluster.advertise");
   note((running.metrics_listen ? running.metrics_listen->to_text() : "") !=
            (fresh.metrics_listen ? fresh.metrics_listen->to_text() : ""),
        "metrics.listen");

@@ -92,7 +92,16 @@ struct Config {
   // [cluster]: peers and Raft timing. No peers: a cluster of one.
   std::optional<SocketAddress> cluster_listen;
   std::string cluster_key_file;
+  // The address peers dial to reach this node (recorded in the membership);
+  // when absent, cluster.listen, which must then not be a wildcard.
+  std::optional<SocketAddress> cluster_advertise;
+  // The bootstrap membership, read on a node's first start only.
   std::vector<PeerConfig> peers;
+  // A new node joining a running cluster: it waits to be added (dnsadm
+  // member add) and takes the leader's state; it never bootstraps.
+  bool cluster_join = false;
+  // Command line, not TOML: raftdnsd --force-new-cluster.
+  bool force_new_cluster = false;
   uint32_t tick_ms = 50;          // one Raft tick
   uint32_t election_ticks = 10;   // election timeout, in ticks (randomized up to 2x)
   uint32_t heartbeat_ticks = 1;   // leader heartbeat interval, in ticks

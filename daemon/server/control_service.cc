@@ -129,6 +129,52 @@ void ControlService::dispatch(const Request& request, Reply reply) {
       reply(std::move(r));
       return;
     }
+    case Op::member_list: {
+      if (!admin_.list) return reply(Response::failure("this node has no cluster"));
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+      admin_.list(deadline, [reply = std::move(reply)](std::vector<control::MemberInfo> members) {
+        Response r;
+        r.members = std::move(members);
+        reply(std::move(r));
+      });
+      return;
+    }
+    case Op::member_add:
+    case Op::member_promote:
+    case Op::member_remove: {
+      if (!admin_.change) return reply(Response::failure("this node has no cluster"));
+      if (request.member.empty()) return reply(Response::failure("no member id given"));
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+      std::string what = std::string(control::op_name(request.op)) + " " + request.member;
+      admin_.change(request, deadline,
+                    [reply = std::move(reply), what](Status status, uint64_t index) {
+                      if (!status) {
+                        log_info("refused " + what + ": " + status.error());
+                        return reply(Response::failure(status.error()));
+                      }
+                      log_info("applied " + what + " at index " + std::to_string(index));
+                      Response r;
+                      r.index = index;
+                      reply(std::move(r));
+                    });
+      return;
+    }
+    case Op::leader_transfer: {
+      if (!admin_.transfer) return reply(Response::failure("this node has no cluster"));
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+      admin_.transfer(request.member, deadline, [reply = std::move(reply)](Status status) {
+        reply(status ? Response{} : Response::failure(status.error()));
+      });
+      return;
+    }
+    case Op::backup: {
+      if (!admin_.backup) return reply(Response::failure("backups are not available"));
+      admin_.backup(request, std::move(reply));
+      return;
+    }
     case Op::cluster_status: {
       if (!cluster_status_) return reply(Response::failure("this node has no cluster"));
       auto deadline =

@@ -35,9 +35,22 @@ class ControlService {
       std::chrono::steady_clock::time_point deadline,
       std::function<void(std::vector<control::NodeInfo>)> done)>;
 
+  // Membership and leadership (dnsadm member ..., leader transfer); the
+  // daemon binds them to the replication driver.
+  struct ClusterAdmin {
+    using Deadline = std::chrono::steady_clock::time_point;
+    std::function<void(Deadline, std::function<void(std::vector<control::MemberInfo>)>)> list;
+    std::function<void(const control::Request&, Deadline, std::function<void(Status, uint64_t)>)>
+        change;
+    std::function<void(const std::string& target, Deadline, std::function<void(Status)>)> transfer;
+    // dnsadm backup: one chunk of a consistent store copy per request.
+    std::function<void(const control::Request&, Reply)> backup;
+  };
+
   ControlService(store::Store& store, Proposer& proposer, StatusSource status);
   void handle(const control::Request& request, Reply reply);
   void set_cluster_status(ClusterStatusSource source) { cluster_status_ = std::move(source); }
+  void set_cluster_admin(ClusterAdmin admin) { admin_ = std::move(admin); }
 
   // Requests answered so far, by operation and whether the answer was a
   // success. Read on the main loop thread (the metrics snapshot).
@@ -51,6 +64,7 @@ class ControlService {
   Proposer& proposer_;
   StatusSource status_;
   ClusterStatusSource cluster_status_;
+  ClusterAdmin admin_;
   RequestCounts request_counts_;
 };
 

@@ -2,10 +2,14 @@
 #include "daemon/server/daemon.h"
 
 #include <event2/thread.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -24,6 +28,7 @@
 #include "daemon/server/update_service.h"
 #include "daemon/store/store.h"
 #include "replication/key.h"
+#include "replication/membership.h"
 #include "replication/node.h"
 
 namespace raftdns::server {
@@ -192,6 +197,7 @@ Status Daemon::start() {
              std::function<void(std::vector<control::NodeInfo>)> done) {
         cluster_->cluster_report(deadline, std::move(done));
       });
+  control_service_->set_cluster_admin(cluster_admin());
   control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
   if (Status s = control_->open(config_.control_socket, config_.control_group); !s) return s;
 
@@ -241,6 +247,16 @@ Status Daemon::open_cluster() {
   replication::NodeConfig nc;
   nc.self_id = config_.node_id;
   if (config_.cluster_listen) nc.listen = config_.cluster_listen->to_text();
+  if (config_.cluster_advertise) nc.advertise = config_.cluster_advertise->to_text();
+  nc.join = config_.cluster_join;
+  nc.force_new_cluster = config_.force_new_cluster;
+  nc.on_removed = [this](const std::string& why) {
+    // Its data would go stale with no one noticing: stop answering.
+    log_error("cluster: " + why + "; stopping");
+    exit_status_ = kExitRemoved;
+    sd_notify_send("STOPPING=1\nSTATUS=removed from the cluster");
+    event_base_loopbreak(base_.get());
+  };
   if (!config_.cluster_key_file.empty()) {
     auto key = replication::load_key_file(config_.cluster_key_file);
     if (!key) return make_error(key.error());
@@ -264,6 +280,155 @@ Status Daemon::open_cluster() {
            " peers" +
            (config_.cluster_listen ? ", peer port " + config_.cluster_listen->to_text() : ""));
   return {};
+}
+
+ControlService::ClusterAdmin Daemon::cluster_admin() {
+  ControlService::ClusterAdmin admin;
+  admin.list = [this](ControlService::ClusterAdmin::Deadline deadline,
+                      std::function<void(std::vector<control::MemberInfo>)> done) {
+    cluster_->cluster_report(deadline, [this, done = std::move(done)](
+                                           std::vector<control::NodeInfo> reports) {
+      const NodeReport* leader = nullptr;
+      for (const auto& r : reports) {
+        if (r.reachable && r.role == "leader") leader = &r;
+      }
+      std::vector<control::MemberInfo> out;
+      for (const auto& m : cluster_->membership().members) {
+        control::MemberInfo info;
+        info.id = m.name;
+        info.address = m.address;
+        info.voter = m.voter;
+        info.auto_promote = m.auto_promote;
+        info.leader = !reports.empty() && reports[0].leader == m.name;
+        info.reachable = m.name == config_.node_id;
+        for (const auto& p : reports.empty() ? std::vector<PeerReport>{} : reports[0].peers) {
+          if (p.id == m.name) info.reachable = p.reachable;
+        }
+        for (const auto& r : reports) {
+          if (r.id == m.name && r.reachable) info.applied = r.applied;
+        }
+        if (leader) {
+          if (leader->id == m.name) info.match = leader->commit;
+          for (const auto& p : leader->peers) {
+            if (p.id == m.name) info.match = p.match;
+          }
+        }
+        out.push_back(std::move(info));
+      }
+      std::sort(out.begin(), out.end(),
+                [](const auto& a, const auto& b) { return a.id < b.id; });
+      done(std::move(out));
+    });
+  };
+  admin.change = [this](const control::Request& request,
+                        ControlService::ClusterAdmin::Deadline deadline,
+                        std::function<void(Status, uint64_t)> done) {
+    replication::MemberRequest r;
+    r.name = request.member;
+    r.address = request.address;
+    r.stay_learner = request.learner;
+    r.kind = request.op == control::Op::member_add       ? replication::MemberRequest::Kind::add
+             : request.op == control::Op::member_promote ? replication::MemberRequest::Kind::promote
+                                                         : replication::MemberRequest::Kind::remove;
+    if (!config_.cluster_listen) {
+      return done(make_error("this node has no [cluster] listen address: it cannot have peers"),
+                  0);
+    }
+    cluster_->change_membership(r, deadline, std::move(done));
+  };
+  admin.backup = [this](const control::Request& request, ControlService::Reply reply) {
+    backup_chunk(request, std::move(reply));
+  };
+  admin.transfer = [this](const std::string& target, ControlService::ClusterAdmin::Deadline deadline,
+                          std::function<void(Status)> done) {
+    cluster_->transfer_leadership(target, deadline, std::move(done));
+  };
+  return admin;
+}
+
+// dnsadm backup. The first request (no id) has a consistent copy of the
+// store made on a thread (the StateMachine's snapshot copy, so it holds the
+// data, the membership and the applied index) and answers with its first
+// chunk; each later request reads the next chunk. One copy at a time; it is
+// deleted after its last chunk, or when the next backup starts.
+void Daemon::backup_chunk(const control::Request& request, ControlService::Reply reply) {
+  auto read_chunk = [this](uint64_t offset) -> control::Response {
+    const BackupCopy& b = *backup_;
+    if (offset > b.size) return control::Response::failure("backup offset beyond its end");
+    control::BackupChunk chunk{b.id, b.index, b.term, b.size, offset, {}};
+    chunk.data.resize(std::min<uint64_t>(control::kBackupChunkSize, b.size - offset));
+    int fd = ::open(b.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return control::Response::failure("backup " + b.path + ": " + std::strerror(errno));
+    size_t got = 0;
+    while (got < chunk.data.size()) {
+      ssize_t n = ::pread(fd, chunk.data.data() + got, chunk.data.size() - got,
+                          static_cast<off_t>(offset + got));
+      if (n <= 0) {
+        int err = errno;
+        ::close(fd);
+        return control::Response::failure("backup " + b.path + ": " +
+                                          (n == 0 ? "short read" : std::strerror(err)));
+      }
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    bool last = offset + chunk.data.size() >= b.size;
+    control::Response r;
+    r.backup = std::move(chunk);
+    if (last) forget_backup();
+    return r;
+  };
+  if (!request.backup_id.empty()) {
+    if (!backup_ || backup_->id != request.backup_id) {
+      return reply(control::Response::failure("no backup " + request.backup_id +
+                                              " in progress (a newer one replaced it?)"));
+    }
+    return reply(read_chunk(request.offset));
+  }
+  if (backup_running_) {
+    return reply(control::Response::failure("a backup copy is being made; try again shortly"));
+  }
+  forget_backup();
+  if (backup_thread_.joinable()) backup_thread_.join();
+  unsigned char raw[8];
+  randombytes_buf(raw, sizeof raw);
+  std::string id;
+  for (unsigned char c : raw) {
+    static const char* kHex = "0123456789abcdef";
+    id += kHex[c >> 4];
+    id += kHex[c & 15];
+  }
+  std::string dir = config_.data_dir + "/snapshots/backup-" + id;
+  if (Status s = make_directories(dir, 0700); !s) return reply(control::Response::failure(s.error()));
+  backup_running_ = true;
+  log_info("backup " + id + ": copying the store");
+  backup_thread_ = std::thread([this, id, dir, inbox = main_inbox_, reply = std::move(reply),
+                                read_chunk]() mutable {
+    auto made = state_machine_->write_snapshot(dir);
+    inbox->post([this, id, dir, made = std::move(made), reply = std::move(reply),
+                 read_chunk]() mutable {
+      backup_running_ = false;
+      if (!made) {
+        std::error_code ignore;
+        std::filesystem::remove_all(dir, ignore);
+        return reply(control::Response::failure("backup: " + made.error()));
+      }
+      std::error_code ec;
+      uint64_t size = std::filesystem::file_size(made->path, ec);
+      if (ec) return reply(control::Response::failure("backup: " + ec.message()));
+      backup_ = BackupCopy{id, dir, made->path, made->position.index, made->position.term, size};
+      log_info("backup " + id + ": applied index " + std::to_string(made->position.index) + ", " +
+               std::to_string(size) + " bytes");
+      reply(read_chunk(0));
+    });
+  });
+}
+
+void Daemon::forget_backup() {
+  if (!backup_) return;
+  std::error_code ignore;
+  std::filesystem::remove_all(backup_->dir, ignore);
+  backup_.reset();
 }
 
 Status Daemon::open_metrics() {
@@ -372,6 +537,9 @@ void Daemon::shutdown() {
   metrics_http_.reset();
   metrics_.reset();
   if (control_) control_->close();
+  // A backup copy still being made reads the store: it ends first.
+  if (backup_thread_.joinable()) backup_thread_.join();
+  forget_backup();
   for (auto& w : workers_) w->stop();
   workers_.clear();
   // Fails the requests still waiting for a commit while everything their

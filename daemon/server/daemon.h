@@ -11,12 +11,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
 #include "daemon/server/config.h"
 #include "common/libevent.h"
 #include "common/unique_fd.h"
+#include "daemon/server/control_service.h"
 #include "daemon/server/store_state_machine.h"
 
 namespace raftdns::store {
@@ -54,12 +57,19 @@ class Daemon {
   Status start();
   // Runs the main loop until SIGTERM or SIGINT, then shuts down cleanly.
   void run();
+  // The process exit status after run(): 0, or kExitRemoved when this node
+  // was removed from the cluster.
+  int exit_status() const { return exit_status_; }
+  static constexpr int kExitRemoved = 3;
 
  private:
   void on_terminate(evutil_socket_t signal, short what);
   void on_reload(evutil_socket_t signal, short what);
   void shutdown();
   Status open_cluster();
+  ControlService::ClusterAdmin cluster_admin();
+  void backup_chunk(const control::Request& request, ControlService::Reply reply);
+  void forget_backup();
   Status open_metrics();
   void publish_metrics(evutil_socket_t = -1, short = 0);
   // One bounded slice of Store::reclaim(), re-armed soon while there is more.
@@ -92,6 +102,15 @@ class Daemon {
   EventPtr metrics_timer_;
   EventPtr reclaim_timer_;
   uint64_t applied_at_start_ = 0;
+  int exit_status_ = 0;
+  // dnsadm backup: the store copy being read, and the thread making one.
+  struct BackupCopy {
+    std::string id, dir, path;
+    uint64_t index = 0, term = 0, size = 0;
+  };
+  std::optional<BackupCopy> backup_;
+  std::thread backup_thread_;
+  bool backup_running_ = false;
   // The last published snapshot: its store figures and zone list are reused
   // until the applied index moves (they take a scan of the zones table).
   std::shared_ptr<const LoopSnapshot> last_snapshot_;

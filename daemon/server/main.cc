@@ -9,6 +9,7 @@
 #include "daemon/server/control_service.h"
 #include "daemon/server/daemon.h"
 #include "daemon/server/log.h"
+#include "daemon/server/restore.h"
 #include "daemon/tsig/tsig.h"
 #include "replication/key.h"
 
@@ -56,6 +57,14 @@ int main(int argc, char** argv) {
   std::string tsig_algorithm = "hmac-sha256";
   app.add_option("-c,--config", config_path, "configuration file (TOML)")->capture_default_str();
   app.add_flag("--check-config", check_only, "check the configuration file and exit");
+  bool force_new_cluster = false;
+  std::string restore_file;
+  app.add_option("--restore", restore_file,
+                 "make the config's (empty) data_dir from a backup written by dnsadm backup, "
+                 "with the membership from the config, and exit");
+  app.add_flag("--force-new-cluster", force_new_cluster,
+               "disaster recovery: restart this node as a one-voter cluster from its own data, "
+               "keeping everything in its log; add members back with dnsadm member add");
   app.add_flag("-V,--version", show_version, "print the version and exit");
   app.add_option("--init-key", init_key,
                  "write a new random cluster key to FILE (mode 0600; never overwrites) and exit");
@@ -108,6 +117,17 @@ int main(int argc, char** argv) {
     log_error(config.error());
     return 1;
   }
+  if (!restore_file.empty()) {
+    auto restored = restore_backup(*config, restore_file);
+    if (!restored) {
+      std::fprintf(stderr, "raftdnsd: %s\n", restored.error().c_str());
+      return 1;
+    }
+    std::printf("%s\n", restored->c_str());
+    return 0;
+  }
+  config->force_new_cluster = force_new_cluster;
+  int status = 0;
   try {
     Daemon daemon(std::move(*config));
     if (auto started = daemon.start(); !started) {
@@ -115,10 +135,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     daemon.run();
+    status = daemon.exit_status();
   } catch (const std::exception& e) {
     log_error(std::string("fatal: ") + e.what());
     return 1;
   }
-  log_info("stopped");
-  return 0;
+  log_info(status == Daemon::kExitRemoved ? "stopped: removed from the cluster" : "stopped");
+  return status;
 }

@@ -77,6 +77,34 @@ TEST(ControlCodec, EveryOperationNameRoundTrips) {
   }
 }
 
+TEST(ControlCodec, MembershipAndBackupRequestsRoundTrip) {
+  for (Op op : {Op::member_list, Op::member_add, Op::member_promote, Op::member_remove,
+                Op::leader_transfer, Op::backup}) {
+    Request r;
+    r.op = op;
+    r.member = "n4";
+    r.address = "127.0.0.1:7004";
+    r.learner = true;
+    r.backup_id = "0123abcd";
+    r.offset = 8u << 20;
+    auto decoded = decode_request_body(bytes(encode_request_body(r)));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(*decoded, r) << op_name(op);
+  }
+}
+
+TEST(ControlCodec, MemberListAndBackupChunkResponsesRoundTrip) {
+  Response r;
+  r.members = {{"n1", "127.0.0.1:7001", true, false, true, true, 42, 42},
+               {"n4", "[::1]:7004", false, true, false, false, 0, 0}};
+  r.backup = BackupChunk{"0123abcd", 42, 3, 1000, 8, {0x00, 0xff, 0x10}};
+  auto decoded = decode_response_body(bytes(encode_response_body(r)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+  auto json = members_to_json(r.members);
+  EXPECT_NE(json.find("\"role\":\"learner\""), std::string::npos) << json;
+}
+
 TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
   Response r;
   r.index = 42;

@@ -295,9 +295,11 @@ class MemoryNetwork final : public PeerNetwork {
   Status start(Handlers handlers) override;
   bool send(const std::string& peer, uint8_t kind, std::span<const uint8_t> payload) override;
   PeerStats peer_stats(const std::string& peer) const override;
+  void set_peers(const std::vector<PeerConfig>& peers) override { this->peers = peers; }
   void stop() override;
 
   Handlers handlers;
+  std::vector<PeerConfig> peers;  // as the driver last set them
   bool running = false;
 
  private:
@@ -450,8 +452,9 @@ class Cluster {
   NodeConfig config_for(const std::string& id) {
     NodeConfig c;
     c.self_id = id;
+    c.listen = address_of(id);
     for (const auto& other : ids_) {
-      if (other != id) c.peers.push_back({other, "memory"});
+      if (other != id) c.peers.push_back({other, address_of(other)});
     }
     c.wal_dir = "/" + id + "/wal";
     c.snapshot_dir = "/" + id + "/snapshots";
@@ -462,9 +465,32 @@ class Cluster {
     c.fs = &*nodes_.at(id).fs;
     c.log = [id](const std::string& line) { log_lines.push_back(id + ": " + line); };
     c.fatal = [](const std::string& what) { throw PowerCut{what}; };
+    c.on_removed = [this, id](const std::string& why) { removed[id] = why; };
     if (tune_) tune_(c);
+    if (auto t = node_tune.find(id); t != node_tune.end()) t->second(c);
     return c;
   }
+
+  // The peer address a node's config names for it ("memory" networks do not
+  // dial, but membership records carry it).
+  static std::string address_of(const std::string& id) {
+    return "127.0.0.1:" + std::to_string(1024 + bytes::fnv1a64({reinterpret_cast<const uint8_t*>(id.data()), id.size()}) % 60000);
+  }
+
+  // A machine that was not in the initial list, with empty storage. Boot it
+  // with boot(); set node_tune[id] first (join, for one).
+  void add_machine(const std::string& id) {
+    ids_.push_back(id);
+    auto& n = nodes_[id];
+    n.id = id;
+    n.fs = std::make_unique<LockedFs>(std::make_unique<FaultFs>());
+    n.sm = std::make_unique<MemoryStateMachine>(id, *n.fs, MemoryState{});
+  }
+
+  // Per-node config changes, applied after the cluster-wide ones.
+  std::map<std::string, std::function<void(NodeConfig&)>> node_tune;
+  // Nodes told they were removed, with the reason.
+  std::map<std::string, std::string> removed;
 
   // Opens and starts a node; returns the open error, if any.
   Status boot(const std::string& id) {
@@ -567,6 +593,21 @@ class Cluster {
                  out->status = std::move(s);
                  out->index = index;
                });
+    });
+    return out;
+  }
+
+  // Submits a membership change at `id`.
+  std::shared_ptr<Outcome> change(const std::string& id, MemberRequest request,
+                                  std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    auto out = std::make_shared<Outcome>();
+    guard(id, [&](Driver& d) {
+      d.change_membership(request, Driver::Clock::now() + timeout,
+                          [out](Status s, uint64_t index) {
+                            out->done = true;
+                            out->status = std::move(s);
+                            out->index = index;
+                          });
     });
     return out;
   }

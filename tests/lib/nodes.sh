@@ -9,7 +9,8 @@
 #   peer_target I J  the address node I dials to reach node J
 # It may also define node_up I (default: node I has a pid in PIDS), set
 # CLUSTER_EXTRA to extra [cluster] lines and TOML_EXTRA to more tables at the
-# end of every node's file.
+# end of every node's file, and PEERS to the node numbers a config names as
+# peers (default: 1 to N).
 
 log() { echo "[$(date +%T.%3N)] $*"; }
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
@@ -48,7 +49,7 @@ write_config() {  # write_config I [KEYFILE]: node I's raftdns.toml, every other
     echo "listen = \"$(peer_listen "$i")\""
     echo "key_file = \"$key\""
     [ -n "${CLUSTER_EXTRA:-}" ] && printf '%s\n' "$CLUSTER_EXTRA"
-    for j in $(seq 1 "$N"); do
+    for j in ${PEERS:-$(seq 1 "$N")}; do
       [ "$j" = "$i" ] && continue
       echo "[[cluster.peer]]"
       echo "id = \"n$j\""

@@ -8,17 +8,20 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
-#include <optional>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <fstream>
 #include <iostream>
@@ -266,6 +269,75 @@ void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
                 static_cast<unsigned long long>(n.commit),
                 static_cast<unsigned long long>(n.applied),
                 static_cast<unsigned long long>(n.wal_bytes), n.digest.c_str());
+  }
+}
+
+// dnsadm backup: pulls the chunks into FILE.tmp, makes it durable, then
+// renames it to FILE, so FILE is only ever a complete copy.
+void write_backup(const std::string& socket_path, const std::string& file, uint32_t first_ms,
+                  uint32_t chunk_ms) {
+  const std::string tmp = file + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail(kExitFailed, "cannot create " + tmp + ": " + std::strerror(errno));
+  auto abandon = [&](int code, const std::string& why) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail(code, why + "; no backup was written");
+  };
+  control::Request request;
+  request.op = control::Op::backup;
+  request.timeout_ms = first_ms;
+  uint64_t written = 0, total = 0, index = 0;
+  std::string id;
+  do {
+    request.backup_id = id;
+    request.offset = written;
+    auto response = control::call(socket_path, request, (id.empty() ? first_ms : chunk_ms) + 2000);
+    if (!response) abandon(kExitUnreachable, response.error());
+    if (!response->ok) abandon(kExitFailed, response->error);
+    if (!response->backup || response->backup->offset != written ||
+        (!id.empty() && response->backup->id != id)) {
+      abandon(kExitFailed, "the daemon sent a backup chunk out of order");
+    }
+    const control::BackupChunk& chunk = *response->backup;
+    id = chunk.id;
+    total = chunk.total;
+    index = chunk.index;
+    if (chunk.data.empty() && written < total) abandon(kExitFailed, "the daemon sent an empty chunk");
+    size_t off = 0;
+    while (off < chunk.data.size()) {
+      ssize_t n = ::write(fd, chunk.data.data() + off, chunk.data.size() - off);
+      if (n < 0) abandon(kExitFailed, "writing " + tmp + ": " + std::strerror(errno));
+      off += static_cast<size_t>(n);
+    }
+    written += chunk.data.size();
+  } while (written < total);
+  if (::fsync(fd) != 0) abandon(kExitFailed, "fsync " + tmp + ": " + std::strerror(errno));
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    fail(kExitFailed, "rename " + tmp + " to " + file + ": " + std::strerror(errno));
+  }
+  std::printf("backup at applied index %llu (%llu bytes) written to %s\n",
+              static_cast<unsigned long long>(index), static_cast<unsigned long long>(total),
+              file.c_str());
+}
+
+// One row per member, the leader marked with '*'.
+void print_members(const std::vector<control::MemberInfo>& members, bool as_json) {
+  if (as_json) {
+    std::printf("%s\n", control::members_to_json(members).c_str());
+    return;
+  }
+  std::printf("%-2s%-12s %-24s %-8s %-10s %10s %10s\n", "", "ID", "PEER ADDRESS", "ROLE",
+              "REACHABLE", "MATCH", "APPLIED");
+  for (const auto& m : members) {
+    std::string role = m.voter ? "voter" : (m.auto_promote ? "learner+" : "learner");
+    std::string match = m.match ? std::to_string(m.match) : "-";
+    std::string applied = m.applied ? std::to_string(m.applied) : "-";
+    std::printf("%-2s%-12s %-24s %-8s %-10s %10s %10s\n", m.leader ? "*" : "", m.id.c_str(),
+                m.address.c_str(), role.c_str(), m.reachable ? "yes" : "no", match.c_str(),
+                applied.c_str());
   }
 }
 
@@ -631,6 +703,35 @@ int run(int argc, char** argv) {
   bool whole_cluster = false;
   status->add_flag("--cluster", whole_cluster, "ask every node and print one table");
 
+  CLI::App* member = app.add_subcommand("member", "list, add, promote and remove cluster members");
+  member->require_subcommand(1);
+  std::string member_id, member_address;
+  bool member_json = false, stay_learner = false;
+  CLI::App* member_list = member->add_subcommand("list", "show every member and its state");
+  member_list->add_flag("--json", member_json, "one JSON array, for scripts");
+  CLI::App* member_add = member->add_subcommand(
+      "add", "add a node as a learner; it becomes a voter once it has caught up");
+  member_add->add_option("ID", member_id, "the new node's id ([node] id in its config)")
+      ->required();
+  member_add->add_option("ADDRESS", member_address, "its peer address, ADDR:PORT")->required();
+  member_add->add_flag("--learner", stay_learner,
+                       "keep it a learner (a read replica that never votes)");
+  CLI::App* member_promote = member->add_subcommand("promote", "make a caught-up learner a voter");
+  member_promote->add_option("ID", member_id)->required();
+  CLI::App* member_remove =
+      member->add_subcommand("remove", "remove a member (the leader hands over first)");
+  member_remove->add_option("ID", member_id)->required();
+  std::string backup_file;
+  CLI::App* backup = app.add_subcommand(
+      "backup", "write a consistent copy of the store (data, membership, applied index) to FILE");
+  backup->add_option("FILE", backup_file, "where to write it (here, where dnsadm runs)")
+      ->required();
+  CLI::App* leader = app.add_subcommand("leader", "leadership");
+  leader->require_subcommand(1);
+  CLI::App* leader_transfer =
+      leader->add_subcommand("transfer", "hand leadership to ID, or to the most up-to-date voter");
+  leader_transfer->add_option("ID", member_id, "the voter to lead");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -720,6 +821,35 @@ int run(int argc, char** argv) {
       if (!in) fail(kExitFailed, "cannot open batch file " + batch_file);
       request.changes = parse_batch(in, batch_file);
     }
+  } else if (member_list->parsed()) {
+    request.op = control::Op::member_list;
+    print = [member_json](const control::Response& r) { print_members(r.members, member_json); };
+  } else if (member_add->parsed() || member_promote->parsed() || member_remove->parsed()) {
+    request.op = member_add->parsed()       ? control::Op::member_add
+                 : member_promote->parsed() ? control::Op::member_promote
+                                            : control::Op::member_remove;
+    request.member = member_id;
+    request.address = member_address;
+    request.learner = stay_learner;
+    std::string done = member_add->parsed()       ? "added " + member_id + " as a learner"
+                       : member_promote->parsed() ? "promoted " + member_id + " to voter"
+                                                  : "removed " + member_id;
+    if (member_add->parsed() && !stay_learner) {
+      done += "; it becomes a voter once it has caught up";
+    }
+    print = [done](const control::Response& r) {
+      std::printf("%s (index %llu)\n", done.c_str(), static_cast<unsigned long long>(r.index));
+    };
+  } else if (backup->parsed()) {
+    // A copy of any size is pulled in bounded chunks, one request each.
+    const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
+    // Making the copy may take longer than a write: give it a minute at least.
+    const uint32_t copy_ms = std::max<uint32_t>(timeout_ms, 60000);
+    write_backup(socket_path, backup_file, copy_ms, timeout_ms);
+    return 0;
+  } else if (leader_transfer->parsed()) {
+    request.op = control::Op::leader_transfer;
+    request.member = member_id;
   } else if (status->parsed() && whole_cluster) {
     request.op = control::Op::cluster_status;
     print = [as_json](const control::Response& r) { print_cluster(r.nodes, as_json); };

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# dnsadm backup under a steady writer, then raftdnsd --restore into a fresh
+# three-node cluster: every node of the new cluster has the backup's digest,
+# holds every write acknowledged before the backup began and an unbroken
+# prefix of the rest, and takes writes. A restore into a non-empty data
+# directory is refused.
+source "$(dirname "$0")/lib.sh"
+cluster_init 3 "${PORT_BASE:?}"
+start_all
+L=$(wait_leader)
+write_retry "$L" zone add example.com --file "$(demo_zone)" --wait all
+
+ACKED=$WORK/acked
+: >"$ACKED"
+writer() {
+  local k deadline=$((SECONDS + 60))
+  for k in $(seq 1 300); do
+    [ -f "$WORK/stop" ] || [ $SECONDS -ge $deadline ] && break
+    adm 1 --timeout 3 add "w$k.example.com" 300 A 198.51.100.7 >/dev/null 2>&1 && echo "$k" >>"$ACKED"
+  done
+}
+writer &
+WRITER=$!
+wait_until 30 sh -c "[ \$(wc -l <'$ACKED') -ge 20 ]" || fail "the writer made no progress"
+before=$(tail -n 1 "$ACKED")
+adm 2 backup "$WORK/store.backup" | tee "$WORK/backup.out" || fail "dnsadm backup failed"
+[ -s "$WORK/store.backup" ] && [ ! -e "$WORK/store.backup.tmp" ] || fail "no complete backup file"
+touch "$WORK/stop"
+wait "$WRITER"
+index=$(sed -n 's/^backup at applied index \([0-9]*\) .*/\1/p' "$WORK/backup.out")
+[ -n "$index" ] || fail "no index in: $(cat "$WORK/backup.out")"
+log "backup at index $index; write w$before was acknowledged before it began"
+ls "$WORK/n2/data/snapshots" | grep -q backup && fail "the daemon kept its copy of the backup"
+
+# A new cluster of three (nodes 4, 5, 6) from the backup.
+for i in 1 2 3; do kill_node "$i"; done
+N=6
+for i in 4 5 6; do
+  PEERS="4 5 6" write_config "$i"
+  "$RAFTDNSD" --config "$WORK/n$i/raftdns.toml" --restore "$WORK/store.backup" \
+    >"$WORK/n$i/restore.out" 2>&1 || fail "restore on n$i failed: $(cat "$WORK/n$i/restore.out")"
+  cat "$WORK/n$i/restore.out"
+done
+digest=$(sed -n 's/.*digest \([0-9a-f]*\)).*/\1/p' "$WORK/n4/restore.out")
+[ -n "$digest" ] || fail "no digest in the restore summary"
+
+status=0
+"$RAFTDNSD" --config "$WORK/n4/raftdns.toml" --restore "$WORK/store.backup" 2>"$WORK/err" || status=$?
+[ "$status" = 1 ] && grep -q "is not empty" "$WORK/err" ||
+  fail "a restore into a non-empty data_dir was not refused: $(cat "$WORK/err")"
+
+node_up() { [ "$1" -ge 4 ] && [ -n "${PIDS[$1]:-}" ]; }
+for i in 4 5 6; do start_node "$i"; done
+wait_leader >/dev/null
+wait_until 30 converged || fail "the restored nodes differ"
+for i in 4 5 6; do
+  [ "$(digest_of "$i")" = "$digest" ] || fail "n$i's digest $(digest_of "$i") is not the backup's $digest"
+done
+[ "$(adm 4 member list --json | jq -r '[.[].id] | join(",")')" = n4,n5,n6 ] ||
+  fail "the membership is not the config's"
+# Every write acknowledged before the backup, then a prefix of the rest.
+present=1
+for k in $(seq 1 300); do
+  if [ -n "$(ask 5 "w$k.example.com")" ]; then
+    [ "$present" = 1 ] || fail "w$k is present after a missing write: not a consistent copy"
+  else
+    present=0
+    [ "$k" -gt "$before" ] || fail "w$k was acknowledged before the backup but is missing"
+  fi
+done
+write_retry 6 add restored.example.com 300 A 192.0.2.66
+wait_until 20 converged || fail "not converged after a write"
+log "PASS"
