@@ -325,8 +325,9 @@ ControlService::ClusterAdmin Daemon::cluster_admin() {
     r.kind = request.op == control::Op::member_add       ? replication::MemberRequest::Kind::add
              : request.op == control::Op::member_promote ? replication::MemberRequest::Kind::promote
                                                          : replication::MemberRequest::Kind::remove;
-    if (!config_.cluster_listen) {
-      return done(make_error("this node has no [cluster] listen address: it cannot have peers"),
+    if (!config_.cluster_listen || config_.cluster_key_file.empty()) {
+      return done(make_error("this node has no cluster.listen and cluster.key_file: it cannot "
+                             "have peers (set both and restart it first)"),
                   0);
     }
     cluster_->change_membership(r, deadline, std::move(done));
