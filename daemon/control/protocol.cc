@@ -323,6 +323,7 @@ std::string encode_request_body(const Request& r) {
   if (r.learner) doc["learner"] = true;
   if (!r.backup_id.empty()) doc["backup_id"] = r.backup_id;
   if (r.offset != 0) doc["offset"] = r.offset;
+  if (r.chunk_bytes != 0) doc["chunk_bytes"] = r.chunk_bytes;
   return doc.dump();
 }
 
@@ -347,6 +348,7 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
     if (auto s = read_bool(doc, "learner", r.learner); !s) return std::move(s).take_error();
     if (auto s = read_string(doc, "backup_id", r.backup_id); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "offset", r.offset); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "chunk_bytes", r.chunk_bytes); !s) return std::move(s).take_error();
     std::string wait = "local";
     if (auto s = read_string(doc, "wait", wait); !s) return std::move(s).take_error();
     if (wait == "all") {

@@ -112,6 +112,7 @@ struct Request {
   bool learner = false;  // member_add: stays a learner
   std::string backup_id;  // backup: the copy being read (empty: make one)
   uint64_t offset = 0;    // backup: where the next chunk starts
+  uint64_t chunk_bytes = 0;  // backup: at most this many bytes (0: kBackupChunkSize)
 
   friend bool operator==(const Request&, const Request&) = default;
 };

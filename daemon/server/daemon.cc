@@ -330,8 +330,9 @@ ControlService::ClusterAdmin Daemon::cluster_admin() {
     r.kind = request.op == control::Op::member_add       ? replication::MemberRequest::Kind::add
              : request.op == control::Op::member_promote ? replication::MemberRequest::Kind::promote
                                                          : replication::MemberRequest::Kind::remove;
-    if (!config_.cluster_listen) {
-      return done(make_error("this node has no [cluster] listen address: it cannot have peers"),
+    if (!config_.cluster_listen || config_.cluster_key_file.empty()) {
+      return done(make_error("this node has no cluster.listen and cluster.key_file: it cannot "
+                             "have peers (set both and restart it first)"),
                   0);
     }
     cluster_->change_membership(r, deadline, std::move(done));
@@ -352,11 +353,14 @@ ControlService::ClusterAdmin Daemon::cluster_admin() {
 // chunk; each later request reads the next chunk. One copy at a time; it is
 // deleted after its last chunk, or when the next backup starts.
 void Daemon::backup_chunk(const control::Request& request, ControlService::Reply reply) {
-  auto read_chunk = [this](uint64_t offset) -> control::Response {
+  const uint64_t limit = request.chunk_bytes == 0
+                             ? control::kBackupChunkSize
+                             : std::min<uint64_t>(request.chunk_bytes, control::kBackupChunkSize);
+  auto read_chunk = [this, limit](uint64_t offset) -> control::Response {
     const BackupCopy& b = *backup_;
     if (offset > b.size) return control::Response::failure("backup offset beyond its end");
     control::BackupChunk chunk{b.id, b.index, b.term, b.size, offset, {}};
-    chunk.data.resize(std::min<uint64_t>(control::kBackupChunkSize, b.size - offset));
+    chunk.data.resize(std::min<uint64_t>(limit, b.size - offset));
     int fd = ::open(b.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return control::Response::failure("backup " + b.path + ": " + std::strerror(errno));
     size_t got = 0;

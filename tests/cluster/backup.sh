@@ -23,12 +23,17 @@ writer &
 WRITER=$!
 wait_until 30 sh -c "[ \$(wc -l <'$ACKED') -ge 20 ]" || fail "the writer made no progress"
 before=$(tail -n 1 "$ACKED")
-adm 2 backup "$WORK/store.backup" | tee "$WORK/backup.out" || fail "dnsadm backup failed"
+# Small chunks, so the copy takes many requests.
+adm 2 backup --chunk-size 4096 "$WORK/store.backup" | tee "$WORK/backup.out" || fail "dnsadm backup failed"
 [ -s "$WORK/store.backup" ] && [ ! -e "$WORK/store.backup.tmp" ] || fail "no complete backup file"
 touch "$WORK/stop"
 wait "$WRITER"
 index=$(sed -n 's/^backup at applied index \([0-9]*\) .*/\1/p' "$WORK/backup.out")
 [ -n "$index" ] || fail "no index in: $(cat "$WORK/backup.out")"
+size=$(stat -c %s "$WORK/store.backup")
+chunks=$(sed -n 's/.* bytes in \([0-9]*\) chunks.*/\1/p' "$WORK/backup.out")
+[ "$chunks" = $(( (size + 4095) / 4096 )) ] && [ "$chunks" -gt 1 ] ||
+  fail "$size bytes came in $chunks chunks"
 log "backup at index $index; write w$before was acknowledged before it began"
 ls "$WORK/n2/data/snapshots" | grep -q backup && fail "the daemon kept its copy of the backup"
 

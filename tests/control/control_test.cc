@@ -87,6 +87,7 @@ TEST(ControlCodec, MembershipAndBackupRequestsRoundTrip) {
     r.learner = true;
     r.backup_id = "0123abcd";
     r.offset = 8u << 20;
+    r.chunk_bytes = 4096;
     auto decoded = decode_request_body(bytes(encode_request_body(r)));
     ASSERT_TRUE(decoded.ok()) << decoded.error();
     EXPECT_EQ(*decoded, r) << op_name(op);

@@ -122,7 +122,8 @@ TEST(DriverMembership, JoiningNodeTakesTheSnapshotFollowsTheLogAndIsPromotedOnce
   EXPECT_EQ(count_of(st, "after4"), 1u);
   // Every node records the newcomer's address.
   for (const auto& id : c.ids()) {
-    const Member* m = recorded(c, id).find_name("n4");
+    const Membership record = recorded(c, id);
+    const Member* m = record.find_name("n4");
     ASSERT_NE(m, nullptr) << id;
     EXPECT_EQ(m->address, Cluster::address_of("n4"));
   }

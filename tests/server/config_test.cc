@@ -165,6 +165,26 @@ TEST(Config, ClusterPeersNeedListenKeyFileAndUniqueIds) {
   EXPECT_TRUE(parse(head + "listen = \"127.0.0.1:7001\"\n").ok());
 }
 
+TEST(Config, JoinNeedsTheClustersMembersAndAWildcardListenNeedsAdvertise) {
+  const std::string head = "[node]\nid = \"n4\"\n[cluster]\nkey_file = \"k\"\n";
+  const std::string peer = "[[cluster.peer]]\nid = \"n1\"\naddress = \"127.0.0.1:7001\"\n";
+  EXPECT_TRUE(fails_with(head + "listen = \"127.0.0.1:7004\"\njoin = true\n",
+                         "cluster.join = true needs the running cluster's members"));
+  auto joined = parse(head + "listen = \"127.0.0.1:7004\"\njoin = true\n" + peer);
+  ASSERT_TRUE(joined.ok()) << joined.error();
+  EXPECT_TRUE(joined->cluster_join);
+  EXPECT_FALSE(joined->cluster_advertise.has_value());
+  EXPECT_TRUE(fails_with(head + "listen = \"0.0.0.0:7004\"\n" + peer,
+                         "set cluster.advertise to the address peers dial"));
+  EXPECT_TRUE(fails_with(head + "listen = \"0.0.0.0:7004\"\nadvertise = \"0.0.0.0:7004\"\n" + peer,
+                         "cluster.advertise must be an address peers can dial"));
+  auto advertised =
+      parse(head + "listen = \"0.0.0.0:7004\"\nadvertise = \"192.0.2.4:7004\"\n" + peer);
+  ASSERT_TRUE(advertised.ok()) << advertised.error();
+  EXPECT_EQ(advertised->cluster_advertise->to_text(), "192.0.2.4:7004");
+  EXPECT_TRUE(fails_with(head + "listen = \"127.0.0.1:7004\"\njoin = 1\n" + peer, "cluster.join"));
+}
+
 constexpr const char* kSecret = "c2VjcmV0LWtleS1mb3ItdHNpZy10ZXN0cw==";
 
 TEST(Config, TransferKeysRulesNotifyAndCatalogAreRead) {

@@ -275,7 +275,7 @@ void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
 // dnsadm backup: pulls the chunks into FILE.tmp, makes it durable, then
 // renames it to FILE, so FILE is only ever a complete copy.
 void write_backup(const std::string& socket_path, const std::string& file, uint32_t first_ms,
-                  uint32_t chunk_ms) {
+                  uint32_t chunk_ms, uint64_t chunk_bytes) {
   const std::string tmp = file + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail(kExitFailed, "cannot create " + tmp + ": " + std::strerror(errno));
@@ -287,9 +287,11 @@ void write_backup(const std::string& socket_path, const std::string& file, uint3
   control::Request request;
   request.op = control::Op::backup;
   request.timeout_ms = first_ms;
-  uint64_t written = 0, total = 0, index = 0;
+  request.chunk_bytes = chunk_bytes;
+  uint64_t written = 0, total = 0, index = 0, requests = 0;
   std::string id;
   do {
+    ++requests;
     request.backup_id = id;
     request.offset = written;
     auto response = control::call(socket_path, request, (id.empty() ? first_ms : chunk_ms) + 2000);
@@ -318,9 +320,9 @@ void write_backup(const std::string& socket_path, const std::string& file, uint3
     ::unlink(tmp.c_str());
     fail(kExitFailed, "rename " + tmp + " to " + file + ": " + std::strerror(errno));
   }
-  std::printf("backup at applied index %llu (%llu bytes) written to %s\n",
+  std::printf("backup at applied index %llu (%llu bytes in %llu chunks) written to %s\n",
               static_cast<unsigned long long>(index), static_cast<unsigned long long>(total),
-              file.c_str());
+              static_cast<unsigned long long>(requests), file.c_str());
 }
 
 // One row per member, the leader marked with '*'.
@@ -726,6 +728,10 @@ int run(int argc, char** argv) {
       "backup", "write a consistent copy of the store (data, membership, applied index) to FILE");
   backup->add_option("FILE", backup_file, "where to write it (here, where dnsadm runs)")
       ->required();
+  uint64_t chunk_bytes = 0;
+  backup->add_option("--chunk-size", chunk_bytes,
+                     "bytes per request (default and most: 8 MiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{control::kBackupChunkSize}));
   CLI::App* leader = app.add_subcommand("leader", "leadership");
   leader->require_subcommand(1);
   CLI::App* leader_transfer =
@@ -845,7 +851,7 @@ int run(int argc, char** argv) {
     const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
     // Making the copy may take longer than a write: give it a minute at least.
     const uint32_t copy_ms = std::max<uint32_t>(timeout_ms, 60000);
-    write_backup(socket_path, backup_file, copy_ms, timeout_ms);
+    write_backup(socket_path, backup_file, copy_ms, timeout_ms, chunk_bytes);
     return 0;
   } else if (leader_transfer->parsed()) {
     request.op = control::Op::leader_transfer;
