@@ -158,6 +158,7 @@ class Driver {
   void on_message(const std::string& peer, uint8_t kind, std::span<const uint8_t> payload);
   void on_peer_state(const std::string& peer, bool up);
   void on_forward(const std::string& peer, std::span<const uint8_t> payload, bool retry);
+  bool retry_can_be_judged() const;
   bool log_holds_request(uint64_t from, uint64_t origin, uint64_t request) const;
   void step(const raft::Message& m);
   void send_message(raft::Message m);
@@ -213,9 +214,10 @@ class Driver {
     Clock::time_point deadline;
     std::vector<uint8_t> envelope;
     bool proposed = false;
-    // Set once a forward was lost with its connection: the leader must look
-    // for the envelope in its log (from `scan_from` on) before proposing it
-    // again, so that a retry never applies a command twice.
+    // Set once a forward was lost with its connection, or the leader changed
+    // before it applied: the leader must look for the envelope in its log
+    // (from `scan_from` on) before proposing it again, so that a retry never
+    // applies a command twice.
     bool retry = false;
     uint64_t scan_from = 0;
     std::string forwarded_to;
@@ -273,6 +275,7 @@ class Driver {
   uint64_t wal_bytes_after_compact_ = 0;
   uint64_t next_request_ = 0;
   uint64_t last_lead_ = raft::kNoNode;  // for DriverMetrics::leader_changes
+  uint64_t seen_lead_ = raft::kNoNode;  // the leader as of the last SoftState (none included)
   bool started_ = false, stopped_ = false;
   std::map<uint64_t, Pending> pending_;
   std::vector<AllWait> waits_;

@@ -477,6 +477,20 @@ void Driver::on_role_change(const raft::SoftState& ss) {
   log(std::string("raft: role ") + raft::to_string(ss.role) + " at term " +
       std::to_string(node_->term()) + ", leader " +
       (lead == names_.end() ? std::string("none") : lead->second));
+  // A change of leader can lose what was proposed and not yet applied: an
+  // entry the old leader never replicated is cut from every log, and a
+  // forward to a leader that stepped down may never have been appended.
+  // Each goes out again as a retry, which the leader first looks for in its
+  // log, so none is lost and none is applied twice.
+  if (ss.lead != seen_lead_) {
+    for (auto& [id, p] : pending_) {
+      if (p.proposed && p.rejection.empty()) {
+        p.proposed = false;
+        p.retry = true;
+      }
+    }
+  }
+  seen_lead_ = ss.lead;
   // A new leader may let queued requests through now.
   for (auto& [id, p] : pending_) {
     if (!p.proposed) try_propose(id);

@@ -110,10 +110,13 @@ void Driver::on_forward(const std::string& peer, std::span<const uint8_t> p, boo
   std::string why = "not the leader";
   Proposal outcome = Proposal::retry;
   if (node_->role() == raft::Role::leader) {
-    if (retry && log_holds_request(scan_from, env.origin, env.request)) {
+    if (retry && !retry_can_be_judged()) {
+      why = "the new leader has not yet committed an entry of its term";
+    } else if (retry && log_holds_request(scan_from, env.origin, env.request)) {
       return;  // already in the log: the origin completes it when it applies it
+    } else {
+      outcome = propose_envelope(p, why);
     }
-    outcome = propose_envelope(p, why);
   }
   if (outcome != Proposal::proposed) {
     std::vector<uint8_t> out;
@@ -122,6 +125,13 @@ void Driver::on_forward(const std::string& peer, std::span<const uint8_t> p, boo
     network_->send(peer, outcome == Proposal::refused ? kForwardRejected : kForwardRefused, out);
   }
   wake();
+}
+
+// A retry is judged against the leader's log only once the leader has
+// committed an entry of its own term: before that, an entry of an older term
+// that this log lacks could still be committed by another leader.
+bool Driver::retry_can_be_judged() const {
+  return node_->log_term(node_->committed()) == node_->term();
 }
 
 // Whether the leader's log holds the envelope (origin, request) at or after
@@ -220,6 +230,7 @@ void Driver::try_propose(uint64_t id) {
   if (node_->role() == raft::Role::leader) {
     // A retried forward may already be in our log (we took it as a
     // follower, or as the leader it was forwarded to).
+    if (p.retry && !retry_can_be_judged()) return;  // at a later tick
     if (p.retry && log_holds_request(p.scan_from, self_, id)) {
       p.proposed = true;
       return;

@@ -451,6 +451,40 @@ TEST(DriverForward, RetryAfterALeaderChangeIsAppliedOnce) {
   }
 }
 
+// A leader takes a write, is cut off before it replicates it, and a new
+// leader is elected: the entry is cut from the old leader's log when it
+// rejoins. The write must not be left to time out: the node that took it
+// sends it again, to the new leader, which applies it once.
+TEST(DriverForward, WriteCutFromADeposedLeadersLogIsRetriedAndAppliedOnce) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "before", 1);
+  std::string old_leader = *c.leader();
+  auto out = c.submit(old_leader, "stranded", 60s);
+  c.round(false);  // the leader appends it; its appends to the others are queued
+  // ... and dropped: the leader is cut off with the entry in its log alone.
+  for (const auto& id : c.ids()) {
+    if (id != old_leader) c.hub.cut(old_leader, id);
+  }
+  ASSERT_FALSE(out->done);
+  std::string other = old_leader == "a" ? "b" : "a";
+  ASSERT_TRUE(c.run_until([&] {
+    return c.node(other).driver->core().lead() != 0 &&
+           c.node(other).driver->core().lead() != c.node(old_leader).driver->core().id();
+  }));
+  for (const auto& id : c.ids()) {
+    if (id != old_leader) c.hub.heal(old_leader, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return out->done; }, 2000))
+      << "a write cut from the deposed leader's log was left to time out";
+  ASSERT_TRUE(out->status) << out->status.error();
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  for (const auto& id : c.ids()) {
+    EXPECT_EQ(count_of(c.node(id).sm->current(), "stranded"), 1u) << "on " << id;
+  }
+}
+
 // ---- status ----
 
 TEST(DriverStatus, ClusterReportCarriesEveryMembersStateAcrossTheNetwork) {
