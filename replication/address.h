@@ -30,4 +30,12 @@ Result<SocketAddress> parse_socket_address(std::string_view text);
 // Formats a kernel-supplied address (from accept or getsockname) like SocketAddress::text().
 std::string format_socket_address(const sockaddr* address, socklen_t length);
 
+// A member of the cluster to dial: its node id and peer address in the
+// numeric text form SocketAddress::to_text() gives. The TOML's
+// [[cluster.peer]] list and the replicated membership both produce it.
+struct PeerConfig {
+  std::string id;       // node id, e.g. "n2"
+  std::string address;  // "127.0.0.1:7002" or "[::1]:7002"
+};
+
 }  // namespace raftdns::replication

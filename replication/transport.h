@@ -40,16 +40,12 @@
 #include <vector>
 
 #include "common/result.h"
+#include "replication/address.h"
 #include "replication/key.h"
 
 struct event_base;
 
 namespace raftdns::replication {
-
-struct PeerConfig {
-  std::string id;       // node id, e.g. "n2"
-  std::string address;  // numeric "addr:port": "127.0.0.1:7002" or "[::1]:7002"
-};
 
 struct TransportConfig {
   std::string self_id;

@@ -515,7 +515,9 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
         }
         const toml::node* address = peer->get("address");
         if (!address) return r.fail(item, "cluster.peer \"" + p.id + "\" is missing key address");
-        RAFTDNS_TRY(r.address(*address, "cluster.peer.address", p.address));
+        SocketAddress parsed;
+        RAFTDNS_TRY(r.address(*address, "cluster.peer.address", parsed));
+        p.address = parsed.to_text();
         cfg.peers.push_back(std::move(p));
       }
     }
@@ -636,8 +638,8 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   note(running.compact_entries != fresh.compact_entries, "cluster.compact_entries");
   note(running.compact_bytes != fresh.compact_bytes, "cluster.compact_bytes");
   std::vector<std::string> a, b;
-  for (const auto& p : running.peers) a.push_back(p.id + "=" + p.address.to_text());
-  for (const auto& p : fresh.peers) b.push_back(p.id + "=" + p.address.to_text());
+  for (const auto& p : running.peers) a.push_back(p.id + "=" + p.address);
+  for (const auto& p : fresh.peers) b.push_back(p.id + "=" + p.address);
   note(a != b, "cluster.peer");
   // Transfer settings are handed to the workers at start-up.
   auto keys = [](const Config& c) {

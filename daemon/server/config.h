@@ -32,10 +32,7 @@ using replication::SocketAddress;
 // port from 1 to 65535 (port 0, "any", is refused for configured addresses).
 Result<SocketAddress> parse_socket_address(std::string_view text);
 
-struct PeerConfig {
-  std::string id;
-  SocketAddress address;
-};
+using replication::PeerConfig;  // the address in SocketAddress::to_text() form
 
 // [[transfer.notify]]: a secondary told about every change (RFC 1996).
 struct NotifyTarget {

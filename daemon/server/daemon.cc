@@ -262,7 +262,7 @@ Status Daemon::open_cluster() {
     if (!key) return make_error(key.error());
     nc.key = *key;
   }
-  for (const auto& p : config_.peers) nc.peers.push_back({p.id, p.address.to_text()});
+  nc.peers = config_.peers;
   nc.wal_dir = config_.data_dir + "/wal";
   nc.snapshot_dir = config_.data_dir + "/snapshots";
   nc.tick = std::chrono::milliseconds(config_.tick_ms);

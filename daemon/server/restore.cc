@@ -83,7 +83,7 @@ Result<std::string> restore_backup(const Config& config, const std::string& back
       {replication::raft_id_of(config.node_id), config.node_id, self_address, true, false});
   for (const auto& p : config.peers) {
     members.members.push_back(
-        {replication::raft_id_of(p.id), p.id, p.address.to_text(), true, false});
+        {replication::raft_id_of(p.id), p.id, p.address, true, false});
   }
   std::sort(members.members.begin(), members.members.end(),
             [](const auto& a, const auto& b) { return a.raft_id < b.raft_id; });

@@ -90,7 +90,7 @@ address = "[::1]:7003"
   EXPECT_EQ(cfg->cluster_key_file, "/etc/raftdns/cluster.key");
   ASSERT_EQ(cfg->peers.size(), 2u);
   EXPECT_EQ(cfg->peers[0].id, "ns2");
-  EXPECT_EQ(cfg->peers[1].address.to_text(), "[::1]:7003");
+  EXPECT_EQ(cfg->peers[1].address, "[::1]:7003");
 }
 
 TEST(Config, UnknownKeysAreErrorsNamingTheKeyAndLine) {
