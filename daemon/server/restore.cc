@@ -9,26 +9,13 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/fsync.h"
 #include "daemon/store/command.h"
 #include "daemon/store/store.h"
 #include "replication/membership.h"
 #include "replication/node.h"
 
 namespace raftdns::server {
-
-namespace {
-
-Status fsync_path(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return make_error(path + ": " + std::strerror(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return make_error(path + ": fsync: " + std::strerror(err));
-  return {};
-}
-
-}  // namespace
 
 Result<std::string> restore_backup(const Config& config, const std::string& backup_file) {
   namespace fs = std::filesystem;

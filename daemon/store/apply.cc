@@ -248,6 +248,35 @@ Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
   return {};
 }
 
+// Adds `records` as whole RRsets: grouped by (owner, type), each group merged
+// once, its TTL and class those of its last record (as a zone file gives them).
+Status Applier::add_records_grouped(std::span<const uint8_t> zone_key, size_t apex_labels,
+                                    const std::vector<wire::Record>& records) {
+  struct Group {
+    const wire::Record* first = nullptr;
+    uint16_t rclass = 0;
+    uint32_t ttl = 0;
+    std::vector<std::span<const uint8_t>> rdatas;
+  };
+  std::map<std::pair<std::string, uint16_t>, Group> groups;
+  for (const auto& r : records) {
+    NameKey key(r.owner);
+    auto& g =
+        groups[{std::string(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size()),
+                r.type}];
+    if (!g.first) g.first = &r;
+    g.rclass = r.rclass;
+    g.ttl = r.ttl;
+    g.rdatas.push_back(r.rdata);
+  }
+  for (auto& [k, g] : groups) {
+    auto s = add_to_rrset(zone_key, apex_labels, g.first->owner, k.second, g.rclass, g.ttl,
+                          g.rdatas);
+    if (!s) return s;
+  }
+  return {};
+}
+
 Status Applier::add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labels,
                              const wire::Name& owner, uint16_t type, uint16_t rclass, uint32_t ttl,
                              const std::vector<std::span<const uint8_t>>& rdatas) {
@@ -414,27 +443,8 @@ Status Applier::put_zone(const PutZone& p) {
   put(env_.zones, zkey.span(), fresh_meta.encode());
   update_zone_depth_hint();
 
-  struct Group {
-    const wire::Record* first = nullptr;
-    uint16_t rclass = 0;
-    uint32_t ttl = 0;
-    std::vector<std::span<const uint8_t>> rdatas;
-  };
-  std::map<std::pair<std::string, uint16_t>, Group> groups;
-  for (const auto& r : p.records) {
-    NameKey key(r.owner);
-    auto& g =
-        groups[{std::string(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size()),
-                r.type}];
-    if (!g.first) g.first = &r;
-    g.rclass = r.rclass;
-    g.ttl = r.ttl;
-    g.rdatas.push_back(r.rdata);
-  }
-  for (auto& [k, g] : groups) {
-    auto s =
-        add_to_rrset(zk, zone_key.labels(), g.first->owner, k.second, g.rclass, g.ttl, g.rdatas);
-    if (!s) return make_error("zone " + zone_text + ": " + s.error());
+  if (auto s = add_records_grouped(zk, zone_key.labels(), p.records); !s) {
+    return make_error("zone " + zone_text + ": " + s.error());
   }
   return {};
 }
@@ -556,30 +566,9 @@ Status Applier::import_chunk(const ImportChunk& c) {
 
   staging_ = Staging{std::string(reinterpret_cast<const char*>(zk.data()), zk.size()),
                      state->generation, state->meta};
-  struct Group {
-    const wire::Record* first = nullptr;
-    uint16_t rclass = 0;
-    uint32_t ttl = 0;
-    std::vector<std::span<const uint8_t>> rdatas;
-  };
-  std::map<std::pair<std::string, uint16_t>, Group> groups;
-  for (const auto& r : c.records) {
-    NameKey key(r.owner);
-    auto& g =
-        groups[{std::string(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size()),
-                r.type}];
-    if (!g.first) g.first = &r;
-    g.rclass = r.rclass;
-    g.ttl = r.ttl;
-    g.rdatas.push_back(r.rdata);
-  }
-  for (auto& [k, g] : groups) {
-    auto s =
-        add_to_rrset(zk, zone_key.labels(), g.first->owner, k.second, g.rclass, g.ttl, g.rdatas);
-    if (!s) {
-      staging_.reset();
-      return make_error("zone " + zone_text + ": " + s.error());
-    }
+  if (auto s = add_records_grouped(zk, zone_key.labels(), c.records); !s) {
+    staging_.reset();
+    return make_error("zone " + zone_text + ": " + s.error());
   }
   state->meta = std::move(staging_->meta);
   staging_.reset();

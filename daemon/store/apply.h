@@ -92,6 +92,8 @@ class Applier {
   std::vector<uint16_t> types_at(std::span<const uint8_t> zone_key,
                                  std::span<const uint8_t> owner_key);
 
+  Status add_records_grouped(std::span<const uint8_t> zone_key, size_t apex_labels,
+                             const std::vector<wire::Record>& records);
   // Merges `rdatas` into the RRset (zone, owner, type), checking the zone rules.
   Status add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labels,
                       const wire::Name& owner, uint16_t type, uint16_t rclass, uint32_t ttl,

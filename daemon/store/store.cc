@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 
+#include "common/fsync.h"
 #include "daemon/store/apply.h"
 #include "daemon/store/lmdb.h"
 #include "daemon/store/read_txn.h"
@@ -55,16 +56,6 @@ struct Fnv64 {
     add(v.mv_data, v.mv_size);
   }
 };
-
-Status fsync_path(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return make_error(path + ": " + std::strerror(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return make_error(path + ": fsync: " + std::strerror(err));
-  return {};
-}
 
 }  // namespace
 
