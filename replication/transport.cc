@@ -370,10 +370,11 @@ void Transport::Impl::set_peers(const std::vector<PeerConfig>& wanted) {
   }
   if (stopped_) return;
   std::vector<std::string> gone;
-  for (const auto& [id, peer] : peers_) {
+  for (const auto& entry : peers_) {
+    const std::string& id = entry.first;
     const auto w = std::find_if(wanted.begin(), wanted.end(),
                                 [&](const PeerConfig& p) { return p.id == id; });
-    if (w == wanted.end() || w->address != peer->config.address) gone.push_back(id);
+    if (w == wanted.end() || w->address != entry.second->config.address) gone.push_back(id);
   }
   for (const auto& id : gone) drop_peer(id);
   for (const PeerConfig& p : wanted) {
