@@ -9,12 +9,17 @@ packages=(
   # libraries named by the design (static archives come with the -dev packages)
   libevent-dev liblmdb-dev libc-ares-dev libcli11-dev libgtest-dev libgmock-dev
   libknot-dev libtomlplusplus-dev libsodium-dev nlohmann-json3-dev
+  # libcrypto (static): ECDSA P-256 and SHA-1 (NSEC3) for DNSSEC signing
+  libssl-dev
   # test peers and clients
   bind9-dnsutils knot-dnsutils nsd knot dnsperf iproute2 procps
   # monitoring: a real Prometheus server and promtool for the metrics tests
   prometheus curl
   # secondaries for the transfer tests (named), a skewed clock for TSIG BADTIME
   bind9 faketime
+  # DNSSEC: zone signers and verifiers (bind9-utils, ldnsutils), validators
+  # (delv is in bind9-dnsutils; a validating unbound)
+  bind9-utils ldnsutils unbound
   # dynamic update clients (nsupdate is in bind9-dnsutils, knsupdate in knot-dnsutils)
   python3-dnspython
   # a whole ACME DNS-01 issuance through UPDATE: the ACME test server and certbot
