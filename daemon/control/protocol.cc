@@ -465,6 +465,7 @@ std::string encode_response_body(const Response& r) {
   }
   if (!r.text.empty()) doc["text"] = r.text;
   if (!r.lines.empty()) doc["lines"] = r.lines;
+  if (!r.warnings.empty()) doc["warnings"] = r.warnings;
   if (!r.cursor.empty()) doc["cursor"] = to_hex(r.cursor);
   if (r.status) {
     const StatusInfo& s = *r.status;
@@ -535,6 +536,13 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
       for (const json& item : *it) {
         if (!item.is_string()) return make_error("a line is not a string");
         r.lines.push_back(item.get<std::string>());
+      }
+    }
+    if (auto it = doc.find("warnings"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"warnings\" is not an array");
+      for (const json& item : *it) {
+        if (!item.is_string()) return make_error("a warning is not a string");
+        r.warnings.push_back(item.get<std::string>());
       }
     }
     if (auto it = doc.find("status"); it != doc.end()) {

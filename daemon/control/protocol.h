@@ -200,6 +200,7 @@ struct Response {
   std::vector<uint8_t> cursor;       // zone_export_part: where the next part starts
   std::vector<MemberInfo> members;   // member_list
   std::optional<BackupChunk> backup;  // backup
+  std::vector<std::string> warnings;  // writes: one line each (e.g. data added occluded)
 
   static Response failure(std::string message) {
     Response r;

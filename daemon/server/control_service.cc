@@ -85,6 +85,45 @@ Result<store::Command> change_command(Op op, const std::vector<control::WireReco
   }
 }
 
+// The owners and types a change adds (a batch's adds included).
+void collect_added(const store::Command& c, std::vector<std::pair<wire::Name, uint16_t>>& out) {
+  if (const auto* add = std::get_if<store::AddRecords>(&c)) {
+    for (const wire::Record& rr : add->records) out.emplace_back(rr.owner, rr.type);
+  } else if (const auto* batch = std::get_if<store::Batch>(&c)) {
+    for (const store::Command& step : batch->commands) collect_added(step, out);
+  }
+}
+
+// One warning per zone for added records that are occluded in the store as
+// it now is (the rules of zone::occlusion_of, which a zone file's load
+// reports the same way). A warning only: the data is kept and exported.
+std::vector<std::string> occlusion_warnings(
+    const store::Store& store, const std::vector<std::pair<wire::Name, uint16_t>>& added) {
+  std::vector<std::string> out;
+  if (added.empty()) return out;
+  std::vector<wire::Name> zones;
+  for (const store::ZoneInfo& z : store.zones()) zones.push_back(z.name);
+  auto has = [&](const wire::Name& n, uint16_t t) { return !store.get(n, t).empty(); };
+  // zone -> the occluded records, in the order given
+  std::vector<std::pair<wire::Name, std::vector<wire::Record>>> found;
+  for (const auto& [owner, type] : added) {
+    const wire::Name* zone = nullptr;
+    for (const wire::Name& z : zones) {
+      if (owner.is_subdomain_of(z) && (!zone || z.label_count() > zone->label_count())) zone = &z;
+    }
+    if (!zone || !zone::occlusion_of(*zone, owner, type, has)) continue;
+    auto it = std::find_if(found.begin(), found.end(), [&](const auto& f) { return f.first == *zone; });
+    if (it == found.end()) it = found.insert(found.end(), {*zone, {}});
+    it->second.push_back(wire::Record{owner, type, wire::rrclass::IN, 0, {}});
+  }
+  for (const auto& [zone, records] : found) {
+    std::vector<const wire::Record*> ptrs;
+    for (const wire::Record& rr : records) ptrs.push_back(&rr);
+    out.push_back(zone::occlusion_warning(zone, ptrs));
+  }
+  return out;
+}
+
 }  // namespace
 
 // --- ControlService ---
@@ -92,14 +131,16 @@ Result<store::Command> change_command(Op op, const std::vector<control::WireReco
 ControlService::ControlService(store::Store& store, Proposer& proposer, StatusSource status)
     : store_(store), proposer_(proposer), status_(std::move(status)) {}
 
-void ControlService::propose(store::Command command, const Request& request, Reply reply) {
+void ControlService::propose(store::Command command, const Request& request, Reply reply,
+                             std::vector<std::pair<wire::Name, uint16_t>> added) {
   ProposalOptions options;
   options.deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
   options.wait_for_all = request.wait == control::Wait::all;
   std::string what = store::describe(command);
   proposer_.submit(std::move(command), options,
-                   [reply = std::move(reply), what](Status status, uint64_t index) {
+                   [this, reply = std::move(reply), what,
+                    added = std::move(added)](Status status, uint64_t index) {
                      if (!status) {
                        log_info("refused " + what + ": " + status.error());
                        reply(Response::failure(status.error()));
@@ -108,6 +149,8 @@ void ControlService::propose(store::Command command, const Request& request, Rep
                      log_info("applied " + what + " at index " + std::to_string(index));
                      Response r;
                      r.index = index;
+                     r.warnings = occlusion_warnings(store_, added);
+                     for (const std::string& w : r.warnings) log_warning(w);
                      reply(std::move(r));
                    });
 }
@@ -273,7 +316,9 @@ void ControlService::dispatch(const Request& request, Reply reply) {
     case Op::remove_rrset: {
       auto command = change_command(request.op, request.records, request.owner, request.type);
       if (!command) return reply(Response::failure(command.error()));
-      propose(std::move(*command), request, std::move(reply));
+      std::vector<std::pair<wire::Name, uint16_t>> added;
+      collect_added(*command, added);
+      propose(std::move(*command), request, std::move(reply), std::move(added));
       return;
     }
     case Op::get: {
@@ -298,7 +343,9 @@ void ControlService::dispatch(const Request& request, Reply reply) {
         }
         batch.commands.push_back(std::move(*command));
       }
-      propose(std::move(batch), request, std::move(reply));
+      std::vector<std::pair<wire::Name, uint16_t>> added;
+      for (const store::Command& step : batch.commands) collect_added(step, added);
+      propose(std::move(batch), request, std::move(reply), std::move(added));
       return;
     }
   }

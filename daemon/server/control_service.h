@@ -59,7 +59,12 @@ class ControlService {
 
  private:
   void dispatch(const control::Request& request, Reply reply);
-  void propose(store::Command command, const control::Request& request, Reply reply);
+  // Proposes `command` and replies once it is applied (or refused). The
+  // owners and types in `added` (records the change adds) are checked for
+  // occlusion against the applied store, and a warning line is returned for
+  // each zone that holds some: the data is kept but never served.
+  void propose(store::Command command, const control::Request& request, Reply reply,
+               std::vector<std::pair<wire::Name, uint16_t>> added = {});
   store::Store& store_;
   Proposer& proposer_;
   StatusSource status_;

@@ -112,6 +112,7 @@ TEST(ControlCodec, ResponseWithStatusZonesAndLinesRoundTrips) {
   r.zones = {{"example.com.", 2024010101, 12}};
   r.text = "example.com. 3600 IN SOA ...\n";
   r.lines = {"www.example.com. 300 IN A 192.0.2.10"};
+  r.warnings = {"zone example.com.: 1 record lies below a zone cut or DNAME: x.sub.example.com."};
   r.status = StatusInfo{"0.1.0", "n1", 10, 1, 12, 99, 42, 0, "leader", std::nullopt,
                         {{"applied", 3}, {"prerequisite_failed", 1}}, 1, 20000, 2};
   r.cursor = {9, 8, 7};

@@ -33,9 +33,18 @@ out=$(full sub.example.com TXT)
 [[ "$out" != *"occluded at the cut"* && "$out" == *"ANSWER: 0"* ]] || fail "TXT at the cut: $out"
 expect_eq "below the DNAME" "$(printf 'example.net.\nx.example.net.')" "$(q x.dn.example.com A)"
 
-# dnsadm add and batch accept the same data, as the file did.
-adm add y.dn.example.com 300 A 192.0.2.56
-printf 'ADD: z.sub.example.com 300 MX 10 mail.example.com.\n' | adm batch
+# dnsadm add and batch accept the same data, as the file did, with the same
+# warning; glue below the cut is no occluded data and draws none.
+err=$(adm add y.dn.example.com 300 A 192.0.2.56 2>&1 >/dev/null)
+[[ "$err" == *"warning: zone example.com.: 1 record lies below a zone cut or DNAME"*"y.dn.example.com."* ]] ||
+  fail "dnsadm add warns of occluded data: got [$err]"
+err=$(printf 'ADD: z.sub.example.com 300 MX 10 mail.example.com.\n' | adm batch 2>&1 >/dev/null)
+[[ "$err" == *"warning: zone example.com.: 1 record lies"*"z.sub.example.com."* ]] ||
+  fail "dnsadm batch warns of occluded data: got [$err]"
+err=$(adm add ns2.sub.example.com 300 A 192.0.2.54 2>&1 >/dev/null)
+[[ -z "$err" ]] || fail "glue draws no warning: got [$err]"
+err=$(adm add fine.example.com 300 A 192.0.2.57 2>&1 >/dev/null)
+[[ -z "$err" ]] || fail "ordinary data draws no warning: got [$err]"
 expect_eq "added below the DNAME, not served" "$(printf 'example.net.\ny.example.net.')" \
   "$(q y.dn.example.com A)"
 expect_eq "kept" "y.dn.example.com. 300 IN A 192.0.2.56" "$(adm get y.dn.example.com A)"

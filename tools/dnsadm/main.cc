@@ -875,6 +875,9 @@ int run(int argc, char** argv) {
   auto response = control::call(socket_path, request, timeout_ms + 2000);
   if (!response) fail(kExitUnreachable, response.error());
   if (!response->ok) fail(kExitFailed, response->error);
+  for (const std::string& w : response->warnings) {
+    std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
+  }
   print(*response);
   return 0;
 }
