@@ -19,7 +19,6 @@ extern "C" {
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace raftdns::zone {
@@ -207,9 +206,57 @@ std::string occlusion_warning(const Name& origin, const std::vector<const Record
 
 namespace {
 
+// The records' positions sorted so that each owner's records, each RRset and
+// each exact repeat are adjacent: by owner (its hash first, so most
+// comparisons are of one integer), type, class, RDATA, then file position.
+// One sort serves duplicate removal, the RRset TTL rule and the per-owner
+// checks; node-based hash maps keyed by whole names cost several times more
+// for a big zone (a cache miss per record per map, and ~300 bytes a node).
+struct Grouping {
+  std::vector<uint32_t> order;  // record positions, grouped
+  std::vector<uint64_t> hash;   // hash[k]: the owner hash of records[order[k]]
+
+  // Whether the k-th and (k-1)-th records of the order share their owner
+  // (and, with `type`, their RRset). Unequal hashes settle most cases
+  // without touching the records.
+  bool same_owner(const std::vector<Record>& records, size_t k) const {
+    return hash[k] == hash[k - 1] && records[order[k]].owner == records[order[k - 1]].owner;
+  }
+  bool same_rrset(const std::vector<Record>& records, size_t k) const {
+    return hash[k] == hash[k - 1] && records[order[k]].type == records[order[k - 1]].type &&
+           records[order[k]].owner == records[order[k - 1]].owner;
+  }
+};
+
+Grouping grouped_order(const std::vector<Record>& records) {
+  std::vector<std::pair<uint64_t, uint32_t>> keyed(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    keyed[i] = {records[i].owner.hash(), static_cast<uint32_t>(i)};
+  }
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    const Record& x = records[a.second];
+    const Record& y = records[b.second];
+    if (int c = x.owner.compare(y.owner); c != 0) return c < 0;
+    if (x.type != y.type) return x.type < y.type;
+    if (x.rclass != y.rclass) return x.rclass < y.rclass;
+    if (x.rdata != y.rdata) return x.rdata < y.rdata;
+    return a.second < b.second;
+  });
+  Grouping g;
+  g.order.resize(keyed.size());
+  g.hash.resize(keyed.size());
+  for (size_t k = 0; k < keyed.size(); ++k) {
+    g.hash[k] = keyed[k].first;
+    g.order[k] = keyed[k].second;
+  }
+  return g;
+}
+
 Status validate_with_locations(const Name& origin, const std::vector<Record>& records,
                                const std::vector<Location>* locations,
-                               std::vector<std::string>* warnings) {
+                               std::vector<std::string>* warnings,
+                               const Grouping* given = nullptr) {
   auto loc_of = [&](size_t i) -> const Location* {
     return locations && i < locations->size() ? &(*locations)[i] : nullptr;
   };
@@ -217,27 +264,33 @@ Status validate_with_locations(const Name& origin, const std::vector<Record>& re
     return make_error(where(loc_of(i)) + wire::record_to_text(records[i]) + ": " + why);
   };
 
-  std::unordered_map<Name, OwnerFacts, wire::NameHash> owners;
-  owners.reserve(records.size());
-  for (const auto& rr : records) {
-    auto& f = owners[rr.owner];
+  Grouping own;
+  if (!given) own = grouped_order(records);
+  const Grouping& g = given ? *given : own;
+  const std::vector<uint32_t>& order = g.order;
+
+  // The facts of each owner, and which owner each record has.
+  std::vector<OwnerFacts> facts;
+  std::vector<uint32_t> owner_of(records.size());
+  // Names that cut off what lies below them: delegations and DNAMEs.
+  std::unordered_set<Name, wire::NameHash> ns_owners;
+  std::unordered_set<Name, wire::NameHash> dname_owners;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const Record& rr = records[order[k]];
+    if (k == 0 || !g.same_owner(records, k)) facts.emplace_back();
+    OwnerFacts& f = facts.back();
+    owner_of[order[k]] = static_cast<uint32_t>(facts.size() - 1);
     if (rr.type == rrtype::CNAME) {
       ++f.cname;
     } else if (!is_dnssec_meta(rr.type)) {
       ++f.other;
     }
-    if (rr.type == rrtype::DNAME) ++f.dname;
-    if (rr.type == rrtype::NS) ++f.ns;
+    if (rr.type == rrtype::DNAME && f.dname++ == 0) dname_owners.insert(rr.owner);
+    if (rr.type == rrtype::NS && f.ns++ == 0) ns_owners.insert(rr.owner);
   }
-  // Names that cut off what lies below them: delegations and DNAMEs.
-  bool any_cut = false;
-  for (const auto& [name, f] : owners) {
-    if ((f.ns && name != origin) || f.dname) any_cut = true;
-  }
+  const bool any_cut = !dname_owners.empty() || ns_owners.size() > ns_owners.count(origin);
   auto has = [&](const Name& n, uint16_t type) {
-    auto it = owners.find(n);
-    if (it == owners.end()) return false;
-    return type == rrtype::NS ? it->second.ns > 0 : it->second.dname > 0;
+    return type == rrtype::NS ? ns_owners.count(n) > 0 : dname_owners.count(n) > 0;
   };
 
   size_t soa_count = 0;
@@ -258,7 +311,7 @@ Status validate_with_locations(const Name& origin, const std::vector<Record>& re
       if (rr.owner != origin) return fail(i, "SOA record is not at the apex " + origin.to_text());
       if (++soa_count > 1) return fail(i, "more than one SOA record at the apex");
     }
-    const OwnerFacts& f = owners[rr.owner];
+    const OwnerFacts& f = facts[owner_of[i]];
     if (rr.type == rrtype::CNAME && f.cname > 1) {
       return fail(i, "more than one CNAME record at " + rr.owner.to_text());
     }
@@ -276,81 +329,73 @@ Status validate_with_locations(const Name& origin, const std::vector<Record>& re
   return {};
 }
 
-// Drops exact repeats (same owner, type, class and RDATA), keeping the first.
-void drop_duplicates(std::vector<Record>& records, std::vector<Location>& locations) {
-  struct Key {
-    const Record* rr;
-    bool operator==(const Key& o) const {
-      return rr->owner == o.rr->owner && rr->type == o.rr->type && rr->rclass == o.rr->rclass &&
-             rr->rdata == o.rr->rdata;
-    }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      size_t h = k.rr->owner.hash() ^ (size_t{k.rr->type} * 0x9e3779b97f4a7c15ull);
-      for (uint8_t b : k.rr->rdata) h = h * 131 + b;
-      return h;
-    }
-  };
-  std::unordered_set<Key, KeyHash> seen;
-  seen.reserve(records.size());
+// Drops exact repeats (same owner, type, class and RDATA), keeping the first,
+// and keeps the grouping true for what is left.
+void drop_duplicates(std::vector<Record>& records, std::vector<Location>& locations,
+                     Grouping& g) {
   std::vector<bool> keep(records.size(), true);
   bool any = false;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (!seen.insert(Key{&records[i]}).second) {
-      keep[i] = false;
+  for (size_t k = 1; k < g.order.size(); ++k) {
+    if (!g.same_rrset(records, k)) continue;
+    const Record& x = records[g.order[k - 1]];
+    const Record& y = records[g.order[k]];
+    if (x.rclass == y.rclass && x.rdata == y.rdata) {
+      keep[g.order[k]] = false;  // the later one: position breaks ties
       any = true;
     }
   }
   if (!any) return;
+  std::vector<uint32_t> renumbered(records.size());
   std::vector<Record> r;
   std::vector<Location> l;
   for (size_t i = 0; i < records.size(); ++i) {
     if (!keep[i]) continue;
+    renumbered[i] = static_cast<uint32_t>(r.size());
     r.push_back(std::move(records[i]));
     l.push_back(locations[i]);
   }
+  Grouping kept;
+  kept.order.reserve(r.size());
+  kept.hash.reserve(r.size());
+  for (size_t k = 0; k < g.order.size(); ++k) {
+    if (!keep[g.order[k]]) continue;
+    kept.order.push_back(renumbered[g.order[k]]);
+    kept.hash.push_back(g.hash[k]);
+  }
   records = std::move(r);
   locations = std::move(l);
+  g = std::move(kept);
 }
 
 // RFC 2181 §5.2: the records of an RRset share one TTL. A file that gives
 // them different TTLs gets the lowest for all of them, with one warning.
 void unify_rrset_ttls(const Name& origin, std::vector<Record>& records,
-                      const std::vector<Location>& locations, std::vector<std::string>& warnings) {
-  struct Key {
-    Name owner;
-    uint16_t type;
-    bool operator==(const Key& o) const { return owner == o.owner && type == o.type; }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      return k.owner.hash() ^ (size_t{k.type} * 0x9e3779b97f4a7c15ull);
-    }
-  };
-  std::unordered_map<Key, uint32_t, KeyHash> lowest;
-  lowest.reserve(records.size());
-  for (const Record& rr : records) {
-    auto [it, fresh] = lowest.try_emplace(Key{rr.owner, rr.type}, rr.ttl);
-    if (!fresh && rr.ttl < it->second) it->second = rr.ttl;
-  }
+                      const std::vector<Location>& locations, const Grouping& g,
+                      std::vector<std::string>& warnings) {
+  const std::vector<uint32_t>& order = g.order;
   size_t changed = 0;
-  std::string first;
-  for (size_t i = 0; i < records.size(); ++i) {
-    Record& rr = records[i];
-    uint32_t ttl = lowest[Key{rr.owner, rr.type}];
-    if (rr.ttl == ttl) continue;
-    if (changed++ == 0) {
-      first = where(i < locations.size() ? &locations[i] : nullptr) + rr.owner.to_text() + " " +
-              wire::type_to_text(rr.type);
+  size_t first = records.size();  // position of the first record changed
+  for (size_t begin = 0, end = 0; begin < order.size(); begin = end) {
+    uint32_t lowest = records[order[begin]].ttl;
+    for (end = begin + 1; end < order.size() && g.same_rrset(records, end); ++end) {
+      lowest = std::min(lowest, records[order[end]].ttl);
     }
-    rr.ttl = ttl;
+    for (size_t k = begin; k < end; ++k) {
+      Record& rr = records[order[k]];
+      if (rr.ttl == lowest) continue;
+      ++changed;
+      first = std::min<size_t>(first, order[k]);
+      rr.ttl = lowest;
+    }
   }
   if (changed) {
+    const Record& rr = records[first];
     warnings.push_back(
         "zone " + origin.to_text() + ": " + std::to_string(changed) +
         (changed == 1 ? " record's TTL was" : " records' TTLs were") +
-        " lowered to the lowest TTL of their RRset (RFC 2181 section 5.2); first: " + first);
+        " lowered to the lowest TTL of their RRset (RFC 2181 section 5.2); first: " +
+        where(first < locations.size() ? &locations[first] : nullptr) + rr.owner.to_text() + " " +
+        wire::type_to_text(rr.type));
   }
 }
 
@@ -360,7 +405,8 @@ Result<ParsedZone> finish_load(const Name& origin, ScanState& st, int parse_rc, 
     return make_error(*st.intern_file(s->file.name) + ":" + std::to_string(s->line_counter) + ": " +
                       zs_strerror(s->error.code));
   }
-  drop_duplicates(st.records, st.locations);
+  Grouping order = grouped_order(st.records);
+  drop_duplicates(st.records, st.locations, order);
   std::vector<std::string> warnings = std::move(st.warnings);
   if (st.ttls_clamped) {
     warnings.push_back("zone " + origin.to_text() + ": " + std::to_string(st.ttls_clamped) +
@@ -368,8 +414,8 @@ Result<ParsedZone> finish_load(const Name& origin, ScanState& st, int parse_rc, 
                        " above 2147483647 and clamped to it (RFC 2181 section 8); first at " +
                        st.first_clamped.substr(0, st.first_clamped.size() - 2));
   }
-  unify_rrset_ttls(origin, st.records, st.locations, warnings);
-  if (auto v = validate_with_locations(origin, st.records, &st.locations, &warnings); !v) {
+  unify_rrset_ttls(origin, st.records, st.locations, order, warnings);
+  if (auto v = validate_with_locations(origin, st.records, &st.locations, &warnings, &order); !v) {
     return make_error(v.error());
   }
   return ParsedZone{origin, std::move(st.records), std::move(warnings)};

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "daemon/zone/zone.h"
 
@@ -150,6 +152,37 @@ TEST(Import, ExactDuplicatesAreDropped) {
   auto z = load_zone_text(std::string(kSoa) + "www A 192.0.2.1\nWWW A 192.0.2.1\n", kOrigin);
   ASSERT_TRUE(z.ok()) << z.error();
   EXPECT_EQ(z->records.size(), 2u);
+}
+
+// Dropping repeats keeps the file's order and each record's line: a rule
+// broken after them still names its own line, and the TTL warning names the
+// first record it changed.
+TEST(Import, DroppedDuplicatesKeepOrderAndLines) {
+  auto z = load_zone_text(std::string(kSoa) +  // line 1
+                              "b 300 A 192.0.2.2\n"   // 2
+                              "a 300 A 192.0.2.1\n"   // 3
+                              "B 300 A 192.0.2.2\n"   // 4: repeat of line 2
+                              "a 300 A 192.0.2.1\n"   // 5: repeat of line 3
+                              "c 300 A 192.0.2.3\n"   // 6
+                              "c 60 A 192.0.2.4\n",   // 7
+                          kOrigin, "z.zone");
+  ASSERT_TRUE(z.ok()) << z.error();
+  std::vector<std::string> owners;
+  for (const auto& rr : z->records) owners.push_back(rr.owner.to_text());
+  EXPECT_EQ(owners, (std::vector<std::string>{"example.com.", "b.example.com.", "a.example.com.",
+                                              "c.example.com.", "c.example.com."}));
+  ASSERT_EQ(z->warnings.size(), 1u);
+  EXPECT_NE(z->warnings[0].find("1 record's TTL was lowered"), std::string::npos)
+      << z->warnings[0];
+  EXPECT_NE(z->warnings[0].find("z.zone:6: c.example.com. A"), std::string::npos)
+      << z->warnings[0];
+
+  auto bad = load_zone_text(std::string(kSoa) + "x A 192.0.2.1\nx A 192.0.2.1\nx A 192.0.2.1\n"
+                                                "x CNAME y\n",  // line 5
+                            kOrigin, "z.zone");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("z.zone:2: "), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("CNAME and other data"), std::string::npos) << bad.error();
 }
 
 // Each validation rule: the first failing record and its line are named.
