@@ -142,6 +142,7 @@ class Driver {
   void note_not_a_member(const std::string& peer, uint64_t index);
   std::optional<StrangerNotice> notice_for_stranger(const std::string& node) const;
   void on_key_mismatch(const std::string& peer, const std::string& address);
+  bool conf_change_in_flight();
   Status reconcile_wal_with_state();
   Status bootstrap_if_new();
   void persist_entries(const std::vector<raft::Entry>& entries);

@@ -108,6 +108,22 @@ void Driver::note_not_a_member(const std::string& peer, uint64_t index) {
   }
 }
 
+// Whether an entry past the applied index is a membership change. Cannot
+// tell (a WAL read failed): says yes, which refuses rather than retries.
+bool Driver::conf_change_in_flight() {
+  const uint64_t last = wal_->last_index();
+  uint64_t from = std::max<uint64_t>(applied_ + 1, wal_->first_index());
+  while (from <= last) {
+    auto got = wal_->entries(from, last + 1, 1u << 20);
+    if (!got || got->empty()) return true;
+    for (const auto& e : *got) {
+      if (to_raft(e).type == raft::EntryType::conf_change) return true;
+    }
+    from = got->back().index + 1;
+  }
+  return false;
+}
+
 // What a node that holds the key but is not a peer is told: only a node
 // that knows the membership (not one still waiting to join) says anything.
 std::optional<StrangerNotice> Driver::notice_for_stranger(const std::string&) const {
@@ -442,6 +458,12 @@ Driver::Proposal Driver::propose_member_change(const Envelope& env, std::string&
     // Only a change still in flight is the caller's problem; the rest
     // (a new leader not settled yet) passes with a retry.
     if (why.find("is not applied yet") != std::string::npos) {
+      if (!conf_change_in_flight()) {
+        // A new leader counts its whole unapplied log as a possible change
+        // until it applies it: a moment, not the caller's problem.
+        why = "the new leader has not applied its log yet";
+        return Proposal::retry;
+      }
       why = "another membership change is pending (" + why + "); try again when it is applied";
       return Proposal::refused;
     }

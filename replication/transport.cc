@@ -130,11 +130,11 @@ struct Connection {
   std::vector<std::uint8_t> hello_payload;  // the transcript's first part
   std::optional<HandshakeSecrets> secrets;
   std::optional<FrameEncoder> encoder;  // dialer, once established
-  // Acceptor: the dialer is not a peer; this is what it is told once it has proven the key.
-  std::optional<StrangerNotice> stranger_notice;
   Peer* peer = nullptr;                 // dialer: always; acceptor: once established
   bool retired = false;
   Clock::time_point established_at{};
+  // Acceptor: the dialer is not a peer; this is what it is told once it has proven the key.
+  std::optional<StrangerNotice> stranger_notice;
 
   bool in_handshake() const {
     return state == ConnectionState::kAwaitHello || state == ConnectionState::kAwaitWelcome ||
@@ -734,7 +734,8 @@ void Transport::Impl::send_stranger_notice(Connection& connection) {
   FrameEncoder encoder(connection.secrets->session, Direction::kAcceptorToDialer);
   connection.secrets.reset();
   const StrangerNotice& notice = *connection.stranger_notice;
-  const FrameEncoder::Sealed sealed = encoder.seal(FrameType::kMessage, notice.kind, notice.payload);
+  const FrameEncoder::Sealed sealed =
+      encoder.seal(FrameType::kMessage, notice.kind, notice.payload);
   evbuffer* output = bufferevent_get_output(connection.bev.get());
   if (evbuffer_add(output, sealed.header.data(), sealed.header.size()) != 0 ||
       evbuffer_add(output, notice.payload.data(), notice.payload.size()) != 0 ||

@@ -259,7 +259,9 @@ Status Daemon::open_cluster() {
   };
   nc.on_fatal = [this](const std::string& why) {
     std::string line = why;
-    if (!config_.cluster_key_file.empty()) line += " (this node's key_file: " + config_.cluster_key_file + ")";
+    if (!config_.cluster_key_file.empty()) {
+      line += " (this node's key_file: " + config_.cluster_key_file + ")";
+    }
     log_error(line + "; stopping");
     exit_status_ = 1;
     sd_notify_send("STOPPING=1\nSTATUS=" + why);

@@ -835,13 +835,13 @@ TEST_F(TransportTest, AStrangerWithAnotherKeyGetsNoNoticeAndReportsTheMismatch) 
       return StrangerNotice{11, bytes_of("not a member")};
     };
   });
-  auto n9 = start_node(loop_, stranger, {a, stranger}, generate_key(), std::size_t{64} << 20,
-                       [&](TransportConfig& c) {
-                         c.on_key_mismatch = [&](const std::string& peer,
-                                                 const std::string& address) {
-                           n9_mismatches.push_back(peer + " " + address);
-                         };
-                       });
+  auto n9 =
+      start_node(loop_, stranger, {a, stranger}, generate_key(), std::size_t{64} << 20,
+                 [&](TransportConfig& c) {
+                   c.on_key_mismatch = [&](const std::string& peer, const std::string& address) {
+                     n9_mismatches.push_back(peer + " " + address);
+                   };
+                 });
   ASSERT_TRUE(loop_.run_until([&] { return n9_mismatches.size() >= 2; })) << n9->all_logs();
   EXPECT_EQ(n9_mismatches[0], "n1 " + loopback(port));
   EXPECT_GE(notices, 1);  // asked, but the notice never left without the dialer's proof
