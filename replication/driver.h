@@ -49,6 +49,8 @@ enum PeerMessageKind : uint8_t {
   kForwardRetry = 8,    // u64 scan-from index | envelope: propose unless already in the log
   kForwardRejected = 9, // u64 request id | reason (refused for good: the request fails with it)
   kRemoved = 10,        // u64 index: the recipient was removed from the membership at that index
+  kNotAMember = 11,     // u64 index: the sender's membership, applied through index, lacks the
+                        // recipient (sent to a node that is not a peer; see notice_for_stranger)
 };
 
 // A request as it travels to the leader and sits in the log: who submitted
@@ -135,7 +137,12 @@ class Driver {
   Status check_membership();
   Status force_new_cluster();
   void refresh_peers();
-  void note_removed(uint64_t index, const std::string& how);
+  // `when_how`: "at index 12 (applied its removal)" or the like.
+  void note_removed(const std::string& when_how);
+  void note_not_a_member(const std::string& peer, uint64_t index);
+  std::optional<StrangerNotice> notice_for_stranger(const std::string& node) const;
+  void on_key_mismatch(const std::string& peer, const std::string& address);
+  bool conf_change_in_flight();
   Status reconcile_wal_with_state();
   Status bootstrap_if_new();
   void persist_entries(const std::vector<raft::Entry>& entries);
@@ -255,6 +262,16 @@ class Driver {
   // The applied membership with addresses (applied_conf_ is its ConfState).
   Membership members_;
   bool removed_ = false;
+  // A joining node whose handshakes fail on the MAC: its cluster key is not the
+  // cluster's. Given up on (on_fatal) after kKeyMismatchAttempts failures over at
+  // least kKeyMismatchWindow with no peer accepting the key in between, since a
+  // peer restarted with a new key file may only be a moment from being fixed.
+  static constexpr int kKeyMismatchAttempts = 5;
+  static constexpr std::chrono::seconds kKeyMismatchWindow{10};
+  int key_mismatches_ = 0;
+  Clock::time_point first_key_mismatch_{};
+  bool fatal_ = false;
+  bool told_not_added_ = false;
   // Members removed a moment ago stay dialable for a few ticks, so that the
   // removed node hears of its removal.
   std::map<std::string, std::pair<std::string, int>> lingering_;  // name -> (address, ticks left)

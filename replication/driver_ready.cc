@@ -246,12 +246,11 @@ void Driver::refresh_peers() {
   if (network_) network_->set_peers(peers);
 }
 
-void Driver::note_removed(uint64_t index, const std::string& how) {
+void Driver::note_removed(const std::string& when_how) {
   if (removed_) return;
   removed_ = true;
-  std::string why = "this node (" + cfg_.self_id + ") was removed from the cluster at index " +
-                    std::to_string(index) + " (" + how +
-                    "); it no longer serves: its data would go stale unnoticed";
+  std::string why = "this node (" + cfg_.self_id + ") was removed from the cluster " + when_how +
+                    "; it no longer serves: its data would go stale unnoticed";
   log("cluster: " + why);
   for (auto& [id, p] : pending_) {
     if (p.rejection.empty()) p.rejection = "this node was removed from the cluster";
@@ -577,7 +576,9 @@ void Driver::on_conf_applied(const std::vector<ConfApplied>& changes) {
     }
     log("cluster: membership at index " + std::to_string(c.index) + ": " + members_.describe());
     if (ctx && ctx->origin == self_) complete_request(ctx->request, {}, c.index);
-    if (was && !now && c.change.node_id == self_) note_removed(c.index, "applied its removal");
+    if (was && !now && c.change.node_id == self_) {
+      note_removed("at index " + std::to_string(c.index) + " (applied its removal)");
+    }
   }
   refresh_peers();
 }
@@ -628,6 +629,10 @@ Status Driver::start() {
       on_message(peer, kind, p);
     };
     h.on_peer_state = [this](const std::string& peer, bool up) { on_peer_state(peer, up); };
+    h.notice_for_stranger = [this](const std::string& node) { return notice_for_stranger(node); };
+    h.on_key_mismatch = [this](const std::string& peer, const std::string& address) {
+      on_key_mismatch(peer, address);
+    };
     if (auto s = network_->start(std::move(h)); !s) return s;
   }
   wake();

@@ -72,8 +72,14 @@ void Driver::on_message(const std::string& peer, uint8_t kind, std::span<const u
       // Only a member that applied our removal says so; the frame is
       // authenticated with the cluster key.
       if (!members_.find(self_) || applied_ < index) {
-        note_removed(index, "told by " + peer);
+        note_removed("at index " + std::to_string(index) + " (told by " + peer + ")");
       }
+      return;
+    }
+    case kNotAMember: {
+      uint64_t index = 0;
+      if (!get_u64_be(p, index)) return;
+      note_not_a_member(peer, index);
       return;
     }
     default:
@@ -81,9 +87,86 @@ void Driver::on_message(const std::string& peer, uint8_t kind, std::span<const u
   }
 }
 
+// A member that does not count this node among its peers said so: its
+// membership, applied through `index`, lacks this node. A node whose own
+// membership (applied through an earlier index) holds itself was removed in
+// between, while it was down or cut off: a restarted node learns it this way.
+// A joining node that holds no membership yet has only not been added yet.
+void Driver::note_not_a_member(const std::string& peer, uint64_t index) {
+  if (members_.find(self_) != nullptr) {
+    if (applied_ < index) {
+      note_removed("by index " + std::to_string(index) + " (told by " + peer +
+                   ", whose membership applied through that index lacks it)");
+    }
+    return;
+  }
+  if (members_.members.empty() && !told_not_added_) {
+    told_not_added_ = true;
+    log("cluster: " + peer + " does not count " + cfg_.self_id +
+        " as a member yet (its membership applied through index " + std::to_string(index) +
+        "); waiting to be added with `dnsadm member add " + cfg_.self_id + " ADDRESS`");
+  }
+}
+
+// Whether an entry past the applied index is a membership change. Cannot
+// tell (a WAL read failed): says yes, which refuses rather than retries.
+bool Driver::conf_change_in_flight() {
+  const uint64_t last = wal_->last_index();
+  uint64_t from = std::max<uint64_t>(applied_ + 1, wal_->first_index());
+  while (from <= last) {
+    auto got = wal_->entries(from, last + 1, 1u << 20);
+    if (!got || got->empty()) return true;
+    for (const auto& e : *got) {
+      if (to_raft(e).type == raft::EntryType::conf_change) return true;
+    }
+    from = got->back().index + 1;
+  }
+  return false;
+}
+
+// What a node that holds the key but is not a peer is told: only a node
+// that knows the membership (not one still waiting to join) says anything.
+std::optional<StrangerNotice> Driver::notice_for_stranger(const std::string&) const {
+  if (stopped_ || removed_ || members_.members.empty()) return std::nullopt;
+  StrangerNotice notice;
+  notice.kind = kNotAMember;
+  put_u64_be(notice.payload, applied_);
+  return notice;
+}
+
+// A joining node that no peer lets in because the MAC never matches was
+// started with another cluster's key: waiting would be forever. A node that
+// holds data keeps serving it (and keeps trying): it is not ours to stop.
+void Driver::on_key_mismatch(const std::string& peer, const std::string& address) {
+  if (stopped_ || fatal_ || !cfg_.join || !members_.members.empty()) return;
+  const auto now = Clock::now();
+  if (key_mismatches_++ == 0) first_key_mismatch_ = now;
+  if (key_mismatches_ < kKeyMismatchAttempts || now - first_key_mismatch_ < kKeyMismatchWindow) {
+    return;
+  }
+  fatal_ = true;
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now - first_key_mismatch_).count();
+  std::string why = "cluster: cannot join: the cluster key does not match peer " + peer + " (" +
+                    address + "): handshake MAC mismatch on " + std::to_string(key_mismatches_) +
+                    " attempts over " + std::to_string(seconds) +
+                    " s, and no peer accepted the key; start it with the cluster's key file";
+  for (auto& [id, p] : pending_) {
+    if (p.rejection.empty()) p.rejection = "the cluster key does not match";
+    p.deadline = now;
+  }
+  // One line: the owner logs it (with what it knows, the key file) when it takes it.
+  if (cfg_.on_fatal) {
+    cfg_.on_fatal(why);
+  } else {
+    log(why);
+  }
+}
+
 void Driver::on_peer_state(const std::string& peer, bool up) {
   if (stopped_) return;
   if (up) {
+    key_mismatches_ = 0;  // a peer accepted the key
     for (auto& [id, p] : pending_) {
       if (!p.proposed) try_propose(id);
     }
@@ -375,6 +458,12 @@ Driver::Proposal Driver::propose_member_change(const Envelope& env, std::string&
     // Only a change still in flight is the caller's problem; the rest
     // (a new leader not settled yet) passes with a retry.
     if (why.find("is not applied yet") != std::string::npos) {
+      if (!conf_change_in_flight()) {
+        // A new leader counts its whole unapplied log as a possible change
+        // until it applies it: a moment, not the caller's problem.
+        why = "the new leader has not applied its log yet";
+        return Proposal::retry;
+      }
       why = "another membership change is pending (" + why + "); try again when it is applied";
       return Proposal::refused;
     }

@@ -124,6 +124,10 @@ struct NodeConfig {
   // Called (on the loop) once this node learns it was removed from the
   // membership; it should stop serving. The driver itself stops proposing.
   std::function<void(const std::string& why)> on_removed;
+  // Called (on the loop) with one line when this node cannot go on and no
+  // retry would help: a joining node whose cluster key none of its peers
+  // accepts. It should exit with an error. The driver stops proposing.
+  std::function<void(const std::string& why)> on_fatal;
   std::string wal_dir;
   // Scratch space for snapshot copies; must be on the store's file system.
   std::string snapshot_dir;

@@ -13,6 +13,8 @@ class TcpNetwork final : public PeerNetwork {
   Status start(Handlers handlers) override {
     config_.on_message = std::move(handlers.on_message);
     config_.on_peer_state = std::move(handlers.on_peer_state);
+    config_.notice_for_stranger = std::move(handlers.notice_for_stranger);
+    config_.on_key_mismatch = std::move(handlers.on_key_mismatch);
     transport_ = std::make_unique<Transport>(base_, config_);
     return transport_->start();
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ class PeerNetwork {
     // The outbound connection to `peer` came up or went down. When it goes
     // down, messages accepted by send() but not yet delivered may be lost.
     std::function<void(const std::string& peer, bool up)> on_peer_state;
+    // See TransportConfig::notice_for_stranger and on_key_mismatch (optional).
+    std::function<std::optional<StrangerNotice>(const std::string& node)> notice_for_stranger;
+    std::function<void(const std::string& peer, const std::string& address)> on_key_mismatch;
   };
 
   virtual ~PeerNetwork() = default;

@@ -133,6 +133,8 @@ struct Connection {
   Peer* peer = nullptr;                 // dialer: always; acceptor: once established
   bool retired = false;
   Clock::time_point established_at{};
+  // Acceptor: the dialer is not a peer; this is what it is told once it has proven the key.
+  std::optional<StrangerNotice> stranger_notice;
 
   bool in_handshake() const {
     return state == ConnectionState::kAwaitHello || state == ConnectionState::kAwaitWelcome ||
@@ -197,6 +199,8 @@ class Transport::Impl {
   void handle_dialer_frame(Connection& connection, const Frame& frame);
   void establish_outbound(Connection& connection);
   void establish_inbound(Connection& connection);
+  void send_stranger_notice(Connection& connection);
+  void key_mismatch(const Connection& connection);
 
   // Logs the reason, tells a handshaking peer why (so its operator sees it too), and closes.
   void refuse(Connection& connection, const std::string& reason);
@@ -638,8 +642,13 @@ void Transport::Impl::handle_acceptor_frame(Connection& connection, const Frame&
       }
       connection.peer_id = hello->dialer_id;
       if (peers_.count(hello->dialer_id) == 0) {
-        refuse(connection, "unknown node id (not a configured peer)");
-        return;
+        if (config_.notice_for_stranger) {
+          connection.stranger_notice = config_.notice_for_stranger(hello->dialer_id);
+        }
+        if (!connection.stranger_notice) {
+          refuse(connection, "unknown node id (not a configured peer)");
+          return;
+        }
       }
       if (hello->target_id != config_.self_id) {
         refuse(connection,
@@ -672,7 +681,12 @@ void Transport::Impl::handle_acceptor_frame(Connection& connection, const Frame&
         return;
       }
       if (!macs_equal(*proof, connection.secrets->dialer_proof)) {
+        key_mismatch(connection);
         refuse(connection, kWrongKeyReason);
+        return;
+      }
+      if (connection.stranger_notice) {
+        send_stranger_notice(connection);
         return;
       }
       establish_inbound(connection);
@@ -714,7 +728,44 @@ void Transport::Impl::establish_inbound(Connection& connection) {
   bufferevent_set_timeouts(connection.bev.get(), &idle, nullptr);
 }
 
+// The dialer proved the key but is not a peer: it gets its notice, authenticated under the
+// session key in the acceptor's direction, and the connection closes once that is written.
+void Transport::Impl::send_stranger_notice(Connection& connection) {
+  FrameEncoder encoder(connection.secrets->session, Direction::kAcceptorToDialer);
+  connection.secrets.reset();
+  const StrangerNotice& notice = *connection.stranger_notice;
+  const FrameEncoder::Sealed sealed =
+      encoder.seal(FrameType::kMessage, notice.kind, notice.payload);
+  evbuffer* output = bufferevent_get_output(connection.bev.get());
+  if (evbuffer_add(output, sealed.header.data(), sealed.header.size()) != 0 ||
+      evbuffer_add(output, notice.payload.data(), notice.payload.size()) != 0 ||
+      evbuffer_add(output, sealed.mac.data(), sealed.mac.size()) != 0) {
+    close_connection(connection, "cannot buffer the notice to a node that is not a peer", true);
+    return;
+  }
+  log_inbound_refusal(connection, "not a peer of this node; told so and closed");
+  connection.state = ConnectionState::kClosing;
+  bufferevent_disable(connection.bev.get(), EV_READ);
+  const timeval flush = to_timeval(kRefusalFlushTimeout);
+  bufferevent_set_timeouts(connection.bev.get(), nullptr, &flush);
+  handle_write(connection);
+}
+
+void Transport::Impl::key_mismatch(const Connection& connection) {
+  if (config_.on_key_mismatch) config_.on_key_mismatch(connection.peer_id, connection.address);
+}
+
 void Transport::Impl::handle_dialer_frame(Connection& connection, const Frame& frame) {
+  if (connection.state == ConnectionState::kEstablished && frame.type == FrameType::kMessage &&
+      connection.peer != nullptr) {
+    // A node that does not count this one among its peers says why before it closes the
+    // connection (TransportConfig::notice_for_stranger); the frame is authenticated.
+    Peer& peer = *connection.peer;
+    ++peer.stats.frames_received;
+    peer.stats.last_heard = Clock::now();
+    if (config_.on_message) config_.on_message(peer.config.id, frame.kind, frame.payload);
+    return;
+  }
   if (connection.state != ConnectionState::kAwaitWelcome) {
     refuse(connection, "unexpected " + frame_type_name(frame.type) + " from the acceptor");
     return;
@@ -735,6 +786,7 @@ void Transport::Impl::handle_dialer_frame(Connection& connection, const Frame& f
   connection.secrets =
       derive_handshake_secrets(config_.key, connection.hello_payload, welcome->acceptor_nonce);
   if (!macs_equal(welcome->acceptor_proof, connection.secrets->acceptor_proof)) {
+    key_mismatch(connection);
     refuse(connection, kWrongKeyReason);
     return;
   }

@@ -27,6 +27,9 @@
 //    or replayed frame) is dropped with ONE log line naming the peer address, the node id it
 //    claimed and the reason. Repeats of the same outbound failure are logged once until the
 //    connection succeeds or the reason changes.
+//  - a dialer that is not a peer but holds the key may be sent one authenticated notice
+//    before its connection is closed (TransportConfig::notice_for_stranger); the acceptor
+//    sends nothing else, ever.
 #pragma once
 
 #include <chrono>
@@ -47,6 +50,12 @@ struct event_base;
 
 namespace raftdns::replication {
 
+// What a node that holds the cluster key, but is not one of the peers, is told when it dials.
+struct StrangerNotice {
+  std::uint8_t kind = 0;
+  std::vector<std::uint8_t> payload;
+};
+
 struct TransportConfig {
   std::string self_id;
   std::string listen;  // numeric "addr:port"; port 0 lets the kernel choose (see listen_port())
@@ -61,6 +70,16 @@ struct TransportConfig {
       on_message;
   // The outbound connection to a peer became established (true) or was lost (false).
   std::function<void(const std::string& peer_id, bool up)> on_peer_state;
+  // Asked when a node that is not one of the peers dials. With a notice, the handshake goes
+  // on, and once the dialer has proven it holds the cluster key the notice is sent to it as
+  // one authenticated message (it arrives through the dialer's on_message, from the peer it
+  // dialed) and the connection is closed. Without one (or when unset), the dialer is
+  // refused at its hello as an unknown node id. A node removed from the membership while it
+  // was down learns so this way, from a message it can trust.
+  std::function<std::optional<StrangerNotice>(const std::string& node_id)> notice_for_stranger;
+  // A handshake failed on its MAC: the other end does not hold this node's cluster key.
+  // `peer` is the node id this node dialed, or the one the dialer claimed.
+  std::function<void(const std::string& peer, const std::string& address)> on_key_mismatch;
   // One line per event worth an operator's attention (refusals, connects, losses).
   std::function<void(const std::string& line)> log;
 };

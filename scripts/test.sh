@@ -10,4 +10,6 @@ cmake --build "$build" -j2
 # RAFTDNS_EXCLUDE_LABELS: a ctest label regex to leave out (default "long").
 labels=(-LE "${RAFTDNS_EXCLUDE_LABELS:-long}")
 [ "${RAFTDNS_LONG:-0}" = 1 ] && labels=()
+# RAFTDNS_EXCLUDE_TESTS: a ctest name regex to leave out as well (default none).
+[ -n "${RAFTDNS_EXCLUDE_TESTS:-}" ] && labels+=(-E "$RAFTDNS_EXCLUDE_TESTS")
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 900 "${labels[@]}"

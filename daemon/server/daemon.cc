@@ -257,6 +257,16 @@ Status Daemon::open_cluster() {
     sd_notify_send("STOPPING=1\nSTATUS=removed from the cluster");
     event_base_loopbreak(base_.get());
   };
+  nc.on_fatal = [this](const std::string& why) {
+    std::string line = why;
+    if (!config_.cluster_key_file.empty()) {
+      line += " (this node's key_file: " + config_.cluster_key_file + ")";
+    }
+    log_error(line + "; stopping");
+    exit_status_ = 1;
+    sd_notify_send("STOPPING=1\nSTATUS=" + why);
+    event_base_loopbreak(base_.get());
+  };
   if (!config_.cluster_key_file.empty()) {
     auto key = replication::load_key_file(config_.cluster_key_file);
     if (!key) return make_error(key.error());

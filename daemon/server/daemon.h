@@ -57,8 +57,9 @@ class Daemon {
   Status start();
   // Runs the main loop until SIGTERM or SIGINT, then shuts down cleanly.
   void run();
-  // The process exit status after run(): 0, or kExitRemoved when this node
-  // was removed from the cluster.
+  // The process exit status after run(): 0, kExitRemoved when this node
+  // was removed from the cluster, or 1 after a fatal condition (a joining
+  // node whose cluster key no peer accepts).
   int exit_status() const { return exit_status_; }
   static constexpr int kExitRemoved = 3;
 

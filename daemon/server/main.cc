@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
     log_error(std::string("fatal: ") + e.what());
     return 1;
   }
-  log_info(status == Daemon::kExitRemoved ? "stopped: removed from the cluster" : "stopped");
+  log_info(status == Daemon::kExitRemoved ? "stopped: removed from the cluster"
+           : status != 0                  ? "stopped on a fatal error"
+                                          : "stopped");
   return status;
 }

@@ -15,6 +15,10 @@
 #   CHAOS_RESUME_MAX=S   seconds within which writes must resume after a heal (10)
 #   CHAOS_CLUSTER_EXTRA  extra [cluster] lines (tick_ms, election_ticks, ...)
 #   CHAOS_STRICT=1       also fail on anomalies that lose nothing (see ANOMALY)
+#   CHAOS_MEMBERSHIP=1   interleave membership changes with the faults, all through
+#                        dnsadm: leader transfer, and replacing a node (member remove,
+#                        a fresh node at a new address joins as a learner, member
+#                        promote); needs the network namespaces
 #   KEEP_WORK=1          keep the work directory (logs) even on success
 #
 # Each node i lives in namespace rdchaos-<pid>-<i> at 10.99.0.(10+i) (DNS on
@@ -37,7 +41,8 @@ PROBE_ADDR=192.0.2.1
 
 case "$N" in 3 | 5) ;; *) echo "CHAOS_NODES must be 3 or 5" >&2; exit 2 ;; esac
 if [ -z "${SEED:-}" ]; then SEED=$(( (RANDOM << 15 | RANDOM) % 1000000 )); fi
-echo "chaos seed $SEED (replay: SEED=$SEED CHAOS_NODES=$N CHAOS_SECONDS=$DURATION $0)"
+MEMBERSHIP=${CHAOS_MEMBERSHIP:-0}
+echo "chaos seed $SEED (replay: SEED=$SEED CHAOS_NODES=$N CHAOS_SECONDS=$DURATION CHAOS_MEMBERSHIP=$MEMBERSHIP $0)"
 RANDOM=$SEED
 
 WORK=$(mktemp -d /tmp/raftdns-chaos.XXXXXX)
@@ -108,6 +113,10 @@ HAVE_NFT=0
 
 ns_of() { echo "$NS_PREFIX-$1"; }       # node i, or c for the client
 node_ip() { if [ "$MODE" = netns ]; then echo "10.99.0.$((10 + $1))"; else echo 127.0.0.1; fi; }
+# A replaced node listens for peers at a new address (PEER_IP); DNS stays on node_ip.
+declare -A PEER_IP=() NAME=()
+peer_ip() { echo "${PEER_IP[$1]:-$(node_ip "$1")}"; }
+node_name() { echo "${NAME[$1]:-n$1}"; }
 dns_port() { if [ "$MODE" = netns ]; then echo 5300; else echo $((LO_BASE + $1)); fi; }
 in_ns() {  # in_ns i|c command...: runs in that host's namespace
   local who=$1; shift
@@ -162,12 +171,12 @@ drop_dir() {
   local from=$1 to=$2 pct=${3:-100}
   if [ "$MODE" = loopback ]; then proxy_cmd "drop $from $to $pct"; return; fi
   if [ "$HAVE_NFT" = 1 ]; then
-    local rule="ip daddr $(node_ip "$to") drop"
-    [ "$pct" -lt 100 ] && rule="ip daddr $(node_ip "$to") numgen random mod 100 < $pct drop"
+    local rule="ip daddr $(peer_ip "$to") drop"
+    [ "$pct" -lt 100 ] && rule="ip daddr $(peer_ip "$to") numgen random mod 100 < $pct drop"
     ip netns exec "$(ns_of "$from")" nft add rule inet chaos out $rule
   else
     # Without nftables a blackhole route drops the whole direction.
-    ip -n "$(ns_of "$from")" route add blackhole "$(node_ip "$to")/32" 2>/dev/null
+    ip -n "$(ns_of "$from")" route add blackhole "$(peer_ip "$to")/32" 2>/dev/null
   fi
 }
 
@@ -270,7 +279,7 @@ disk_teardown() {
 
 dns_listen() { echo "$(node_ip "$1"):$(dns_port "$1")"; }
 peer_listen() {
-  if [ "$MODE" = netns ]; then echo "$(node_ip "$1"):7000"; else echo "127.0.0.1:$((LO_BASE + 10 + $1))"; fi
+  if [ "$MODE" = netns ]; then echo "$(peer_ip "$1"):7000"; else echo "127.0.0.1:$((LO_BASE + 10 + $1))"; fi
 }
 peer_target() {  # where node i dials node j
   if [ "$MODE" = netns ]; then peer_listen "$2"; else echo "127.0.0.1:$(proxy_peer_port "$1" "$2")"; fi
@@ -374,15 +383,19 @@ reader() {
 #   TYPE WHO DURATION GAP PARAM
 # WHO is "leader" or a node number; PARAM is a loss percentage or a set of
 # minority nodes (comma-separated).
+# With CHAOS_MEMBERSHIP=1 two kinds of membership change join them:
+# "transfer" (dnsadm leader transfer) and "replace" (a node is removed, and a
+# fresh one at a new address joins as a learner and is promoted).
 FAULT_TYPES=(kill stop isolate split asym slowdisk)
 make_schedule() {
-  local order=(0 1 2 3 4 5) t=0 n=0 i j tmp
-  for ((i = 5; i > 0; i--)); do
+  local k=${#FAULT_TYPES[@]} t=0 n=0 i j tmp
+  local order=($(seq 0 $((k - 1))))
+  for ((i = k - 1; i > 0; i--)); do
     j=$((RANDOM % (i + 1))); tmp=${order[$i]}; order[$i]=${order[$j]}; order[$j]=$tmp
   done
   while :; do
     local type d g who r lead param=-
-    if [ $n -lt 6 ]; then type=${FAULT_TYPES[${order[$n]}]}; else type=${FAULT_TYPES[$((RANDOM % 6))]}; fi
+    if [ $n -lt "$k" ]; then type=${FAULT_TYPES[${order[$n]}]}; else type=${FAULT_TYPES[$((RANDOM % k))]}; fi
     d=$((3 + RANDOM % 4)); g=$((3 + RANDOM % 3))
     r=$((RANDOM % N + 1)); lead=$((RANDOM % 2))
     # Always draw the same count, so later faults do not shift with the type.
@@ -394,14 +407,14 @@ make_schedule() {
     local pct=$((30 + RANDOM % 51))
     who=$r
     case $type in
-      kill | stop | slowdisk) [ "$lead" = 1 ] && who=leader ;;
+      kill | stop | slowdisk | replace) [ "$lead" = 1 ] && who=leader ;;
       isolate) who=leader ;;
       split) who=-; param=$(IFS=,; echo "${perm[*]:0:m}") ;;
       asym) param=$pct ;;
     esac
     echo "$type $who $d $g $param"
     n=$((n + 1)); t=$((t + d + g))
-    [ $n -ge 6 ] && [ $t -ge "$DURATION" ] && break
+    [ $n -ge "$k" ] && [ $t -ge "$DURATION" ] && break
   done
 }
 
@@ -473,6 +486,29 @@ run_fault() {  # run_fault ID TYPE WHO DURATION PARAM; logs "ID TYPE START HEAL 
       sleep "$d"
       heal_net; heal=$(now_ms)
       ;;
+    transfer)
+      # To node r, or to the next one when r leads already.
+      local from via out
+      from=$(leader || echo 0)
+      [ "$target" = "$from" ] && target=$(( target % N + 1 ))
+      via=$(( (target + id) % N + 1 ))
+      desc="leader transfer from n$from to $(node_name "$target") through n$via"
+      log "fault $id: $desc"
+      if out=$(adm "$via" --timeout 15 leader transfer "$(node_name "$target")" 2>&1); then
+        member_change "leader transfer n$from -> $(node_name "$target") (via n$via): ok"
+      else
+        member_change "leader transfer n$from -> $(node_name "$target") (via n$via): FAILED: $out"
+        problem "leader transfer to $(node_name "$target") through n$via failed: $out"
+      fi
+      sleep "$d"
+      heal=$(now_ms)
+      ;;
+    replace)
+      replace_node "$id" "$target"
+      desc=$REPLACE_DESC
+      heal=$(now_ms)
+      mark_down "$target" "$start" "$heal"
+      ;;
     slowdisk)
       if [ -n "$CGROUP" ]; then
         desc="slow disk on n$target ($who) for ${d}s"
@@ -489,6 +525,64 @@ run_fault() {  # run_fault ID TYPE WHO DURATION PARAM; logs "ID TYPE START HEAL 
       ;;
   esac
   echo "$id $type $start $heal $target $desc" >>"$WORK/faults"
+}
+
+member_change() { echo "$*" >>"$WORK/members"; log "membership: $*"; }
+
+# Replaces node slot I by a fresh node, every step through dnsadm on another
+# member, as raftdnsd(8) REPLACING A NODE has it: `member remove` (the node
+# learns it and exits with status 3), a new node with a new id, an empty data
+# directory and join = true listening for peers at a new address, `member add
+# --learner`, and `member promote` once it has caught up. DNS stays on the
+# slot's address, so the resolvers keep asking it.
+ADDR_SEQ=0
+REPLACE_DESC=
+replace_node() {  # replace_node FAULT_ID I
+  local id=$1 i=$2 via old new addr out deadline j status
+  via=$(( i % N + 1 )); old=$(node_name "$i")
+  ADDR_SEQ=$((ADDR_SEQ + 1))
+  new="n$i-r$ADDR_SEQ"; addr="10.99.0.$((30 + ADDR_SEQ % 200)):7000"
+  REPLACE_DESC="replace $old by $new at $addr (through n$via)"
+  log "fault $id: $REPLACE_DESC"
+  if ! out=$(adm "$via" --timeout 15 member remove "$old" 2>&1); then
+    member_change "remove $old (via n$via): FAILED: $out"
+    problem "member remove $old through n$via failed: $out"
+    return
+  fi
+  member_change "remove $old (via n$via): ok"
+  deadline=$((SECONDS + 20))
+  while kill -0 "${PIDS[$i]}" 2>/dev/null && [ "$(awk '{print $3}' "/proc/${PIDS[$i]}/stat" 2>/dev/null)" != Z ]; do
+    [ $SECONDS -ge $deadline ] && { problem "removed $old still runs after 20 s"; break; }
+    sleep 0.1
+  done
+  status=0; kill -9 "${PIDS[$i]}" 2>/dev/null; wait "${PIDS[$i]}" 2>/dev/null || status=$?
+  [ "$status" = 3 ] || problem "removed $old exited with status $status, not 3"
+  STATE[$i]=down
+  rm -rf "$WORK/n$i/data" "$(sock_of "$i")"
+  ip -n "$(ns_of "$i")" addr add "${addr%:*}/24" dev eth0 || { problem "cannot add ${addr%:*} to n$i's host"; return; }
+  PEER_IP[$i]=${addr%:*}; NAME[$i]=$new
+  CLUSTER_EXTRA="${CHAOS_CLUSTER_EXTRA:-}
+join = true" PEERS="$(for j in $(seq 1 "$N"); do [ "$j" != "$i" ] && echo "$j"; done)" write_config "$i"
+  start_node "$i" || return
+  if ! out=$(adm "$via" --timeout 15 member add "$new" "$addr" --learner 2>&1); then
+    member_change "add $new at $addr as a learner (via n$via): FAILED: $out"
+    problem "member add $new through n$via failed: $out"
+    return
+  fi
+  member_change "add $new at $addr as a learner (via n$via): ok"
+  # Caught up: it has applied what its sponsor had applied when it was added.
+  local want; want=$(applied_of "$via"); deadline=$((SECONDS + 30))
+  until [ "$(applied_of "$i")" -ge "${want:-0}" ] 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && { problem "$new did not catch up to index $want within 30 s"; return; }
+    sleep 0.2
+  done
+  deadline=$((SECONDS + 20))
+  until out=$(adm "$via" --timeout 10 member promote "$new" 2>&1); do
+    # It may still lag the leader by more than a promotion allows: retry.
+    [ $SECONDS -ge $deadline ] && { member_change "promote $new (via n$via): FAILED: $out"; problem "member promote $new failed: $out"; return; }
+    sleep 0.5
+  done
+  member_change "promote $new (via n$via): ok"
 }
 
 # After a heal, writes through the node the fault hit (the restarted,
@@ -609,14 +703,26 @@ fi
 if [ "$MODE" = loopback ]; then
   proxy_setup || { problem "loopback mode needs CHAOS_PROXY (the chaos_proxy helper)"; exit 1; }
 fi
-log "mode $MODE, $N nodes, ${DURATION}s of faults, $WRITERS writers, nftables=$HAVE_NFT, work $WORK"
+if [ "$MEMBERSHIP" = 1 ]; then
+  if [ "$MODE" = netns ]; then
+    FAULT_TYPES+=(transfer replace)
+  else
+    log "membership changes need the network namespaces (a replaced node moves to a new address); skipped"
+    MEMBERSHIP=0
+  fi
+fi
+: >"$WORK/members"
+log "mode $MODE, $N nodes, ${DURATION}s of faults, $WRITERS writers, nftables=$HAVE_NFT, membership changes=$MEMBERSHIP, work $WORK"
 disk_setup
 
 # A hard limit that still runs the cleanup (CTest's own timeout kills outright).
 # Short sleeps and no inherited stdout, so killing it leaves nothing that
 # holds the test's output pipe open.
+# The schedule holds every kind at least once (each at most 11 s), even when
+# that runs past CHAOS_SECONDS.
+SCHEDULE_MAX=$(( DURATION > ${#FAULT_TYPES[@]} * 11 ? DURATION : ${#FAULT_TYPES[@]} * 11 ))
 (
-  for ((k = 0; k < DURATION + 150; k++)); do sleep 1; done
+  for ((k = 0; k < SCHEDULE_MAX + 150; k++)); do sleep 1; done
   echo "chaos: hard time limit reached" >>"$WORK/failures"
   kill -TERM $$
 ) </dev/null >/dev/null 2>&1 &
@@ -782,9 +888,14 @@ for i in $(seq 1 "$N"); do
 done
 
 nfaults=$(wc -l <"$WORK/faults")
+nchanges=$(grep -c ': ok$' "$WORK/members")
+if [ -s "$WORK/members" ]; then
+  log "membership changes ($nchanges made):"
+  sed 's/^/    /' "$WORK/members"
+fi
 if [ "$FAILED" = 0 ]; then
-  log "PASS seed $SEED: $N nodes, $nfaults faults, $acked_adds acknowledged adds + $acked_rms removals checked on every node, $lost lost"
+  log "PASS seed $SEED: $N nodes, $nfaults faults, $nchanges membership changes, $acked_adds acknowledged adds + $acked_rms removals checked on every node, $lost lost"
 else
-  log "FAIL seed $SEED: $N nodes, $nfaults faults, $lost lost; replay with SEED=$SEED CHAOS_NODES=$N CHAOS_SECONDS=$DURATION"
+  log "FAIL seed $SEED: $N nodes, $nfaults faults, $lost lost; replay with SEED=$SEED CHAOS_NODES=$N CHAOS_SECONDS=$DURATION CHAOS_MEMBERSHIP=$MEMBERSHIP"
   exit 1
 fi

@@ -68,6 +68,14 @@ stop_node() {  # SIGTERM: a clean shutdown
   unset "PIDS[$i]"
 }
 
+# The process has exited (it may still be an unreaped child of this shell,
+# for which kill -0 still succeeds).
+exited() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+  [ -z "$state" ] || [ "$state" = Z ]
+}
+
 # dig +short against node i
 ask() { dig @127.0.0.1 -p $((BASE + $1)) "$2" "${3:-A}" +short +time=1 +tries=2; }
 

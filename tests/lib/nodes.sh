@@ -7,7 +7,8 @@
 #   dns_listen I     the address node I answers DNS on (host:port)
 #   peer_listen I    the address node I listens for peers on
 #   peer_target I J  the address node I dials to reach node J
-# It may also define node_up I (default: node I has a pid in PIDS), set
+# It may also define node_up I (default: node I has a pid in PIDS) and
+# node_name I (default: nI, the node id in its config and its peers'), set
 # CLUSTER_EXTRA to extra [cluster] lines and TOML_EXTRA to more tables at the
 # end of every node's file, and PEERS to the node numbers a config names as
 # peers (default: 1 to N).
@@ -29,6 +30,9 @@ adm() { local i=$1; shift; "$DNSADM" --socket "$(sock_of "$i")" "$@"; }
 if ! declare -F node_up >/dev/null; then
   node_up() { [ -n "${PIDS[$1]:-}" ]; }
 fi
+if ! declare -F node_name >/dev/null; then
+  node_name() { echo "n$1"; }
+fi
 if ! declare -F peer_target >/dev/null; then
   peer_target() { peer_listen "$2"; }
 fi
@@ -38,7 +42,7 @@ write_config() {  # write_config I [KEYFILE]: node I's raftdns.toml, every other
   mkdir -p "$d"
   {
     echo "[node]"
-    echo "id = \"n$i\""
+    echo "id = \"$(node_name "$i")\""
     echo "data_dir = \"$d/data\""
     echo "[dns]"
     echo "listen = [\"$(dns_listen "$i")\"]"
@@ -52,7 +56,7 @@ write_config() {  # write_config I [KEYFILE]: node I's raftdns.toml, every other
     for j in ${PEERS:-$(seq 1 "$N")}; do
       [ "$j" = "$i" ] && continue
       echo "[[cluster.peer]]"
-      echo "id = \"n$j\""
+      echo "id = \"$(node_name "$j")\""
       echo "address = \"$(peer_target "$i" "$j")\""
     done
     [ -n "${TOML_EXTRA:-}" ] && printf '%s\n' "$TOML_EXTRA"

@@ -3,12 +3,15 @@
 
 #include <string>
 
+#include "tests/lib/sweep.h"
 #include "tests/sim/sim.h"
 
 namespace raftdns::raft::sim {
 namespace {
 
+// A sanitizer run covers the first RAFTDNS_SWEEP_SCALE of each range (tests/lib/sweep.h).
 void run_seeds(uint64_t from, uint64_t to) {
+  to = from + raftdns::testing::swept(to - from);
   uint64_t committed = 0;
   for (uint64_t seed = from; seed < to; ++seed) {
     SimOptions o;
@@ -28,7 +31,8 @@ TEST(RaftSim, SafeAndLiveForSeeds2250To2999) { run_seeds(2250, 3000); }
 
 TEST(RaftSim, StormsWithSingleEntryAppendsStaySafe) {
   // The exact profile the checker self-test uses against the broken commit rule.
-  for (uint64_t seed = 0; seed < 150; ++seed) {
+  const uint64_t seeds = raftdns::testing::swept(150);
+  for (uint64_t seed = 0; seed < seeds; ++seed) {
     SimOptions o;
     o.seed = seed;
     o.nodes = 3;

@@ -116,7 +116,8 @@ struct NodeSpec {
 
 std::unique_ptr<Node> start_node(EventLoop& loop, const NodeSpec& self,
                                  const std::vector<NodeSpec>& peers, const Key& key,
-                                 std::size_t max_queue = std::size_t{64} << 20) {
+                                 std::size_t max_queue = std::size_t{64} << 20,
+                                 const std::function<void(TransportConfig&)>& tune = {}) {
   auto node = std::make_unique<Node>();
   node->id = self.id;
   node->port = self.port;
@@ -143,6 +144,7 @@ std::unique_ptr<Node> start_node(EventLoop& loop, const NodeSpec& self,
     }
     raw->logs.push_back(line);
   };
+  if (tune) tune(config);
   node->transport = std::make_unique<Transport>(loop.base(), std::move(config));
   const Status started = node->transport->start();
   EXPECT_TRUE(started.ok()) << started.error();
@@ -785,6 +787,66 @@ TEST_F(TransportTest, RedialsWithExponentialBackoff) {
     handshake_lines += line.find("closed during the handshake") != std::string::npos;
   }
   EXPECT_EQ(handshake_lines, 1u) << lone.node->all_logs();
+}
+
+// A node removed from the membership while it was down must learn it from a message it can
+// trust: a dialer that is not a peer but proves the key gets the acceptor's notice, sealed
+// under the session key, and nothing it sends is delivered.
+TEST_F(TransportTest, AStrangerThatProvesTheKeyGetsOneAuthenticatedNoticeAndNothingElse) {
+  const std::uint16_t port = port_block(20);
+  const NodeSpec a{"n1", port}, b{"n2", static_cast<std::uint16_t>(port + 1)},
+      stranger{"n9", static_cast<std::uint16_t>(port + 2)};
+  std::vector<std::string> asked;
+  auto n1 = start_node(loop_, a, {a, b}, key_, std::size_t{64} << 20, [&](TransportConfig& c) {
+    c.notice_for_stranger = [&](const std::string& id) -> std::optional<StrangerNotice> {
+      asked.push_back(id);
+      return StrangerNotice{11, bytes_of("not a member")};
+    };
+  });
+  auto n9 = start_node(loop_, stranger, {a, stranger}, key_);
+  ASSERT_TRUE(loop_.run_until([&] { return !n9->received.empty(); })) << n1->all_logs();
+  EXPECT_EQ(n9->received[0].from, "n1");
+  EXPECT_EQ(n9->received[0].kind, 11);
+  EXPECT_EQ(n9->received[0].payload, bytes_of("not a member"));
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked[0], "n9");
+  EXPECT_TRUE(n1->logged("(claims n9): not a peer of this node; told so and closed"))
+      << n1->all_logs();
+  // Whatever the stranger sends on its next connections goes nowhere.
+  for (int i = 0; i < 5; ++i) {
+    n9->transport->send("n1", 1, bytes_of("let me in"));
+    loop_.run_for(100ms);
+  }
+  EXPECT_TRUE(n1->received.empty());
+  EXPECT_EQ(n1->transport->peer_stats("n9").frames_received, 0u);
+}
+
+// Without the key there is no notice: the stranger finds the acceptor's proof wrong, refuses,
+// and reports the mismatch to its owner (a joining node counts them to give up).
+TEST_F(TransportTest, AStrangerWithAnotherKeyGetsNoNoticeAndReportsTheMismatch) {
+  const std::uint16_t port = port_block(21);
+  const NodeSpec a{"n1", port}, b{"n2", static_cast<std::uint16_t>(port + 1)},
+      stranger{"n9", static_cast<std::uint16_t>(port + 2)};
+  int notices = 0;
+  std::vector<std::string> n9_mismatches;
+  auto n1 = start_node(loop_, a, {a, b}, key_, std::size_t{64} << 20, [&](TransportConfig& c) {
+    c.notice_for_stranger = [&](const std::string&) -> std::optional<StrangerNotice> {
+      ++notices;
+      return StrangerNotice{11, bytes_of("not a member")};
+    };
+  });
+  auto n9 =
+      start_node(loop_, stranger, {a, stranger}, generate_key(), std::size_t{64} << 20,
+                 [&](TransportConfig& c) {
+                   c.on_key_mismatch = [&](const std::string& peer, const std::string& address) {
+                     n9_mismatches.push_back(peer + " " + address);
+                   };
+                 });
+  ASSERT_TRUE(loop_.run_until([&] { return n9_mismatches.size() >= 2; })) << n9->all_logs();
+  EXPECT_EQ(n9_mismatches[0], "n1 " + loopback(port));
+  EXPECT_GE(notices, 1);  // asked, but the notice never left without the dialer's proof
+  EXPECT_TRUE(n9->received.empty());
+  EXPECT_TRUE(n9->logged("handshake MAC mismatch")) << n9->all_logs();
 }
 
 }  // namespace
