@@ -150,7 +150,7 @@ sign_zone() {
   dnssec-keygen -q -K "$keys" -a 13 -f KSK "$zone" >/dev/null
   dnssec-keygen -q -K "$keys" -a 13 "$zone" >/dev/null
   local t0=$SECONDS
-  dnssec-signzone -q -K "$keys" -S -3 - -H 0 -o "$zone" -f "$scratch/$zone.signed" \
+  dnssec-signzone -q -K "$keys" -d "$keys" -S -3 - -H 0 -o "$zone" -f "$scratch/$zone.signed" \
     "$scratch/$zone.zone" >/dev/null || fail "dnssec-signzone failed"
   mv "$scratch/$zone.signed" "$scratch/$zone.zone"
   echo "zone $zone signed (NSEC3) in $((SECONDS - t0)) s" >&2
