@@ -26,6 +26,12 @@
 #                     answers UDP only and is left out
 #   RESULTS           where the markdown table is written (default bench/query/RESULTS.md;
 #                     "-" for stdout only)
+#   DNSSEC            "" (default) or "nsec3": the zone is signed with dnssec-signzone
+#                     (NSEC3, RFC 9276 parameters: no salt, no extra iterations,
+#                     ECDSA P-256) before every server loads it, and every query
+#                     has the DO bit (dnsperf -D): each answer carries its RRSIGs,
+#                     each NXDOMAIN the closest encloser proof. The floor is left
+#                     out; RESULTS defaults to bench/query/RESULTS-dnssec.md
 #   KEEP_TMP=1        keep the scratch directory
 #
 # Each server runs with one worker, pinned to CPU 0; dnsperf runs pinned to CPU 1.
@@ -55,8 +61,18 @@ if [[ $protocol == tcp ]]; then
   for s in "${servers[@]}"; do [[ $s == floor ]] || kept+=("$s"); done
   servers=("${kept[@]}")
 fi
+dnssec=${DNSSEC:-}
+[[ -z $dnssec || $dnssec == nsec3 ]] || { echo "bench/query: DNSSEC must be empty or nsec3" >&2; exit 1; }
+do_flag=()
+if [[ -n $dnssec ]]; then
+  # The floor echoes queries: nothing to compare a signed answer with.
+  kept=()
+  for s in "${servers[@]}"; do [[ $s == floor ]] || kept+=("$s"); done
+  servers=("${kept[@]}")
+  do_flag=(-D)
+fi
 if [[ $nx_mode == random ]]; then queries=${QUERIES:-2000000}; else queries=${QUERIES:-100000}; fi
-results=${RESULTS:-$here/RESULTS.md}
+if [[ -n $dnssec ]]; then results=${RESULTS:-$here/RESULTS-dnssec.md}; else results=${RESULTS:-$here/RESULTS.md}; fi
 zone=bench.test
 declare -A port=([raftdnsd]=16600 [nsd]=16601 [knot]=16602 [nsd-min]=16603
   [raftdnsd-scraped]=16604 [raftdnsd-base]=16606 [floor]=16607)
@@ -95,7 +111,7 @@ fi
 if [[ " ${servers[*]} " == *" raftdnsd-base "* ]]; then
   [[ -x ${RAFTDNSD_BASE:-} ]] || fail "set RAFTDNSD_BASE to the raftdnsd to compare with"
 fi
-for tool in dnsperf dig taskset nsd knotd curl cc; do
+for tool in dnsperf dig taskset nsd knotd curl cc ${dnssec:+dnssec-keygen dnssec-signzone}; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 
@@ -125,6 +141,19 @@ generate_zone() {
     for (i = 0; i < 5000; i++) printf "c%d CNAME h%d\n", i, i * 20
     for (i = 0; i < 5000; i++) printf "m%d MX 10 h%d\n", i, i * 20 + 1
   }' >"$scratch/$zone.zone"
+}
+
+# DNSSEC=nsec3: the zone signed in place, keys made for this run only.
+sign_zone() {
+  local keys=$scratch/keys
+  mkdir -p "$keys"
+  dnssec-keygen -q -K "$keys" -a 13 -f KSK "$zone" >/dev/null
+  dnssec-keygen -q -K "$keys" -a 13 "$zone" >/dev/null
+  local t0=$SECONDS
+  dnssec-signzone -q -K "$keys" -d "$keys" -S -3 - -H 0 -o "$zone" -f "$scratch/$zone.signed" \
+    "$scratch/$zone.zone" >/dev/null || fail "dnssec-signzone failed"
+  mv "$scratch/$zone.signed" "$scratch/$zone.zone"
+  echo "zone $zone signed (NSEC3) in $((SECONDS - t0)) s" >&2
 }
 
 # $queries queries, a fixed pseudo-random sequence: 70% A hits, 10% AAAA hits, 5% A
@@ -337,7 +366,7 @@ measure() {
   out=$scratch/dnsperf.$s.$2.txt
   before=$(cpu_ticks "$s")
   taskset -c 1 dnsperf -m "$protocol" -s 127.0.0.1 -p "${port[$s]}" -d "$scratch/queries.txt" \
-    -l "$duration" -c 4 -T 1 -q 200 >"$out" 2>&1 || { cat "$out" >&2; fail "dnsperf failed on $s"; }
+    -l "$duration" -c 4 -T 1 -q 200 "${do_flag[@]}" >"$out" 2>&1 || { cat "$out" >&2; fail "dnsperf failed on $s"; }
   after=$(cpu_ticks "$s")
   completed=$(awk '/Queries completed:/ { print $3 }' "$out")
   lost=$(awk '/Queries lost:/ { print $3 }' "$out")
@@ -370,8 +399,9 @@ if [[ " ${servers[*]} " == *" raftdnsd"* ]]; then
   binary_note="- raftdnsd: $RAFTDNSD ($(grep -E '^CMAKE_BUILD_TYPE' "$(dirname "$RAFTDNSD")/../../CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true) build, tree at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown) plus uncommitted work)."
 fi
 generate_zone
-generate_queries
 names=$(awk '$1 !~ /^\$/ { n[$1] = 1 } END { print length(n) }' "$scratch/$zone.zone")
+[[ -z $dnssec ]] || sign_zone
+generate_queries
 echo "zone $zone: $names distinct owner names, $(wc -l <"$scratch/queries.txt") queries" >&2
 
 for s in "${servers[@]}"; do
@@ -387,7 +417,7 @@ done
 # A short warm-up per server (page cache, allocator), not counted.
 for s in "${servers[@]}"; do
   taskset -c 1 dnsperf -m "$protocol" -s 127.0.0.1 -p "${port[$s]}" -d "$scratch/queries.txt" \
-    -l 2 -c 4 -T 1 -q 200 >/dev/null 2>&1 || true
+    -l 2 -c 4 -T 1 -q 200 "${do_flag[@]}" >/dev/null 2>&1 || true
 done
 for ((r = 1; r <= runs; r++)); do
   for s in "${servers[@]}"; do measure "$s" "$r"; done
@@ -438,6 +468,19 @@ fi
 resolution=$(cat "$scratch"/runs.* | awk -v hz="$clk_tck" \
   'NR == 1 || $3 < min { min = $3 } END { printf "%.4f", 1 / hz / min * 1e6 }')
 
+floor_note=""
+if [[ " ${servers[*]} " == *" floor "* ]]; then
+  floor_note="- floor: bench/query/floor.c, which echoes each query with QR set (recvmmsg/sendmmsg,
+  32 a batch, no lookup); its CPU per query is the kernel's share of every server's."
+fi
+dnssec_note=""
+if [[ -n $dnssec ]]; then
+  dnssec_note="
+- DNSSEC: the zone signed by dnssec-signzone with NSEC3 (no salt, 0 extra iterations,
+  ECDSA P-256 KSK and ZSK) and served pre-signed by every server; every query has DO
+  set (\`dnsperf -D\`), so answers carry RRSIGs and each NXDOMAIN three NSEC3 records
+  with theirs. Mean response size shows the servers send the same sections."
+fi
 if [[ $nx_mode == random ]]; then
   nx_note="each a different random name"
 else
@@ -447,14 +490,12 @@ report=$(
   cat <<EOF
 ## Query benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')
 
-Command: \`RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries PROTOCOL=$protocol SERVERS="${servers[*]}" bench/query/run.sh\`
-
+Command: \`${dnssec:+DNSSEC=$dnssec }RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries PROTOCOL=$protocol SERVERS="${servers[*]}" bench/query/run.sh\`
+$dnssec_note
 - Zone: $zone, $names owner names (100,000 hosts with A, every tenth also AAAA,
   5,000 CNAMEs, 5,000 MX names). Queries: $queries, 70% A hits, 10% AAAA, 5% CNAME,
   10% NXDOMAIN ($nx_note), 5% MX.
-- floor: bench/query/floor.c, which echoes each query with QR set (recvmmsg/sendmmsg,
-  32 a batch, no lookup); its CPU per query is the kernel's share of every server's.
-- Each server: one worker, pinned to CPU 0 (\`taskset -c 0\`). Load: \`taskset -c 1
+$floor_note- Each server: one worker, pinned to CPU 0 (\`taskset -c 0\`). Load: \`taskset -c 1
   dnsperf -m $protocol -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 1 -q 200\`, $runs
   interleaved runs per server after a 2 s warm-up; medians shown.
 - nsd is NSD with its defaults, which add the zone's NS RRset (and addresses) to

@@ -125,7 +125,8 @@ void start(wire::MessageWriter& w, const Request& req, const wire::Header& h, ui
 }
 
 // Collected sections -> wire. The answer and authority sections must fit
-// whole, else the reply is cut to the question with TC (RFC 2181 §9). In the
+// whole, RRSIGs and denial proofs included, else the reply is cut to the
+// question with TC (RFC 2181 §9, RFC 4035 §3.1.1). In the
 // additional section, the glue of name servers inside a delegated domain
 // must fit, else TC is set (RFC 9471 §3.1); other RRsets go in when they fit
 // whole, and are left out otherwise.
@@ -146,9 +147,16 @@ size_t encode(const Request& req, const Response& r, std::span<uint8_t> out, boo
     const OutRRset& rr = r.additional[i];
     if (rr.required && !write_rrset(w, wire::Section::additional, rr)) truncated = true;
   }
+  // An RRset's RRSIGs follow it only when it went in; when they do not fit
+  // they are left out whole (RFC 4035 §3.1.1), the RRset staying.
+  bool last_written = false;
   for (size_t i = 0; i < r.additional.count; ++i) {
     const OutRRset& rr = r.additional[i];
-    if (!rr.required) (void)write_rrset(w, wire::Section::additional, rr);
+    if (rr.signatures) {
+      if (last_written) (void)write_rrset(w, wire::Section::additional, rr);
+    } else {
+      last_written = rr.required || write_rrset(w, wire::Section::additional, rr);
+    }
   }
   if (truncated) w.header().tc = true;
   return w.finish();
@@ -262,7 +270,7 @@ size_t Engine::answer(std::span<const uint8_t> query, std::span<uint8_t> out, Tr
     r.rcode = wire::rcode::REFUSED;  // no zone transfers (yet)
     r.ede = ede::kProhibited;
   } else {
-    Resolver(view, r, qtype, cfg_.minimal_responses).resolve(qv.question.name);
+    Resolver(view, r, qtype, cfg_.minimal_responses, qv.edns_do).resolve(qv.question.name);
     // RFC 1035 §6.2: an answer to QCLASS ANY is never authoritative, since
     // data of other classes may exist elsewhere.
     if (qclass == wire::rrclass::ANY) r.aa = false;

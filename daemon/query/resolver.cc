@@ -47,7 +47,9 @@ void Resolver::add_apex_ns() noexcept {
   RRsetView ns;
   NameKey apex(*last_apex_);
   if (!view_.get_rrset(last_zone_, apex.bytes(), T::NS, ns)) return;
-  if (r_.authority.push(last_apex_, ns, ns.ttl)) apex_ns_owner_ = last_apex_;
+  const size_t before = r_.authority.count;
+  add(r_.authority, last_zone_, apex.bytes(), last_apex_, ns, ns.ttl);
+  if (r_.authority.count > before) apex_ns_owner_ = last_apex_;
 }
 
 // RFC 1034 §4.3.2 steps 2-3: find the zone, then walk down from its apex
@@ -86,8 +88,8 @@ Resolver::Next Resolver::lookup(const wire::Name& name, bool first) noexcept {
         if (n == z.apex_labels) return damaged_zone();
         return answer_name_error(z, key, &name, n - 1);
       }
-      if (n > z.apex_labels && node.find(T::NS)) return answer_delegation(key, name, n, node);
-      if (node.find(T::DNAME)) return answer_dname(name, n, node);
+      if (n > z.apex_labels && node.find(T::NS)) return answer_delegation(z, key, name, n, node);
+      if (node.find(T::DNAME)) return answer_dname(z, key, name, n, node);
     }
   }
   view_.load_node(z, key.bytes(), node);
@@ -106,7 +108,7 @@ Resolver::Next Resolver::lookup(const wire::Name& name, bool first) noexcept {
   }
   // A delegation point answers with a referral for every type but DS.
   if (labels > z.apex_labels && z.has_cuts && node.find(T::NS) && qtype_ != 43) {
-    return answer_delegation(key, name, labels, node);
+    return answer_delegation(z, key, name, labels, node);
   }
   return answer_node(z, key, key.bytes(), node, &name);
 }
@@ -124,21 +126,31 @@ Resolver::Next Resolver::answer_node(const ZoneRef& z, const NameKey& key,
   if (qtype_ == T::ANY) {
     // RFC 8482 §4.1: one RRset is enough; the first in type order.
     if (node.count > 0) {
-      r_.answer.push(owner, node.rrsets[0], node.rrsets[0].ttl);
+      add(r_.answer, z, node_key, owner, node.rrsets[0], node.rrsets[0].ttl);
       answered_in(z, *owner);
+      if (dnssec_ && wildcard_encloser_ != kNoWildcard) {
+        prove_wildcard(z, key, *owner, wildcard_encloser_, false);
+      }
       return Next::done;
     }
     answer_nodata(z, key, *owner);
     return Next::done;
   }
   if (view_.find_type(z, node_key, node, qtype_, rrset)) {
-    r_.answer.push(owner, rrset, rrset.ttl);
+    add(r_.answer, z, node_key, owner, rrset, rrset.ttl);
     answered_in(z, *owner);
+    // RFC 4035 §3.1.3.3: a wildcard answer proves the name itself absent.
+    if (dnssec_ && wildcard_encloser_ != kNoWildcard) {
+      prove_wildcard(z, key, *owner, wildcard_encloser_, false);
+    }
     return Next::done;
   }
   if (qtype_ != T::CNAME && view_.find_type(z, node_key, node, T::CNAME, rrset)) {
-    r_.answer.push(owner, rrset, rrset.ttl);
+    add(r_.answer, z, node_key, owner, rrset, rrset.ttl);
     answered_in(z, *owner);
+    if (dnssec_ && wildcard_encloser_ != kNoWildcard) {
+      prove_wildcard(z, key, *owner, wildcard_encloser_, false);
+    }
     return follow_cname(rrset);
   }
   answer_nodata(z, key, *owner);
@@ -181,7 +193,10 @@ Resolver::Next Resolver::answer_name_error(const ZoneRef& z, const NameKey& key,
   if (node.exists()) {
     // RFC 4592 §3.3.1/§4: the answer's owner is the query name; a wildcard
     // without the type (or an empty one) gives NODATA.
-    return answer_node(z, key, wildcard.span(), node, name);
+    wildcard_encloser_ = closest_encloser;
+    const Next next = answer_node(z, key, wildcard.span(), node, name);
+    wildcard_encloser_ = kNoWildcard;
+    return next;
   }
   answer_nxdomain(z, key, *name);
   return Next::done;
@@ -189,27 +204,43 @@ Resolver::Next Resolver::answer_name_error(const ZoneRef& z, const NameKey& key,
 
 // RFC 1034 §4.3.2 step 3b: a referral. NS in authority, glue in additional,
 // and not authoritative (AA clear) unless an earlier link of a chain was.
-Resolver::Next Resolver::answer_delegation(const NameKey& key, const wire::Name& name,
-                                           size_t cut_labels, const NodeView& node) noexcept {
-  (void)key;
+Resolver::Next Resolver::answer_delegation(const ZoneRef& z, const NameKey& key,
+                                           const wire::Name& name, size_t cut_labels,
+                                           const NodeView& node) noexcept {
   const wire::Name* cut = r_.keep(name.strip_left(name.label_count() - cut_labels));
   const RRsetView* ns = node.find(T::NS);
   if (r_.answer.count == 0) r_.aa = false;
-  if (cut && ns) r_.authority.push(cut, *ns, ns->ttl);
+  if (!cut || !ns) return Next::done;
+  // The parent does not sign the NS RRset at a cut (RFC 4035 §2.2).
+  r_.authority.push(cut, *ns, ns->ttl);
+  if (dnssec_) {
+    // RFC 4035 §3.1.4: the DS RRset with its RRSIGs, or the proof that
+    // there is none (an insecure delegation).
+    RRsetView ds;
+    const auto cut_key = key.prefix(cut_labels);
+    if (view_.find_type(z, cut_key, node, T::DS, ds)) {
+      add(r_.authority, z, cut_key, cut, ds, ds.ttl);
+    } else {
+      prove_no_ds(z, key, name, cut_labels);
+    }
+  }
   return Next::done;
 }
 
 // RFC 6672 §2.2/§3.2: the DNAME, a CNAME synthesized from it with the
 // DNAME's TTL, then the lookup goes on at the new name. A substituted name
 // longer than 255 octets is YXDOMAIN.
-Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_labels,
+Resolver::Next Resolver::answer_dname(const ZoneRef& z, const NameKey& key,
+                                      const wire::Name& name, size_t owner_labels,
                                       const NodeView& node) noexcept {
   const RRsetView* dname = node.find(T::DNAME);
   const wire::Name* owner = r_.keep(name.strip_left(name.label_count() - owner_labels));
   if (!dname || !owner) return Next::done;
   last_apex_ = nullptr;  // the chain goes on from a DNAME, not from zone data
   // A chain that passes the same DNAME twice shows it once.
-  if (!r_.answer.contains(*owner, T::DNAME)) r_.answer.push(owner, *dname, dname->ttl);
+  if (!r_.answer.contains(*owner, T::DNAME)) {
+    add(r_.answer, z, key.prefix(owner_labels), owner, *dname, dname->ttl);
+  }
   auto it = dname->begin();
   if (it == dname->end()) return Next::done;
   auto target = wire::rdata_target(T::DNAME, *it);
@@ -240,6 +271,12 @@ Resolver::Next Resolver::answer_dname(const wire::Name& name, size_t owner_label
 void Resolver::answer_nodata(const ZoneRef& z, const NameKey& key,
                              const wire::Name& name) noexcept {
   add_negative_soa(z, key, name);
+  if (!dnssec_) return;
+  if (wildcard_encloser_ != kNoWildcard) {
+    prove_wildcard(z, key, name, wildcard_encloser_, true);
+  } else {
+    prove_nodata(z, key, name);
+  }
 }
 
 // RFC 2308 §2.1 (and RFC 6604 for the end of a chain): NXDOMAIN with the SOA.
@@ -247,19 +284,20 @@ void Resolver::answer_nxdomain(const ZoneRef& z, const NameKey& key,
                                const wire::Name& name) noexcept {
   r_.rcode = wire::rcode::NXDOMAIN;
   add_negative_soa(z, key, name);
+  if (dnssec_) prove_nxdomain(z, key, name);
 }
 
 // RFC 2308 §3/§5: the SOA's TTL in a negative answer is min(TTL, MINIMUM).
 void Resolver::add_negative_soa(const ZoneRef& z, const NameKey& key,
                                 const wire::Name& name) noexcept {
-  (void)key;
   const RRsetView& soa = z.soa;
   auto it = soa.begin();
   if (it == soa.end()) return;
   uint32_t ttl = soa.ttl;
   if (auto f = wire::soa_fields(*it); f && f->minimum < ttl) ttl = f->minimum;
   const wire::Name* apex = r_.keep(name.strip_left(name.label_count() - z.apex_labels));
-  r_.authority.push(apex, soa, ttl);
+  // Its RRSIGs go with the same TTL (RFC 4035 §3.1.3, RFC 2308 §5).
+  add(r_.authority, z, key.prefix(z.apex_labels), apex, soa, ttl);
 }
 
 // RFC 1035 §3.3.9/§3.3.11, RFC 2782: addresses of MX, NS and SRV targets,
@@ -324,8 +362,8 @@ void Resolver::add_addresses_for(const wire::Name& owner, const wire::Name& targ
   // RFC 9471 §3.1: glue of a server inside the delegated domain must be sent.
   const bool required = referral && target.is_subdomain_of(owner);
   const wire::Name* kept = r_.keep(target);
-  if (has_a) r_.additional.push(kept, a, a.ttl, required);
-  if (has_aaaa) r_.additional.push(kept, aaaa, aaaa.ttl, required);
+  if (has_a) add(r_.additional, z, key.bytes(), kept, a, a.ttl, required);
+  if (has_aaaa) add(r_.additional, z, key.bytes(), kept, aaaa, aaaa.ttl, required);
 }
 
 }  // namespace raftdns::query

@@ -27,6 +27,9 @@ struct OutRRset {
   // Additional section only: referral glue for a name server inside the
   // delegated domain, which must be sent or the reply truncated (RFC 9471).
   bool required = false;
+  // The RRSIGs of the RRset just before it in the section (RFC 4035 §3.1.1):
+  // never sent without that RRset.
+  bool signatures = false;
 };
 
 template <size_t N>
@@ -40,9 +43,9 @@ class SectionList {
 
   const OutRRset& operator[](size_t i) const noexcept { return i < N ? items()[i] : spill_[i - N]; }
   bool push(const wire::Name* owner, const store::RRsetView& r, uint32_t ttl,
-            bool required = false) noexcept {
+            bool required = false, bool signatures = false) noexcept {
     if (owner == nullptr) return false;
-    OutRRset item{owner, r.type, r.rclass, ttl, r, required};
+    OutRRset item{owner, r.type, r.rclass, ttl, r, required, signatures};
     if (count < N) {
       new (items() + count++) OutRRset(item);
       return true;

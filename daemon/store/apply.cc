@@ -178,6 +178,9 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
   } else {
     del(env_.rrsets, key.span());
   }
+  if (type == T::NSEC3 && fresh.has_value() != old.has_value()) {
+    index_nsec3(zone_key, generation_of(zone_key), owner_key, fresh.has_value());
+  }
   KeyBuffer zk;
   make_zone_key(zone_key, zk);
   auto zv = staged ? std::optional<std::string>(staging_->meta) : get(env_.zones, zk.span());
@@ -202,6 +205,23 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
     put(env_.zones, zk.span(), meta.encode());
   }
   return true;
+}
+
+// The nsec3 table follows the rrsets table: an NSEC3 RRset at a hash-named
+// child of the apex has an entry under its zone's generation (keys.h).
+void Applier::index_nsec3(std::span<const uint8_t> zone_key, uint32_t generation,
+                          std::span<const uint8_t> owner_key, bool present) {
+  uint8_t hash[kMaxNsec3Hash];
+  const size_t n = nsec3_owner_hash(owner_key.subspan(zone_key.size()), hash);
+  if (n == 0) return;  // not a hash-named owner: nothing a proof could point at
+  KeyBuffer key;
+  make_nsec3_key(zone_key, generation, {hash, n}, key);
+  if (key.size > kMaxLmdbKey) return;
+  if (present) {
+    put(env_.nsec3, key.span(), {});
+  } else {
+    del(env_.nsec3, key.span());
+  }
 }
 
 // ---- rules ----

@@ -83,6 +83,8 @@ class Applier {
   uint32_t allocate_generation();
   // Queues one generation of a zone's content for reclaiming.
   void trash_content(std::span<const uint8_t> zone_key, uint32_t generation);
+  void index_nsec3(std::span<const uint8_t> zone_key, uint32_t generation,
+                   std::span<const uint8_t> owner_key, bool present);
   // The generation that reads and writes of `zone_key` go to: the staged one
   // while a chunk is applied to it, else the live one (0 when no zone).
   uint32_t generation_of(std::span<const uint8_t> zone_key);

@@ -1,6 +1,10 @@
 // Canonical key construction (no allocation) and rrsets key splitting.
 #include "daemon/store/keys.h"
 
+#include <string_view>
+
+#include "daemon/wire/nsec3.h"
+
 namespace raftdns::store {
 
 void NameKey::assign(const wire::Name& n) noexcept {
@@ -53,6 +57,15 @@ bool split_rrset_key(std::span<const uint8_t> key, RRsetKeyParts& out) noexcept 
   out.owner_rel = key.subspan(rel_start, body - 1 - rel_start);
   out.type = load_u16(key.data() + body);
   return true;
+}
+
+size_t nsec3_owner_hash(std::span<const uint8_t> owner_rel, uint8_t out[kMaxNsec3Hash]) noexcept {
+  // One label: its bytes, then the 0x00 that ends it, and nothing after.
+  if (owner_rel.size() < 2 || owner_rel.size() > 64 || owner_rel.back() != 0) return 0;
+  std::string_view label(reinterpret_cast<const char*>(owner_rel.data()), owner_rel.size() - 1);
+  if (label.find('\0') != std::string_view::npos) return 0;
+  auto n = wire::base32hex_decode(label, out);
+  return n ? *n : 0;
 }
 
 }  // namespace raftdns::store

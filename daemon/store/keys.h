@@ -6,6 +6,8 @@
 //                type (big-endian)
 //   imports key: import id u64 (a staged zone import, see ImportState)
 //   trash   key: zone canonical key | 0x00 | generation u32 (content to reclaim)
+//   nsec3   key: zone canonical key | 0x00 | generation u32 | raw owner hash
+//                (an index of the rrsets holding NSEC3, value empty)
 //
 // A zone's records live under one "generation" (its content key: zone key |
 // 0x00 | generation), named by the zones table. An import stages the new
@@ -218,6 +220,26 @@ struct ImportState {
     return v;
   }
 };
+
+// NSEC3 owners (RFC 5155 §3) are one base32hex label below the apex. Their
+// keys interleave in the rrsets table with every other child of the apex
+// and its subtree, so the query path finds the NSEC3 matching or covering a
+// hash through the nsec3 table instead: the same content key, then the raw
+// hash, in hash order. base32hex keeps the order of what it encodes, so the
+// index is also the chain's order as the owners sort.
+// The most a 63-character base32hex label decodes to.
+inline constexpr size_t kMaxNsec3Hash = 39;
+
+// The raw hash an owner key below the zone (`owner_rel`: one label then
+// 0x00) spells in base32hex; its length, or 0 when it is not such a name.
+size_t nsec3_owner_hash(std::span<const uint8_t> owner_rel, uint8_t out[kMaxNsec3Hash]) noexcept;
+
+// zone key | 0x00 | generation | hash
+inline void make_nsec3_key(std::span<const uint8_t> zone_key, uint32_t generation,
+                           std::span<const uint8_t> hash, KeyBuffer& out) noexcept {
+  make_content_key(zone_key, generation, out);
+  out.append(hash);
+}
 
 // True when an owner key (canonical) has a "*" label anywhere.
 inline bool key_has_wildcard_label(std::span<const uint8_t> owner_key) noexcept {

@@ -27,7 +27,7 @@ inline std::string_view view(const MDB_val& v) noexcept {
 
 std::string error_text(int rc);
 
-// The environment plus the six named databases. Shared (via shared_ptr) by
+// The environment plus the seven named databases. Shared (via shared_ptr) by
 // the store and every ReadTxn, so a snapshot swap (replace_with) leaves old
 // readers on the old map until they finish.
 class Env {
@@ -46,6 +46,7 @@ class Env {
       journal = o.journal;
       imports = o.imports;
       trash = o.trash;
+      nsec3 = o.nsec3;
       retired.store(o.retired.load());
       serial = o.serial;
     }
@@ -59,7 +60,7 @@ class Env {
     env_ = e;
   }
 
-  MDB_dbi meta = 0, zones = 0, rrsets = 0, journal = 0, imports = 0, trash = 0;
+  MDB_dbi meta = 0, zones = 0, rrsets = 0, journal = 0, imports = 0, trash = 0, nsec3 = 0;
   // Set once the store has swapped in another environment; ReadTxn::renew()
   // then tells its owner to begin a fresh read.
   std::atomic<bool> retired{false};

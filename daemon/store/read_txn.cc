@@ -99,6 +99,7 @@ bool get_rrset(MDB_txn* txn, MDB_dbi rrsets, std::span<const uint8_t> zone_key,
 
 ReadTxn::~ReadTxn() {
   if (cursor_) mdb_cursor_close(cursor_);
+  if (nsec3_cursor_) mdb_cursor_close(nsec3_cursor_);
   if (txn_) mdb_txn_abort(txn_);
 }
 
@@ -107,6 +108,7 @@ bool ReadTxn::renew() noexcept {
   mdb_txn_reset(txn_);
   if (mdb_txn_renew(txn_) != 0) return false;
   if (mdb_cursor_renew(txn_, cursor_) != 0) return false;
+  if (mdb_cursor_renew(txn_, nsec3_cursor_) != 0) return false;
   load_hints();
   return true;
 }
@@ -144,6 +146,85 @@ bool ReadTxn::find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, co
     return true;
   }
   return node.overflow && get_rrset(z, owner_key, type, out);
+}
+
+namespace {
+
+bool has_prefix(const MDB_val& k, const KeyBuffer& prefix) noexcept {
+  return k.mv_size >= prefix.size && std::memcmp(k.mv_data, prefix.data, prefix.size) == 0;
+}
+
+// The last key before where `k` would go: MDB_SET_RANGE, then one back (or
+// the table's last key when `k` is past the end).
+int seek_before(MDB_cursor* c, MDB_val& k, MDB_val& v) noexcept {
+  int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return mdb_cursor_get(c, &k, &v, MDB_LAST);
+  if (rc != 0) return rc;
+  return mdb_cursor_get(c, &k, &v, MDB_PREV);
+}
+
+}  // namespace
+
+bool ReadTxn::nsec_before(const ZoneRef& z, std::span<const uint8_t> name_key, KeyBuffer& owner,
+                          RRsetView& out) const noexcept {
+  const auto zone_key = name_key.first(z.key_length);
+  KeyBuffer content, at;
+  make_content_key(zone_key, z.generation, content);
+  make_owner_prefix(zone_key, z.generation, name_key, at);
+  if (at.size > kMaxLmdbKey) return false;
+  MDB_val k = lmdb::val(at.data, at.size), v;
+  int rc = seek_before(cursor_, k, v);
+  // Keys are content | owner below the zone | 0x00 | type, in canonical
+  // order: walking back passes the name's predecessors, nearest first.
+  for (size_t steps = 0; rc == 0 && steps < kMaxNsecWalk; ++steps) {
+    if (!has_prefix(k, content) || k.mv_size < content.size + 3) return false;  // left the zone
+    const auto* key = static_cast<const uint8_t*>(k.mv_data);
+    if (load_u16(key + k.mv_size - 2) == wire::rrtype::NSEC) {
+      owner.size = 0;
+      owner.append(zone_key);
+      owner.append({key + content.size, k.mv_size - content.size - 3});
+      return RRsetView::parse(wire::rrtype::NSEC, scan::bytes_of(v), out);
+    }
+    rc = mdb_cursor_get(cursor_, &k, &v, MDB_PREV);
+  }
+  return false;
+}
+
+size_t ReadTxn::nsec3_at_or_before(const ZoneRef& z, std::span<const uint8_t> zone_key,
+                                   std::span<const uint8_t> hash, bool strict,
+                                   uint8_t out[kMaxNsec3Hash]) const noexcept {
+  zone_key = zone_key.first(z.key_length);
+  if (hash.size() > kMaxNsec3Hash) return 0;
+  KeyBuffer content, at;
+  make_content_key(zone_key, z.generation, content);
+  make_nsec3_key(zone_key, z.generation, hash, at);
+  if (at.size > kMaxLmdbKey) return 0;
+  auto take = [&](const MDB_val& k) -> size_t {
+    const size_t n = k.mv_size - content.size;
+    std::memcpy(out, static_cast<const uint8_t*>(k.mv_data) + content.size, n);
+    return n;
+  };
+  auto in_zone = [&](const MDB_val& k) {
+    return has_prefix(k, content) && k.mv_size > content.size &&
+           k.mv_size - content.size <= kMaxNsec3Hash;
+  };
+  MDB_val k = lmdb::val(at.data, at.size), v;
+  int rc = mdb_cursor_get(nsec3_cursor_, &k, &v, MDB_SET_RANGE);
+  if (rc == 0 && !strict && k.mv_size == at.size && std::memcmp(k.mv_data, at.data, at.size) == 0) {
+    return take(k);
+  }
+  rc = rc == MDB_NOTFOUND ? mdb_cursor_get(nsec3_cursor_, &k, &v, MDB_LAST)
+       : rc == 0          ? mdb_cursor_get(nsec3_cursor_, &k, &v, MDB_PREV)
+                          : rc;
+  if (rc == 0 && in_zone(k)) return take(k);
+  // Below the zone's first hash: the last one covers it (the wrap).
+  uint8_t ones[kMaxNsec3Hash + 1];
+  std::memset(ones, 0xff, sizeof ones);
+  make_nsec3_key(zone_key, z.generation, ones, at);
+  if (at.size > kMaxLmdbKey) return 0;
+  k = lmdb::val(at.data, at.size);
+  rc = seek_before(nsec3_cursor_, k, v);
+  return rc == 0 && in_zone(k) ? take(k) : 0;
 }
 
 // --- ZoneCursor ---

@@ -140,6 +140,26 @@ class ReadTxn {
   bool find_type(const ZoneRef& z, std::span<const uint8_t> owner_key, const NodeView& node,
                  uint16_t type, RRsetView& out) const noexcept;
 
+  // Denial of existence (RFC 4035 §3.1.3, RFC 5155 §7.2). Both read in
+  // place, without allocating.
+  //
+  // The NSEC RRset of the nearest owner of zone `z` that sorts before
+  // `name_key` (an owner key in the zone, which need not exist) and holds
+  // one: the NSEC that covers the name in a signed zone. The owner's
+  // canonical key goes to `owner`. The walk back skips owners without an
+  // NSEC (glue and other data below a cut); false when it finds none
+  // within kMaxNsecWalk RRsets.
+  static constexpr size_t kMaxNsecWalk = 4096;
+  bool nsec_before(const ZoneRef& z, std::span<const uint8_t> name_key, KeyBuffer& owner,
+                   RRsetView& out) const noexcept;
+  // From the NSEC3 index of zone `z` (`zone_key` is any owner key in it):
+  // the largest owner hash <= `hash` (< when `strict`), or else the
+  // largest of all, as the chain wraps round (RFC 5155 §3.1.7). Its length
+  // (written to `out`), or 0 when the zone has no NSEC3.
+  size_t nsec3_at_or_before(const ZoneRef& z, std::span<const uint8_t> zone_key,
+                            std::span<const uint8_t> hash, bool strict,
+                            uint8_t out[kMaxNsec3Hash]) const noexcept;
+
  private:
   friend class LmdbStore;
   friend class ZoneCursor;
@@ -150,6 +170,7 @@ class ReadTxn {
   size_t max_zone_labels_ = wire::kMaxLabels;
   MDB_txn* txn_ = nullptr;
   MDB_cursor* cursor_ = nullptr;  // on rrsets; moved by const lookups
+  MDB_cursor* nsec3_cursor_ = nullptr;  // on nsec3
 };
 
 // Walks every RRset of one zone in RFC 4034 canonical order, for zone

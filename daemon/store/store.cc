@@ -79,7 +79,7 @@ class LmdbStore final : public Store {
     env->reset(raw);
     if (int rc = mdb_env_set_mapsize(raw, opts.map_size)) return fail("set map size", rc);
     if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers)) return fail("set readers", rc);
-    if (int rc = mdb_env_set_maxdbs(raw, 6)) return fail("set max dbs", rc);
+    if (int rc = mdb_env_set_maxdbs(raw, 7)) return fail("set max dbs", rc);
     // NOTLS: a worker's ReadTxn is not tied to the thread that began it.
     // NOMETASYNC: the WAL is the durable source (docs/ARCHITECTURE.md,
     // "Durability order"); never NOSYNC.
@@ -92,7 +92,8 @@ class LmdbStore final : public Store {
     for (auto [name, dbi] : {std::pair{"meta", &env->meta}, std::pair{"zones", &env->zones},
                              std::pair{"rrsets", &env->rrsets},
                              std::pair{"journal", &env->journal},
-                             std::pair{"imports", &env->imports}, std::pair{"trash", &env->trash}}) {
+                             std::pair{"imports", &env->imports}, std::pair{"trash", &env->trash},
+                             std::pair{"nsec3", &env->nsec3}}) {
       if (int rc = mdb_dbi_open(txn.get(), name, MDB_CREATE, dbi)) {
         return fail(std::string("open table ") + name, rc);
       }
@@ -116,6 +117,12 @@ class LmdbStore final : public Store {
       if (found == 1) {
         if (auto s = migrate_from_v1(txn.get(), *env); !s) {
           return make_error("store " + dir + ": migrating from schema version 1: " + s.error());
+        }
+        found = 2;
+      }
+      if (found == 2) {
+        if (auto s = migrate_from_v2(txn.get(), *env); !s) {
+          return make_error("store " + dir + ": migrating from schema version 2: " + s.error());
         }
         found = kSchemaVersion;
       }
@@ -166,8 +173,38 @@ class LmdbStore final : public Store {
       }
     }
     std::string version(4, '\0');
-    store_u32(reinterpret_cast<uint8_t*>(version.data()), kSchemaVersion);
+    store_u32(reinterpret_cast<uint8_t*>(version.data()), 2);
     return put(env.meta, kSchemaKey, version);
+  }
+
+  // Schema 2 had no nsec3 table: index every NSEC3 RRset already stored
+  // (live, staged and trashed generations alike, as apply and reclaim
+  // would have), in the same transaction as the open.
+  static Status migrate_from_v2(MDB_txn* txn, const lmdb::Env& env) {
+    lmdb::Cursor cursor;
+    if (int rc = lmdb::Cursor::open(txn, env.rrsets, cursor)) return make_error(mdb_strerror(rc));
+    std::vector<std::string> index;
+    MDB_val k, v;
+    for (int rc = cursor.get(&k, &v, MDB_FIRST); rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      RRsetKeyParts parts;
+      if (!split_rrset_key(bytes_of(k), parts) || parts.type != wire::rrtype::NSEC3) continue;
+      uint8_t hash[kMaxNsec3Hash];
+      const size_t n = nsec3_owner_hash(parts.owner_rel, hash);
+      if (n == 0) continue;
+      KeyBuffer key;
+      make_nsec3_key(parts.zone_key, parts.generation, {hash, n}, key);
+      if (key.size <= kMaxLmdbKey) index.push_back(key.str());
+    }
+    cursor.close();
+    for (const auto& key : index) {
+      MDB_val ik = lmdb::val(key), iv = lmdb::val(std::string_view());
+      if (int rc = mdb_put(txn, env.nsec3, &ik, &iv, 0)) return make_error(mdb_strerror(rc));
+    }
+    std::string version(4, '\0');
+    store_u32(reinterpret_cast<uint8_t*>(version.data()), kSchemaVersion);
+    MDB_val sk = lmdb::val(kSchemaKey), sv = lmdb::val(version);
+    if (int rc = mdb_put(txn, env.meta, &sk, &sv, 0)) return make_error(mdb_strerror(rc));
+    return {};
   }
 
   // ---- apply ----
@@ -268,6 +305,7 @@ class LmdbStore final : public Store {
     r->env_ = env;
     if (mdb_txn_begin(env->get(), nullptr, MDB_RDONLY, &r->txn_) != 0) return nullptr;
     if (mdb_cursor_open(r->txn_, env->rrsets, &r->cursor_) != 0) return nullptr;
+    if (mdb_cursor_open(r->txn_, env->nsec3, &r->nsec3_cursor_) != 0) return nullptr;
     r->load_hints();
     return r;
   }
@@ -451,29 +489,36 @@ class LmdbStore final : public Store {
     if (int rc = lmdb::Txn::begin(env->get(), nullptr, 0, txn)) {
       return make_error("store " + dir_ + ": begin reclaim: " + mdb_strerror(rc));
     }
-    lmdb::Cursor trash, rrsets;
+    lmdb::Cursor trash, rrsets, nsec3;
     if (int rc = lmdb::Cursor::open(txn.get(), env->trash, trash);
-        rc != 0 || (rc = lmdb::Cursor::open(txn.get(), env->rrsets, rrsets)) != 0) {
+        rc != 0 || (rc = lmdb::Cursor::open(txn.get(), env->rrsets, rrsets)) != 0 ||
+        (rc = lmdb::Cursor::open(txn.get(), env->nsec3, nsec3)) != 0) {
       return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(rc));
     }
     MDB_val tk, tv;
     int rc = trash.get(&tk, &tv, MDB_FIRST);
     while (rc == 0) {
       const std::string prefix(lmdb::view(tk));
+      // The generation's rrsets, then its NSEC3 index entries (same prefix).
       bool emptied = false;
-      for (;;) {
-        if (progress.deleted >= max_rrsets) break;
-        MDB_val k = lmdb::val(prefix), v;
-        int r = rrsets.get(&k, &v, MDB_SET_RANGE);
-        if (r == MDB_NOTFOUND || (r == 0 && (k.mv_size < prefix.size() ||
-                                             std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0))) {
-          emptied = true;
-          break;
+      for (lmdb::Cursor* table : {&rrsets, &nsec3}) {
+        emptied = false;
+        for (;;) {
+          if (progress.deleted >= max_rrsets) break;
+          MDB_val k = lmdb::val(prefix), v;
+          int r = table->get(&k, &v, MDB_SET_RANGE);
+          if (r == MDB_NOTFOUND ||
+              (r == 0 && (k.mv_size < prefix.size() ||
+                          std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0))) {
+            emptied = true;
+            break;
+          }
+          if (r != 0 || (r = mdb_cursor_del(table->get(), 0)) != 0) {
+            return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(r));
+          }
+          ++progress.deleted;
         }
-        if (r != 0 || (r = mdb_cursor_del(rrsets.get(), 0)) != 0) {
-          return make_error("store " + dir_ + ": reclaim: " + mdb_strerror(r));
-        }
-        ++progress.deleted;
+        if (!emptied) break;
       }
       if (!emptied) break;
       if (int r = mdb_cursor_del(trash.get(), 0)) {
@@ -487,6 +532,7 @@ class LmdbStore final : public Store {
     progress.done = rc == MDB_NOTFOUND;
     trash.close();
     rrsets.close();
+    nsec3.close();
     if (int r = txn.commit()) {
       return make_error("store " + dir_ + ": reclaim commit: " + mdb_strerror(r));
     }

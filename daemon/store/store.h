@@ -7,6 +7,8 @@
 //   journal — zone key, sequence -> one change to the zone (IXFR, RFC 1995)
 //   imports — import id -> a staged zone import (ImportBegin ... ImportCommit)
 //   trash   — content keys of zone generations no longer read (reclaim())
+//   nsec3   — zone key, generation, NSEC3 owner hash -> (nothing): the NSEC3
+//             chain in hash order, for denial proofs on the query path
 // Keys sort so that walking a zone (closest encloser, wildcards, export) is a
 // cursor scan in RFC 4034 canonical order.
 //
@@ -28,9 +30,10 @@
 
 namespace raftdns::store {
 
-// 2: rrsets keys carry the zone's content generation (keys.h). A store of
-// version 1 is migrated at open.
-inline constexpr uint32_t kSchemaVersion = 2;
+// 2: rrsets keys carry the zone's content generation (keys.h).
+// 3: the nsec3 table indexes NSEC3 owners by hash.
+// A store of an older version is migrated at open.
+inline constexpr uint32_t kSchemaVersion = 3;
 
 struct StoreOptions {
   size_t map_size = size_t{4} << 30;  // LMDB map size (virtual; grows the file lazily)

@@ -13,6 +13,9 @@ inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 1
                           TXT = 16, AAAA = 28, SRV = 33, NAPTR = 35, DNAME = 39, OPT = 41,
                           SSHFP = 44, TLSA = 52, SVCB = 64, HTTPS = 65, IXFR = 251, AXFR = 252,
                           ANY = 255, CAA = 257;
+// DNSSEC (RFC 4034, RFC 5155).
+inline constexpr uint16_t DS = 43, RRSIG = 46, NSEC = 47, DNSKEY = 48, NSEC3 = 50,
+                          NSEC3PARAM = 51;
 }  // namespace rrtype
 
 namespace rrclass {

@@ -73,6 +73,58 @@ ns       A     192.0.2.200
 host     A     192.0.2.201
 )";
 
+// signed.example., signed by dnssec-signzone with NSEC3 and opt-out: the
+// DNSSEC answers (RRSIGs, NSEC3 proofs, referrals with and without DS) for
+// DO queries. Its signatures are real but never checked by the engine.
+constexpr const char* kSignedZone = R"(
+signed.example.				      300 IN SOA	ns1.signed.example. hostmaster.signed.example. 1 3600 900 604800 300
+signed.example.				      300 IN RRSIG	SOA 13 2 300 20361126134857 20261129134857 58530 signed.example. i7OhY852WfAbNNz8Btv7fnoiExMmEZWCLgBOrpinSW/vbqvw+LNgkJRq 8fUK5fLz47deW1ccvdAdJfk2YrL1CQ==
+signed.example.				      300 IN NS		ns1.signed.example.
+signed.example.				      300 IN RRSIG	NS 13 2 300 20361126134857 20261129134857 58530 signed.example. 0MryDCnNnw3o2ZtQ1LdPfdakRyGpyEVi6XpHFbLzL9m6yFeorC2YwWyX bH5PLoFUXWBlatEyLhpzgiwuqCZkOg==
+signed.example.				      300 IN DNSKEY	256 3 13 S/cLu3P9WeXPqnT76sws5RDcbAtiZtPhglXxdqslpHKXuyFZdtJo/79f MToDPFddB0xTNfygUZKnwpGzzs9S/w==
+signed.example.				      300 IN DNSKEY	257 3 13 KJOSfXZbTe5fH7ee4sVtpilbm7T/z0t/vLRsJFI3RqvXlVMp132vJ28P ZzNSgkRCCX9sb14GiHXjg8vNP42f6g==
+signed.example.				      300 IN RRSIG	DNSKEY 13 2 300 20361126134857 20261129134857 50765 signed.example. mFiL5OUg1JiYu9IJgjdw9RvbFF894nx5Yw/GPzFC+a6iBOaosyWq5W+u UUY24XR2th3cDyYBTImxPiSiiUBmmg==
+signed.example.				      300 IN RRSIG	DNSKEY 13 2 300 20361126134857 20261129134857 58530 signed.example. 5qf58PvHHnMjGPrHmG5ypRPYZFfkAEJmtpuSo2gpIJehdnmvVtd+NppR pqUgxAZgvN9Bv2Xb8uCF1QEhlDgMOg==
+signed.example.				      0	IN NSEC3PARAM	1 0 0 -
+signed.example.				      0	IN RRSIG	NSEC3PARAM 13 2 0 20361126134857 20261129134857 58530 signed.example. laPBpuCY/7cG5ckSCQQfLMmNT2vpc6X9xnJ7ES3jN45WjbXJqdtjxzYq /QQgUFrXMYxZAOfH3oFj+wSXuBeYjw==
+ins.signed.example.			      300 IN NS		ns.ins.signed.example.
+ns.ins.signed.example.			      300 IN A		192.0.2.54
+ns1.signed.example.			      300 IN A		192.0.2.1
+ns1.signed.example.			      300 IN RRSIG	A 13 3 300 20361126134857 20261129134857 58530 signed.example. le7FcSJbK4qyqNJcmW7mKS5WtmRc6BBvJ6kfJ4xzozRX4TjVaRLVxfKA OqqCriaxiGPVKmMq4ZwTO4PlNFyxIA==
+ns.sec.signed.example.			      300 IN A		192.0.2.53
+a.b.ent.signed.example.			      300 IN TXT	"deep"
+a.b.ent.signed.example.			      300 IN RRSIG	TXT 13 5 300 20361126134857 20261129134857 58530 signed.example. 7rEYUGMn/n0tkPQRKqCO9JNyxbBph/owrRsy0RrGLp4t/r5lcqYy7REt khMU2xR7JvTGAqEn8/FwZ8UcEV4bDA==
+sec.signed.example.			      300 IN NS		ns.sec.signed.example.
+sec.signed.example.			      300 IN DS		12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF01234567 89ABCDEF
+sec.signed.example.			      300 IN RRSIG	DS 13 3 300 20361126134857 20261129134857 58530 signed.example. 3L3N/mLkXyC4rzA6UzeCBuOLliAFvHGxgPo/gPQ4r/kJHiK2u0mDZveL xpqUGK+gly6fogS8pEQwdCe1grWEug==
+alias.signed.example.			      300 IN CNAME	www.signed.example.
+alias.signed.example.			      300 IN RRSIG	CNAME 13 3 300 20361126134857 20261129134857 58530 signed.example. UTvz6ckQzFX5Hq+27edpdTXF2P3ZN6KmS+J9Lp2IuNTty6kQ4UR3JfiF FwlECI6ZhFPGBVdRd4Us1OPoy7Jfvw==
+www.signed.example.			      300 IN A		192.0.2.80
+www.signed.example.			      300 IN RRSIG	A 13 3 300 20361126134857 20261129134857 58530 signed.example. jLm6z+13tyw8HpQMkJyGufwsA1DSBxlf1Td+fX/3CPlNHp/a1cb48rdp PmysuX4fxSB7yRu0TYPAIUtikeePeQ==
+*.wild.signed.example.			      300 IN A		192.0.2.99
+*.wild.signed.example.			      300 IN RRSIG	A 13 3 300 20361126134857 20261129134857 58530 signed.example. j5Dp1LckmNGvUy++IeZbiXylhHskxupDLKDRJ+HnElm8o6ugAH17d3vI rTqnV+JoMYDXzUiKPnre9Ww686K9OQ==
+29J5C1K2U6CO2F4CKRD291QN4LTG4QCT.signed.example. 300 IN	NSEC3	1 1 0 - 4OQVD59PFDVU9R8G09VGMC77QO7R6H4F
+29J5C1K2U6CO2F4CKRD291QN4LTG4QCT.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. 02+gQP5GsU2C0qW+PoZ+DKXz/CsJa3wLl4PkOS1e++JtDjYoPvml3+Ns KHDjZm8t6mXYsYljXis5cDjJp9LBEQ==
+52RM4R9VHO1TGV6U06JLL6UJ60D003NN.signed.example. 300 IN	NSEC3	1 1 0 - 84A3CC0C1N8DN7G4BQHLOBOR38DJBRLP CNAME RRSIG
+52RM4R9VHO1TGV6U06JLL6UJ60D003NN.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. dWlOyXtF+MZoPXUstD3iOuU7Bv0nfNv0NJfkOjnf0wUkxDpoDi5AcRAA KtjsJM3pMRivpTWn+ugQF+3dtTiiWA==
+A2PCR00EQPNE8JFN3DDJELE6HLI6IAKM.signed.example. 300 IN	NSEC3	1 1 0 - BHGKT59M2J4VV52OPNJG40GIMC6VVEE0
+A2PCR00EQPNE8JFN3DDJELE6HLI6IAKM.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. 4hsCC/INwPQSQ5itNfzL8LTypDcwpb5eGelyYJqBp9/Me8JykEePVyDl tHLvYWa0ojFUAmfZGAohJ8wDVYtcKQ==
+BHGKT59M2J4VV52OPNJG40GIMC6VVEE0.signed.example. 300 IN	NSEC3	1 1 0 - DUNPK6F07G0OJ0O1JPE9AFGMQC6ECO6D
+BHGKT59M2J4VV52OPNJG40GIMC6VVEE0.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. QCOBMUeQaxYTlVuhZjSR0tLhNHL2nR2QwGoQSuuME0XaonEflET/4alk AYqoEm5DxkIPobFquNJZTwJmIKVYmw==
+DUNPK6F07G0OJ0O1JPE9AFGMQC6ECO6D.signed.example. 300 IN	NSEC3	1 1 0 - KE0SQCIL5SIU1E9TCLLOMQDL0793OEDC A RRSIG
+DUNPK6F07G0OJ0O1JPE9AFGMQC6ECO6D.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. isgJ6G0tW4ryvWhgwNkZpdTxopWxjZxPWKqairoF1hn92RSfyG5+ck8O RbXlMR+8P0uy9/ghLZyk2ioKZR8Z2A==
+4OQVD59PFDVU9R8G09VGMC77QO7R6H4F.signed.example. 300 IN	NSEC3	1 1 0 - 52RM4R9VHO1TGV6U06JLL6UJ60D003NN A RRSIG
+4OQVD59PFDVU9R8G09VGMC77QO7R6H4F.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. 9fXvA4fJJNaPuYZpZ0X9ksru1dyHMP6sZuQk18jfifuCz6oa0NeY6csw 4sR/lcL4Mzkl/fWd5vEAUSvnCpAgEQ==
+84A3CC0C1N8DN7G4BQHLOBOR38DJBRLP.signed.example. 300 IN	NSEC3	1 1 0 - A2PCR00EQPNE8JFN3DDJELE6HLI6IAKM A RRSIG
+84A3CC0C1N8DN7G4BQHLOBOR38DJBRLP.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. gllRE2AwewJzxfCPvEBf/ZcrMbH0xVyQN613op2QEtEN2VDEdOi9cCMj MLkHJD/N+IUFSDZIjpjtj39POQVc1g==
+KE0SQCIL5SIU1E9TCLLOMQDL0793OEDC.signed.example. 300 IN	NSEC3	1 1 0 - QFN2EB91VD3B8NMOFJTMFGKIA7EHTH1S NS SOA RRSIG DNSKEY NSEC3PARAM
+KE0SQCIL5SIU1E9TCLLOMQDL0793OEDC.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. aw0Z7gQNI3kO2ERSfwnbJSX388HrXdW24xFtkwPyBUQlZNtltgRjEG7v jrQ3sByAzV+UjgE5z4Lnk4lwYCGTsA==
+TD7AK2ONV20K98NFHKL3003IJ6CNDS1O.signed.example. 300 IN	NSEC3	1 1 0 - 29J5C1K2U6CO2F4CKRD291QN4LTG4QCT TXT RRSIG
+TD7AK2ONV20K98NFHKL3003IJ6CNDS1O.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. CTvdnh6gEB0kZkHjelO+ja3HvnF+ESYwVfpqhi6eChh5F97RtDnXLyrz /RqL58vkJqlpE5d54P1cayPiTKzPkg==
+QFN2EB91VD3B8NMOFJTMFGKIA7EHTH1S.signed.example. 300 IN	NSEC3	1 1 0 - TD7AK2ONV20K98NFHKL3003IJ6CNDS1O NS DS RRSIG
+QFN2EB91VD3B8NMOFJTMFGKIA7EHTH1S.signed.example. 300 IN	RRSIG	NSEC3 13 3 300 20361126134857 20261129134857 58530 signed.example. DqA4JBCe4OA/qodZCU1Zb/bJ0d+P4OOYmJ16UwX+5vQ9fIjNF5IgKj1Q jhmKCBoB/Z5pPjtPeV595gk+MbKTgQ==
+)";
+
 struct Fixture {
   fuzz::StoreFixture stores{kTarget, std::size_t{64} << 20};
   std::unique_ptr<store::ReadTxn> view;
@@ -93,6 +145,7 @@ Fixture& fixture() {
     auto* made = new Fixture;
     put_zone(made->stores, "example.com.", kZone);
     put_zone(made->stores, "child.example.com.", kChildZone);
+    put_zone(made->stores, "signed.example.", kSignedZone);
     made->view = made->stores.store().begin_read();
     if (!made->view) broken(kTarget, "no read view");
     query::EngineConfig cfg;

@@ -100,6 +100,13 @@ void dns_query_seeds() {
        dns_query(12, "example.com.", T::SOA, wire::rrclass::IN, {}, wire::opcode::NOTIFY));
   seed("dns_query", "refused_zone", dns_query(13, "example.org.", T::A));
   seed("dns_query", "srv_cname_loop", dns_query(14, "loop1.example.com.", T::A));
+  // DO queries into the NSEC3-signed zone: signatures and each kind of proof.
+  seed("dns_query", "dnssec_positive", dns_query(16, "www.signed.example.", T::A, wire::rrclass::IN, big));
+  seed("dns_query", "dnssec_nxdomain", dns_query(17, "x.nope.signed.example.", T::A, wire::rrclass::IN, big));
+  seed("dns_query", "dnssec_wildcard_nodata",
+       dns_query(18, "a.wild.signed.example.", T::MX, wire::rrclass::IN, big));
+  seed("dns_query", "dnssec_optout_referral",
+       dns_query(19, "host.ins.signed.example.", T::A, wire::rrclass::IN, big));
   // A question whose name is a compression pointer back into the header: must be FORMERR.
   seed("dns_query", "pointer_question",
        Bytes{0, 15, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x04, 0, 1, 0, 1});

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <vector>
@@ -227,6 +228,48 @@ TEST_F(AnswerCacheTest, QueriesThatDifferInWhatTheAnswerDependsOnHaveTheirOwnEnt
   // TCP and UDP: the same bytes, different limits.
   (void)through_cache(query_bytes(plain), &hit, /*tcp=*/true);
   EXPECT_FALSE(hit);
+}
+
+// RFC 4035 §3.1: an answer to a DO query carries RRSIGs that one without
+// DO must not, so the DO bit is part of the key: neither answer is ever
+// served for the other, whichever is cached first.
+TEST_F(AnswerCacheTest, DoAndNonDoAnswersNeverStandInForEachOther) {
+  std::vector<uint8_t> sig = {0, 1, 13, 3, 0, 0, 1, 44, 0x77, 0x35, 0x94, 0,
+                              0x65, 0x53, 0xf1, 0, 0x10, 0x92};
+  const auto signer = name_rdata("signed.test.");
+  sig.insert(sig.end(), signer.begin(), signer.end());
+  sig.insert(sig.end(), 32, 0x5a);  // short, so the answer fits a slot
+  apply(store::PutZone{N("signed.test."),
+                       {SOA("signed.test.", 1), A("www.signed.test.", "192.0.2.7"),
+                        rr("www.signed.test.", 300, 46 /*RRSIG*/, sig)}});
+  view_ = store_->begin_read();
+  cache_.use_state(view_->store_serial(), view_->snapshot_id());
+  auto rrsigs = [](const std::vector<uint8_t>& answer) {
+    wire::Message m;
+    EXPECT_EQ(wire::parse_message(answer, m), wire::WireError::ok);
+    return std::count_if(m.answer.begin(), m.answer.end(),
+                         [](const wire::Record& r) { return r.type == 46; });
+  };
+  const Ask with_do{.name = "www.signed.test.", .edns = true, .do_bit = true};
+  const Ask without_do{.name = "www.signed.test.", .edns = true};
+  for (bool do_first : {true, false}) {
+    SCOPED_TRACE(do_first ? "DO first" : "DO=0 first");
+    cache_.clear();
+    const auto first = query_bytes(do_first ? with_do : without_do);
+    const auto second = query_bytes(do_first ? without_do : with_do);
+    bool hit = true;
+    (void)through_cache(first, &hit);
+    EXPECT_FALSE(hit);
+    (void)through_cache(first, &hit);
+    EXPECT_TRUE(hit);
+    auto answer = through_cache(second, &hit);
+    EXPECT_FALSE(hit);
+    EXPECT_EQ(rrsigs(answer), do_first ? 0 : 1);
+    answer = through_cache(second, &hit);
+    EXPECT_TRUE(hit);
+    EXPECT_EQ(rrsigs(answer), do_first ? 0 : 1);
+    EXPECT_EQ(rrsigs(through_cache(first)), do_first ? 1 : 0);
+  }
 }
 
 // The size a client offers decides truncation: an answer cut for a small

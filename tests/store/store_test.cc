@@ -9,6 +9,7 @@
 
 #include "daemon/store/keys.h"
 #include "daemon/store/read_txn.h"
+#include "daemon/wire/nsec3.h"
 #include "tests/store/test_records.h"
 
 namespace raftdns::store {
@@ -1009,6 +1010,57 @@ TEST(StoreMigrationTest, AStoreOfSchemaOneIsMigratedAtOpen) {
   ASSERT_TRUE((*s)->apply(std::span(&item, 1), &outcomes));
   ASSERT_TRUE(outcomes.at(0)) << outcomes[0].error();
   EXPECT_EQ((*s)->get(N("mail.example.com."), T::A).size(), 1u);
+}
+
+// Schema 3 added the nsec3 index: a schema 2 store (the same tables, no
+// index) gets it built at open, for every NSEC3 RRset it holds.
+TEST(StoreMigrationTest, AStoreOfSchemaTwoGetsItsNsec3Index) {
+  TempDir dir;
+  const std::string path = dir.sub("store");
+  const auto owner = N("www.example.com.");
+  uint8_t hash[wire::kNsec3HashSize];
+  wire::nsec3_hash(owner, {}, 0, hash);
+  const auto hashed = N(wire::base32hex_encode(hash) + ".example.com.");
+  std::vector<uint8_t> nsec3 = {1, 0, 0, 0, 0, 20};
+  nsec3.insert(nsec3.end(), hash, hash + 20);
+  {
+    auto s = Store::open(path);
+    ASSERT_TRUE(s) << s.error();
+    auto bytes = encode_command(PutZone{
+        N("example.com."), {SOA("example.com.", 1), rr(hashed.to_text(), 300, T::NSEC3, nsec3)}});
+    ApplyItem item{1, 1, bytes};
+    std::vector<Status> outcomes;
+    ASSERT_TRUE((*s)->apply(std::span(&item, 1), &outcomes));
+    ASSERT_TRUE(outcomes.at(0)) << outcomes[0].error();
+  }
+  {
+    // Back to schema 2: an empty index and the old version number.
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0640), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi meta, index;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "nsec3", 0, &index), 0);
+    ASSERT_EQ(mdb_drop(txn, index, 1), 0);
+    MDB_val k{14, const_cast<char*>("schema_version")};
+    MDB_val v{4, const_cast<char*>("\0\0\0\2")};
+    ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto s = Store::open(path);
+  ASSERT_TRUE(s) << s.error();
+  auto view = (*s)->begin_read();
+  ASSERT_NE(view, nullptr);
+  NameKey key(owner);
+  ZoneRef z;
+  ASSERT_TRUE(view->find_zone(key, z));
+  uint8_t found[kMaxNsec3Hash];
+  ASSERT_EQ(view->nsec3_at_or_before(z, key.bytes(), {hash, 20}, false, found), 20u);
+  EXPECT_TRUE(std::equal(hash, hash + 20, found));
 }
 
 }  // namespace
