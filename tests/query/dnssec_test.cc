@@ -376,8 +376,11 @@ TEST_F(DnssecTest, NsecNxdomainCoversTheNameAndTheWildcard) {
   };
   EXPECT_TRUE(covered_by_one("x.nothere.nsec.test."));
   EXPECT_TRUE(covered_by_one("*.nsec.test."));  // the closest encloser is the apex
-  for (const auto& r : m.authority)
-    if (r.type == T::RRSIG && covered(r) == T::SOA) EXPECT_EQ(r.ttl, 600u);
+  for (const auto& r : m.authority) {
+    if (r.type == T::RRSIG && covered(r) == T::SOA) {
+      EXPECT_EQ(r.ttl, 600u);
+    }
+  }
 }
 
 // RFC 4035 §3.1.3.1: NODATA gives the name's own NSEC; an empty
@@ -392,8 +395,11 @@ TEST_F(DnssecTest, NsecNodataAndEmptyNonTerminal) {
     m = ask(ent, T::A);
     EXPECT_EQ(m.header.rcode, R::NOERROR) << ent;
     ASSERT_EQ(count(m.authority, T::NSEC), 1u) << ent;
-    for (const auto& r : m.authority)
-      if (r.type == T::NSEC) EXPECT_TRUE(nsec_covers(r, N(ent))) << wire::record_to_text(r);
+    for (const auto& r : m.authority) {
+      if (r.type == T::NSEC) {
+        EXPECT_TRUE(nsec_covers(r, N(ent))) << wire::record_to_text(r);
+      }
+    }
     expect_each_signed(m.authority, ent);
   }
 }
@@ -407,8 +413,11 @@ TEST_F(DnssecTest, NsecWildcardAnswerAndNodata) {
   EXPECT_EQ(m.answer[1].owner, N("a.b.wild.nsec.test."));
   EXPECT_EQ(m.answer[1].rdata[3], 3);  // RRSIG labels: *.wild.nsec.test minus the "*"
   ASSERT_EQ(count(m.authority, T::NSEC), 1u);
-  for (const auto& r : m.authority)
-    if (r.type == T::NSEC) EXPECT_TRUE(nsec_covers(r, N("a.b.wild.nsec.test.")));
+  for (const auto& r : m.authority) {
+    if (r.type == T::NSEC) {
+      EXPECT_TRUE(nsec_covers(r, N("a.b.wild.nsec.test.")));
+    }
+  }
   expect_each_signed(m.authority, "wildcard");
 
   m = ask("x.wild.nsec.test.", T::TXT);
