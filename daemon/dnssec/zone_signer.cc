@@ -52,10 +52,15 @@ void add_unique(RRset& set, std::vector<uint8_t> rdata) {
   }
 }
 
-bool signed_at(const Node& node, uint16_t type) {
-  if (node.occluded) return false;
-  if (node.delegation) return type == kTypeDs;
-  return true;
+NodeKind kind_of(const Node& node) {
+  if (node.occluded) return NodeKind::kOccluded;
+  return node.delegation ? NodeKind::kDelegation : NodeKind::kAuthoritative;
+}
+
+std::vector<uint16_t> types_of(const Node& node) {
+  std::vector<uint16_t> types;
+  for (const auto& s : node.rrsets) types.push_back(s.type);
+  return types;
 }
 
 }  // namespace
@@ -72,6 +77,58 @@ uint32_t rrsig_expiration(const SigningPolicy& policy, const wire::Name& owner,
   h = bytes::fnv1a64_step(h, static_cast<uint8_t>(type >> 8));
   h = bytes::fnv1a64_step(h, static_cast<uint8_t>(type));
   return policy.expiration - static_cast<uint32_t>(h % (uint64_t{policy.jitter} + 1));
+}
+
+bool is_signed_rrset(NodeKind kind, uint16_t type) noexcept {
+  switch (kind) {
+    case NodeKind::kAuthoritative:
+      return type != kTypeRrsig;
+    case NodeKind::kDelegation:
+      return type == kTypeDs;
+    case NodeKind::kOccluded:
+      return false;
+  }
+  return false;
+}
+
+std::vector<uint8_t> nsec3_bitmap(NodeKind kind, std::span<const uint16_t> types) {
+  std::vector<uint16_t> listed(types.begin(), types.end());
+  bool any_signed = false;
+  for (uint16_t t : types) any_signed |= is_signed_rrset(kind, t);
+  if (any_signed) listed.push_back(kTypeRrsig);
+  return type_bitmap(std::move(listed));
+}
+
+bool has_nsec3(NodeKind kind, std::span<const uint16_t> types, bool optout) noexcept {
+  if (kind == NodeKind::kOccluded) return false;
+  if (kind == NodeKind::kDelegation && optout) {
+    return std::find(types.begin(), types.end(), kTypeDs) != types.end();
+  }
+  return true;
+}
+
+Result<std::vector<std::vector<uint8_t>>> sign_rrset(const wire::Name& apex,
+                                                     std::span<const ZoneKey> keys,
+                                                     const SigningPolicy& policy,
+                                                     const wire::Name& owner, uint16_t type,
+                                                     uint16_t rclass, uint32_t ttl,
+                                                     std::span<const std::vector<uint8_t>> rdatas) {
+  const bool key_set =
+      owner == apex && (type == kTypeDnskey || type == kTypeCds || type == kTypeCdnskey);
+  RRsetView view{owner, type, rclass, ttl, rdatas};
+  const uint32_t expiration = rrsig_expiration(policy, owner, type);
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& k : keys) {
+    if (key_set ? !k.signs_keys : !k.signs_zone) continue;
+    auto sig = make_rrsig(k.key, key_tag(dnskey_rdata(k.key)), apex, view, policy.inception,
+                          expiration);
+    if (!sig) {
+      return make_error("signing " + owner.to_text() + " " + wire::type_to_text(type) + ": " +
+                        sig.error());
+    }
+    out.push_back(std::move(*sig));
+  }
+  return out;
 }
 
 Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
@@ -160,10 +217,7 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
   std::vector<Hashed> chain;
   chain.reserve(nodes.size());
   for (const auto& [key, node] : nodes) {
-    if (node.occluded) continue;
-    if (policy.nsec3_optout && node.delegation && node.find(kTypeDs) == nullptr) {
-      continue;
-    }
+    if (!has_nsec3(kind_of(node), types_of(node), policy.nsec3_optout)) continue;
     Hashed h{};
     h.node = &node;
     wire::nsec3_hash(node.name, policy.nsec3_salt, policy.nsec3_iterations, h.hash.data());
@@ -182,19 +236,13 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
   nsec3s.reserve(chain.size());
   for (size_t i = 0; i < chain.size(); ++i) {
     const Node& node = *chain[i].node;
-    std::vector<uint16_t> types;
-    bool any_signed = false;
-    for (const auto& s : node.rrsets) {
-      types.push_back(s.type);
-      any_signed |= signed_at(node, s.type);
-    }
-    if (any_signed) types.push_back(kTypeRrsig);
     const auto& next = chain[(i + 1) % chain.size()].hash;
     auto label = wire::base32hex_encode(chain[i].hash);
     auto owner = wire::Name::from_text(label + "." + apex.to_text());
     if (!owner) return make_error("NSEC3 owner for zone " + apex.to_text() + ": " + owner.error());
     nsec3s.emplace_back(*owner, nsec3_rdata(nsec3_flags, policy.nsec3_iterations,
-                                            policy.nsec3_salt, next, type_bitmap(types)));
+                                            policy.nsec3_salt, next,
+                                            nsec3_bitmap(kind_of(node), types_of(node))));
   }
   for (auto& [owner, rdata] : nsec3s) {
     auto [it, inserted] = nodes.try_emplace(owner.canonical_key());
@@ -208,28 +256,17 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
   apex_it->second.find(kTypeNsec3param)->ttl = nsec3_ttl;
 
   // Emit every RRset, then its signatures.
-  std::vector<uint16_t> tags;
-  for (const auto& k : keys) tags.push_back(key_tag(dnskey_rdata(k.key)));
   std::vector<wire::Record> out;
   out.reserve(records.size() * 2 + nsec3s.size() * 2);
   for (const auto& [key, node] : nodes) {
     std::vector<wire::Record> sigs;
     for (const auto& set : node.rrsets) {
       for (const auto& rd : set.rdatas) out.push_back({node.name, set.type, set.rclass, set.ttl, rd});
-      if (!signed_at(node, set.type)) continue;
-      bool key_set = node.name == apex &&
-                     (set.type == kTypeDnskey || set.type == kTypeCds || set.type == kTypeCdnskey);
-      RRsetView view{node.name, set.type, set.rclass, set.ttl, set.rdatas};
-      uint32_t expiration = rrsig_expiration(policy, node.name, set.type);
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (key_set ? !keys[i].signs_keys : !keys[i].signs_zone) continue;
-        auto sig = make_rrsig(keys[i].key, tags[i], apex, view, policy.inception, expiration);
-        if (!sig) {
-          return make_error("signing " + node.name.to_text() + " " + wire::type_to_text(set.type) +
-                            ": " + sig.error());
-        }
-        sigs.push_back({node.name, kTypeRrsig, set.rclass, set.ttl, std::move(*sig)});
-      }
+      if (!is_signed_rrset(kind_of(node), set.type)) continue;
+      auto rrsigs = sign_rrset(apex, keys, policy, node.name, set.type, set.rclass, set.ttl,
+                               set.rdatas);
+      if (!rrsigs) return std::move(rrsigs).take_error();
+      for (auto& rd : *rrsigs) sigs.push_back({node.name, kTypeRrsig, set.rclass, set.ttl, std::move(rd)});
     }
     out.insert(out.end(), std::make_move_iterator(sigs.begin()),
                std::make_move_iterator(sigs.end()));

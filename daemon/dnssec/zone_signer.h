@@ -50,6 +50,35 @@ bool is_signer_managed_type(uint16_t type) noexcept;
 uint32_t rrsig_expiration(const SigningPolicy& policy, const wire::Name& owner,
                           uint16_t type) noexcept;
 
+// Where a name stands in its zone, for what gets signed and hashed there.
+enum class NodeKind {
+  kAuthoritative,  // the apex or a name with authoritative data (or none: an empty non-terminal)
+  kDelegation,     // NS below the apex: only DS is signed
+  kOccluded,       // strictly below a delegation: neither signed nor hashed
+};
+
+// Whether the RRset of `type` at a name of `kind` is signed (RFC 4035 §2.2).
+bool is_signed_rrset(NodeKind kind, uint16_t type) noexcept;
+
+// The NSEC3 type bitmap for a name holding `types`: those types, plus RRSIG
+// when any of them is signed. Empty for an empty non-terminal.
+std::vector<uint8_t> nsec3_bitmap(NodeKind kind, std::span<const uint16_t> types);
+
+// True when a name of `kind` holding `types` gets an NSEC3 (RFC 5155 §7.1):
+// occluded names never, an insecure delegation not under opt-out.
+bool has_nsec3(NodeKind kind, std::span<const uint16_t> types, bool optout) noexcept;
+
+// The RRSIGs (RDATA) over one RRset, one per key whose role covers it: the
+// apex DNSKEY, CDS and CDNSKEY RRsets by the keys that sign keys, every
+// other RRset by the keys that sign the zone. The caller has checked
+// is_signed_rrset().
+Result<std::vector<std::vector<uint8_t>>> sign_rrset(const wire::Name& apex,
+                                                     std::span<const ZoneKey> keys,
+                                                     const SigningPolicy& policy,
+                                                     const wire::Name& owner, uint16_t type,
+                                                     uint16_t rclass, uint32_t ttl,
+                                                     std::span<const std::vector<uint8_t>> rdatas);
+
 // Signs the zone `apex` made of `records` (which must lie at or below the
 // apex and include the SOA). Needs at least one key in each role; a CSK has
 // both. Returns every record of the signed zone sorted by owner in canonical

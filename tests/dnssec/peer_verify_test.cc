@@ -78,6 +78,10 @@ std::vector<wire::Record> test_zone() {
          hex("1234 0d 02 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")),
       rr("ns.secure.example.", 1, hex("c0000205")),
       rr("insecure.example.", 2, name_wire("ns.elsewhere.")),
+      rr("alias.example.", 5, name_wire("WWW.example.")),
+      rr("moved.example.", 39, name_wire("Elsewhere.")),
+      rr("_sip._tcp.example.", 33, concat({hex("0001 0002 13c4"), name_wire("Host.Example.")})),
+      rr("a.b.c.example.", 16, hex("0474657874")),
   };
 }
 

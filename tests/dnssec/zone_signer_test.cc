@@ -223,3 +223,53 @@ TEST(SignZone, CdsAndCdnskeyArePublishedForMarkedKeys) {
 
 }  // namespace
 }  // namespace raftdns::dnssec
+
+namespace raftdns::dnssec {
+namespace {
+
+// The per-name rules an incremental signer applies to one changed name.
+TEST(NodeRules, WhatIsSignedAndHashedAtEachKindOfName) {
+  EXPECT_TRUE(is_signed_rrset(NodeKind::kAuthoritative, 1));
+  EXPECT_TRUE(is_signed_rrset(NodeKind::kAuthoritative, 2));
+  EXPECT_FALSE(is_signed_rrset(NodeKind::kDelegation, 2)) << "NS at a cut is not authoritative";
+  EXPECT_TRUE(is_signed_rrset(NodeKind::kDelegation, kTypeDs));
+  EXPECT_FALSE(is_signed_rrset(NodeKind::kOccluded, 1)) << "glue is unsigned";
+
+  std::vector<uint16_t> insecure = {2}, secure = {2, kTypeDs}, host = {1, 28};
+  EXPECT_EQ(nsec3_bitmap(NodeKind::kDelegation, insecure), type_bitmap({2}));
+  EXPECT_EQ(nsec3_bitmap(NodeKind::kDelegation, secure), type_bitmap({2, kTypeDs, kTypeRrsig}));
+  EXPECT_EQ(nsec3_bitmap(NodeKind::kAuthoritative, host), type_bitmap({1, 28, kTypeRrsig}));
+  EXPECT_TRUE(nsec3_bitmap(NodeKind::kAuthoritative, {}).empty());
+
+  EXPECT_TRUE(has_nsec3(NodeKind::kDelegation, insecure, false));
+  EXPECT_FALSE(has_nsec3(NodeKind::kDelegation, insecure, true));
+  EXPECT_TRUE(has_nsec3(NodeKind::kDelegation, secure, true));
+  EXPECT_FALSE(has_nsec3(NodeKind::kOccluded, host, false));
+  EXPECT_TRUE(has_nsec3(NodeKind::kAuthoritative, {}, true));
+}
+
+TEST(SignRrset, KeysSignByRole) {
+  ZoneKey ksk{*generate_key(algorithm::kEd25519, kKskFlags), true, true, false, false};
+  ZoneKey zsk{*generate_key(algorithm::kEd25519, kZskFlags), true, false, true, false};
+  std::vector<ZoneKey> keys = {ksk, zsk};
+  SigningPolicy policy;
+  policy.inception = 10;
+  policy.expiration = 1000;
+  auto apex = name("example.");
+  std::vector<std::vector<uint8_t>> dnskeys = {dnskey_rdata(ksk.key), dnskey_rdata(zsk.key)};
+  auto key_sigs = sign_rrset(apex, keys, policy, apex, kTypeDnskey, 1, 3600, dnskeys);
+  ASSERT_TRUE(key_sigs);
+  ASSERT_EQ(key_sigs->size(), 1u);
+  EXPECT_EQ(parse_rrsig(key_sigs->front())->key_tag, key_tag(dnskey_rdata(ksk.key)));
+
+  std::vector<std::vector<uint8_t>> a = {hex("c0000201")};
+  auto www = name("www.example.");
+  auto sigs = sign_rrset(apex, keys, policy, www, 1, 1, 60, a);
+  ASSERT_TRUE(sigs);
+  ASSERT_EQ(sigs->size(), 1u);
+  EXPECT_EQ(parse_rrsig(sigs->front())->key_tag, key_tag(dnskey_rdata(zsk.key)));
+  EXPECT_TRUE(verify_rrsig(RRsetView{www, 1, 1, 60, a}, sigs->front(), dnskey_rdata(zsk.key), 500));
+}
+
+}  // namespace
+}  // namespace raftdns::dnssec
