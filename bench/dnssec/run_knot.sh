@@ -1,6 +1,7 @@
 #!/bin/sh
 # Knot's signing time for the zone bench_sign signs: knotd CPU seconds from
-# start to "successfully signed", three runs. Usage: run_knot.sh RECORDS [BUILD_DIR]
+# start to "successfully signed", RUNS runs (default 3).
+# Usage: [RUNS=n] run_knot.sh RECORDS [BUILD_DIR]
 set -eu
 records=${1:-20000}
 build=${2:-build}
@@ -36,7 +37,7 @@ zone:
     zonefile-sync: -1
     journal-content: none
 CONF
-for run in 1 2 3; do
+for run in $(seq 1 "${RUNS:-3}"); do
   rm -rf "$dir/db"
   mkdir "$dir/db"
   knotd -c "$dir/knot.conf" >"$dir/knot.log" 2>&1 &
