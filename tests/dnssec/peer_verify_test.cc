@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "daemon/dnssec/rrsig.h"
+#include "daemon/dnssec/zone_check.h"
 #include "daemon/dnssec/zone_signer.h"
 #include "tests/dnssec/test_util.h"
 
@@ -119,6 +120,9 @@ TEST_F(PeerVerify, SignedZonesPassDnssecVerifyAndLdnsVerifyZone) {
     std::string z = c.split_keys ? "" : " -z";
     EXPECT_EQ(run("dnssec-verify" + z + " -o example. " + file), 0) << output_;
     EXPECT_EQ(run("ldns-verify-zone -V 2 " + file), 0) << output_;
+    auto now = static_cast<uint32_t>(std::time(nullptr));
+    auto self = check_signed_zone(name("example."), *zone, now);
+    EXPECT_TRUE(self) << self.error();
 
     // The check can fail: one altered record breaks both validators.
     auto tampered = *zone;
@@ -128,6 +132,7 @@ TEST_F(PeerVerify, SignedZonesPassDnssecVerifyAndLdnsVerifyZone) {
     write_zone(tampered);
     EXPECT_NE(run("dnssec-verify" + z + " -o example. " + file), 0) << "altered AAAA accepted";
     EXPECT_NE(run("ldns-verify-zone " + file), 0) << "altered AAAA accepted";
+    EXPECT_FALSE(check_signed_zone(name("example."), tampered, now)) << "altered AAAA accepted";
   }
 }
 
