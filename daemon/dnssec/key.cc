@@ -136,7 +136,8 @@ uint16_t key_tag(std::span<const uint8_t> rdata) noexcept {
 }
 
 std::vector<uint8_t> ds_rdata(const wire::Name& owner, std::span<const uint8_t> dnskey) {
-  auto name = owner.lowercased().wire();
+  const wire::Name lower = owner.lowercased();
+  auto name = lower.wire();
   std::vector<uint8_t> input(name.begin(), name.end());
   input.insert(input.end(), dnskey.begin(), dnskey.end());
   std::vector<uint8_t> out(4 + SHA256_DIGEST_LENGTH);

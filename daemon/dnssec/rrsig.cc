@@ -113,7 +113,8 @@ void put_fields(std::vector<uint8_t>& out, const RrsigFields& f) {
   put_u32(out, f.expiration);
   put_u32(out, f.inception);
   put_u16(out, f.key_tag);
-  auto signer = f.signer.lowercased().wire();
+  const wire::Name lower = f.signer.lowercased();
+  auto signer = lower.wire();
   out.insert(out.end(), signer.begin(), signer.end());
 }
 

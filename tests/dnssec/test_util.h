@@ -36,7 +36,8 @@ inline wire::Name name(std::string_view text) {
 
 // The uncompressed wire form of a name, for building RDATA by hand.
 inline std::vector<uint8_t> name_wire(std::string_view text) {
-  auto w = name(text).wire();
+  const wire::Name n = name(text);
+  auto w = n.wire();
   return {w.begin(), w.end()};
 }
 
