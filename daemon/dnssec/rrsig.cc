@@ -204,6 +204,10 @@ Status verify_rrsig(const RRsetView& rrset, std::span<const uint8_t> rrsig_rdata
   auto fields = parse_rrsig(rrsig_rdata, &signature);
   if (!fields) return make_error("malformed RRSIG RDATA");
   if (dnskey.size() < 5) return make_error("malformed DNSKEY RDATA");
+  // RFC 4035 §5.3.1: only a zone key (protocol 3) signs zone data.
+  if ((bytes::load_u16(dnskey.data()) & flag::kZone) == 0 || dnskey[2] != 3) {
+    return make_error("DNSKEY is not a zone key");
+  }
   if (fields->type_covered != rrset.type) return make_error("RRSIG covers another type");
   if (fields->algorithm != dnskey[3]) return make_error("RRSIG algorithm differs from the key's");
   if (fields->key_tag != key_tag(dnskey)) return make_error("RRSIG key tag differs from the key's");

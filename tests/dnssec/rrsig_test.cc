@@ -83,6 +83,16 @@ TEST(Rrsig, VerificationRejectsMismatches) {
   auto upper = name("A.EXAMPLE.");
   EXPECT_TRUE(verify_rrsig(RRsetView{upper, 1, 1, 60, a}, *sig, dnskey, 1500)) << "owner case";
   EXPECT_FALSE(parse_rrsig(hex("0001 0d")));
+
+  // RFC 4035 §5.3.1: a key without the ZONE flag never validates zone data.
+  KeyPair not_zone = *key;
+  not_zone.flags = 0;
+  auto not_zone_key = dnskey_rdata(not_zone);
+  auto sig2 = make_rrsig(not_zone, key_tag(not_zone_key), name("example."), rrset, 1000, 2000);
+  ASSERT_TRUE(sig2);
+  auto refused = verify_rrsig(rrset, *sig2, not_zone_key, 1500);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), "DNSKEY is not a zone key");
 }
 
 }  // namespace
