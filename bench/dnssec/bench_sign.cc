@@ -53,7 +53,10 @@ std::vector<wire::Record> synthetic_zone(const wire::Name& apex, size_t records)
   zone.push_back({apex, wire::rrtype::NS, 1, 3600, {ns.wire().begin(), ns.wire().end()}});
   for (size_t i = 0; i < records; ++i) {
     auto owner = must_name("host" + std::to_string(i) + "." + apex.to_text());
-    zone.push_back({owner, wire::rrtype::A, 1, 3600,
+    zone.push_back({owner,
+                    wire::rrtype::A,
+                    1,
+                    3600,
                     {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
                      static_cast<uint8_t>(i)}});
   }
@@ -125,8 +128,8 @@ int main(int argc, char** argv) {
   }
   std::sort(cpu.begin(), cpu.end());
   std::sort(wall.begin(), wall.end());
-  std::printf("algorithm %d, %zu records in, %zu records out, %d runs: median %.2f CPU s, %.2f wall s\n",
-              algorithm, zone.size(), signed_records, runs, cpu[cpu.size() / 2],
-              wall[wall.size() / 2]);
+  std::printf(
+      "algorithm %d, %zu records in, %zu records out, %d runs: median %.2f CPU s, %.2f wall s\n",
+      algorithm, zone.size(), signed_records, runs, cpu[cpu.size() / 2], wall[wall.size() / 2]);
   return 0;
 }

@@ -63,9 +63,7 @@ bool is_zero(const uint8_t* p, size_t n) noexcept {
 }
 
 // True when the big-endian 32-octet a is < n.
-bool below_order(const uint8_t* a) noexcept {
-  return std::memcmp(a, kOrder, sizeof kOrder) < 0;
-}
+bool below_order(const uint8_t* a) noexcept { return std::memcmp(a, kOrder, sizeof kOrder) < 0; }
 
 // a -= n (a >= n), big-endian.
 void subtract_order(uint8_t* a) noexcept {
@@ -133,12 +131,12 @@ void rfc6979_nonce_p256_sha256(std::span<const uint8_t, kP256PrivateSize> d,
 
   static constexpr uint8_t kZero[1] = {0x00}, kOne[1] = {0x01};
   uint8_t v[32], key[32];
-  std::memset(v, 0x01, sizeof v);  // step b
+  std::memset(v, 0x01, sizeof v);      // step b
   std::memset(key, 0x00, sizeof key);  // step c
-  hmac(key, {v, kZero, d, h}, key);  // step d
-  hmac(key, {v}, v);                 // step e
-  hmac(key, {v, kOne, d, h}, key);   // step f
-  hmac(key, {v}, v);                 // step g
+  hmac(key, {v, kZero, d, h}, key);    // step d
+  hmac(key, {v}, v);                   // step e
+  hmac(key, {v, kOne, d, h}, key);     // step f
+  hmac(key, {v}, v);                   // step g
   for (;;) {
     hmac(key, {v}, v);  // step h.2: one round gives qlen bits
     if (!is_zero(v, sizeof v) && below_order(v)) {

@@ -27,7 +27,7 @@ inline constexpr uint8_t kDigestSha256 = 2;
 namespace flag {
 inline constexpr uint16_t kZone = 0x0100, kSep = 0x0001, kRevoke = 0x0080;
 }  // namespace flag
-inline constexpr uint16_t kZskFlags = flag::kZone;             // 256
+inline constexpr uint16_t kZskFlags = flag::kZone;               // 256
 inline constexpr uint16_t kKskFlags = flag::kZone | flag::kSep;  // 257
 
 bool algorithm_supported(uint8_t algorithm) noexcept;
@@ -47,7 +47,9 @@ class SecretBytes {
 
   std::span<const uint8_t> bytes() const noexcept { return bytes_; }
   size_t size() const noexcept { return bytes_.size(); }
-  friend bool operator==(const SecretBytes& a, const SecretBytes& b) { return a.bytes_ == b.bytes_; }
+  friend bool operator==(const SecretBytes& a, const SecretBytes& b) {
+    return a.bytes_ == b.bytes_;
+  }
 
  private:
   void wipe() noexcept;

@@ -48,7 +48,8 @@ Status check_signed_zone(const wire::Name& apex, std::span<const wire::Record> r
                          uint32_t now) {
   std::map<std::string, CheckedNode> nodes;
   for (const auto& r : records) {
-    if (!r.owner.is_subdomain_of(apex)) return make_error(where(r.owner, r.type) + ": outside the zone");
+    if (!r.owner.is_subdomain_of(apex))
+      return make_error(where(r.owner, r.type) + ": outside the zone");
     auto [it, inserted] = nodes.try_emplace(r.owner.canonical_key());
     if (inserted) it->second.name = r.owner;
     if (r.type == kTypeRrsig) {
@@ -104,7 +105,8 @@ Status check_signed_zone(const wire::Name& apex, std::span<const wire::Record> r
         }
       }
       if (!is_signed_rrset(node.kind, type)) {
-        if (any_rrsig) return make_error(where(node.name, type) + ": signed, but is not authoritative");
+        if (any_rrsig)
+          return make_error(where(node.name, type) + ": signed, but is not authoritative");
         continue;
       }
       for (uint8_t alg : algorithms) {
@@ -137,12 +139,14 @@ Status check_signed_zone(const wire::Name& apex, std::span<const wire::Record> r
     const wire::Name lower = node.name.lowercased();
     auto label = lower.label(0);
     chain[std::string(label.begin(), label.end())] = it->second.rdatas.front();
-    optout |= (it->second.rdatas.front().size() > 1 && (it->second.rdatas.front()[1] & kNsec3FlagOptOut));
+    optout |=
+        (it->second.rdatas.front().size() > 1 && (it->second.rdatas.front()[1] & kNsec3FlagOptOut));
   }
 
   // The names that must be hashed: every name but the NSEC3 owners, and
   // the empty non-terminals between them and the apex.
-  std::map<std::string, std::pair<wire::Name, std::vector<uint8_t>>> expected;  // label -> name, bitmap
+  std::map<std::string, std::pair<wire::Name, std::vector<uint8_t>>>
+      expected;  // label -> name, bitmap
   auto expect = [&](const wire::Name& n, NodeKind kind, const std::vector<uint16_t>& types) {
     if (!has_nsec3(kind, types, optout)) return;
     uint8_t h[wire::kNsec3HashSize];

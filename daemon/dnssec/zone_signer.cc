@@ -66,8 +66,7 @@ std::vector<uint16_t> types_of(const Node& node) {
 }  // namespace
 
 bool is_signer_managed_type(uint16_t type) noexcept {
-  return type == kTypeRrsig || type == kTypeNsec || type == kTypeNsec3 ||
-         type == kTypeNsec3param;
+  return type == kTypeRrsig || type == kTypeNsec || type == kTypeNsec3 || type == kTypeNsec3param;
 }
 
 uint32_t rrsig_expiration(const SigningPolicy& policy, const wire::Name& owner,
@@ -120,8 +119,8 @@ Result<std::vector<std::vector<uint8_t>>> sign_rrset(const wire::Name& apex,
   std::vector<std::vector<uint8_t>> out;
   for (const auto& k : keys) {
     if (key_set ? !k.signs_keys : !k.signs_zone) continue;
-    auto sig = make_rrsig(k.key, key_tag(dnskey_rdata(k.key)), apex, view, policy.inception,
-                          expiration);
+    auto sig =
+        make_rrsig(k.key, key_tag(dnskey_rdata(k.key)), apex, view, policy.inception, expiration);
     if (!sig) {
       return make_error("signing " + owner.to_text() + " " + wire::type_to_text(type) + ": " +
                         sig.error());
@@ -141,7 +140,8 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
     have_zsk |= k.signs_zone;
   }
   if (!have_ksk || !have_zsk) {
-    return make_error("zone " + apex.to_text() + " needs a key signing keys and one signing the zone");
+    return make_error("zone " + apex.to_text() +
+                      " needs a key signing keys and one signing the zone");
   }
 
   // Group into nodes keyed by canonical order.
@@ -175,7 +175,8 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
       if (!k.published) continue;
       add_unique(top.get(kTypeDnskey, wire::rrclass::IN, policy.dnskey_ttl), dnskey_rdata(k.key));
       if (k.publish_cds) {
-        add_unique(top.get(kTypeCdnskey, wire::rrclass::IN, policy.dnskey_ttl), dnskey_rdata(k.key));
+        add_unique(top.get(kTypeCdnskey, wire::rrclass::IN, policy.dnskey_ttl),
+                   dnskey_rdata(k.key));
         add_unique(top.get(kTypeCds, wire::rrclass::IN, policy.dnskey_ttl),
                    ds_rdata(apex, dnskey_rdata(k.key)));
       }
@@ -240,9 +241,8 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
     auto label = wire::base32hex_encode(chain[i].hash);
     auto owner = wire::Name::from_text(label + "." + apex.to_text());
     if (!owner) return make_error("NSEC3 owner for zone " + apex.to_text() + ": " + owner.error());
-    nsec3s.emplace_back(*owner, nsec3_rdata(nsec3_flags, policy.nsec3_iterations,
-                                            policy.nsec3_salt, next,
-                                            nsec3_bitmap(kind_of(node), types_of(node))));
+    nsec3s.emplace_back(*owner, nsec3_rdata(nsec3_flags, policy.nsec3_iterations, policy.nsec3_salt,
+                                            next, nsec3_bitmap(kind_of(node), types_of(node))));
   }
   for (auto& [owner, rdata] : nsec3s) {
     auto [it, inserted] = nodes.try_emplace(owner.canonical_key());
@@ -261,12 +261,14 @@ Result<std::vector<wire::Record>> sign_zone(const wire::Name& apex,
   for (const auto& [key, node] : nodes) {
     std::vector<wire::Record> sigs;
     for (const auto& set : node.rrsets) {
-      for (const auto& rd : set.rdatas) out.push_back({node.name, set.type, set.rclass, set.ttl, rd});
+      for (const auto& rd : set.rdatas)
+        out.push_back({node.name, set.type, set.rclass, set.ttl, rd});
       if (!is_signed_rrset(kind_of(node), set.type)) continue;
-      auto rrsigs = sign_rrset(apex, keys, policy, node.name, set.type, set.rclass, set.ttl,
-                               set.rdatas);
+      auto rrsigs =
+          sign_rrset(apex, keys, policy, node.name, set.type, set.rclass, set.ttl, set.rdatas);
       if (!rrsigs) return std::move(rrsigs).take_error();
-      for (auto& rd : *rrsigs) sigs.push_back({node.name, kTypeRrsig, set.rclass, set.ttl, std::move(rd)});
+      for (auto& rd : *rrsigs)
+        sigs.push_back({node.name, kTypeRrsig, set.rclass, set.ttl, std::move(rd)});
     }
     out.insert(out.end(), std::make_move_iterator(sigs.begin()),
                std::make_move_iterator(sigs.end()));

@@ -24,15 +24,15 @@ namespace raftdns::dnssec {
 
 struct ZoneKey {
   KeyPair key;
-  bool published = true;      // its DNSKEY is in the apex DNSKEY RRset
-  bool signs_keys = false;    // signs DNSKEY, CDS and CDNSKEY (the KSK role)
-  bool signs_zone = false;    // signs every other RRset (the ZSK role)
-  bool publish_cds = false;   // a CDS and CDNSKEY for it go in the apex
+  bool published = true;     // its DNSKEY is in the apex DNSKEY RRset
+  bool signs_keys = false;   // signs DNSKEY, CDS and CDNSKEY (the KSK role)
+  bool signs_zone = false;   // signs every other RRset (the ZSK role)
+  bool publish_cds = false;  // a CDS and CDNSKEY for it go in the apex
 };
 
 struct SigningPolicy {
-  uint32_t inception = 0;    // seconds since the epoch (RFC 4034 §3.1.5)
-  uint32_t expiration = 0;   // latest expiration; see jitter
+  uint32_t inception = 0;   // seconds since the epoch (RFC 4034 §3.1.5)
+  uint32_t expiration = 0;  // latest expiration; see jitter
   // Each RRSIG expires up to `jitter` seconds before `expiration`, by an
   // amount derived from its owner and type, so renewals spread out.
   uint32_t jitter = 0;

@@ -102,21 +102,22 @@ TEST(Rfc6605, KeyTagDsAndRrsigOfTheExample) {
                               base64("GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ="));
   ASSERT_TRUE(key) << key.error();
   auto dnskey = dnskey_rdata(*key);
-  EXPECT_EQ(dnskey, testing::concat({hex("0101030d"),
-                                     base64("GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb"
-                                            "krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==")}));
+  EXPECT_EQ(dnskey, testing::concat(
+                        {hex("0101030d"), base64("GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb"
+                                                 "krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==")}));
   EXPECT_EQ(key_tag(dnskey), 55648);
-  EXPECT_EQ(ds_rdata(name("example.net."), dnskey),
-            testing::concat({hex("d9600d02"),
-                             hex("b4c8c1fe2e7477127b27115656ad6256f424625bf5c1e2770ce6d6e37df61d17")}));
+  EXPECT_EQ(
+      ds_rdata(name("example.net."), dnskey),
+      testing::concat({hex("d9600d02"),
+                       hex("b4c8c1fe2e7477127b27115656ad6256f424625bf5c1e2770ce6d6e37df61d17")}));
 
   auto www = name("www.example.net.");
   std::vector<std::vector<uint8_t>> a = {hex("c0000201")};
   RRsetView rrset{www, 1, 1, 3600, a};
-  auto rrsig = testing::concat(
-      {hex("0001 0d 03 00000e10"), hex("4c88b137"), hex("4c63c737"), hex("d960"),
-       testing::name_wire("example.net."),
-       base64("qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==")});
+  auto rrsig = testing::concat({hex("0001 0d 03 00000e10"), hex("4c88b137"), hex("4c63c737"),
+                                hex("d960"), testing::name_wire("example.net."),
+                                base64("qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXAyGmt+"
+                                       "3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==")});
   auto verified = verify_rrsig(rrset, rrsig, dnskey, 1282000000);
   EXPECT_TRUE(verified) << verified.error();
   EXPECT_FALSE(verify_rrsig(rrset, rrsig, dnskey, 1290000000)) << "expired";
@@ -153,7 +154,8 @@ TEST(Rfc8080, Ed25519ExamplesAreReproducedExactly) {
     EXPECT_EQ(key->public_key, base64(c.public_key));
     auto dnskey = dnskey_rdata(*key);
     EXPECT_EQ(key_tag(dnskey), c.tag);
-    std::vector<uint8_t> ds = {static_cast<uint8_t>(c.tag >> 8), static_cast<uint8_t>(c.tag), 15, 2};
+    std::vector<uint8_t> ds = {static_cast<uint8_t>(c.tag >> 8), static_cast<uint8_t>(c.tag), 15,
+                               2};
     EXPECT_EQ(ds_rdata(apex, dnskey), testing::concat({ds, hex(c.digest)}));
 
     auto rrsig = make_rrsig(*key, c.tag, apex, rrset, 1438207200, 1440021600);

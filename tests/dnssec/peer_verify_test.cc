@@ -39,7 +39,8 @@ class PeerVerify : public ::testing::Test {
   // and leaves its output in `output_`.
   int run(const std::string& command) {
     std::string log = (dir_ / "out.txt").string();
-    int rc = std::system(("cd '" + dir_.string() + "' && " + command + " >'" + log + "' 2>&1").c_str());
+    int rc =
+        std::system(("cd '" + dir_.string() + "' && " + command + " >'" + log + "' 2>&1").c_str());
     std::ifstream in(log);
     std::stringstream ss;
     ss << in.rdbuf();
@@ -63,8 +64,9 @@ std::vector<wire::Record> test_zone() {
     return wire::Record{name(owner), type, 1, ttl, std::move(rdata)};
   };
   return {
-      rr("example.", 6, concat({name_wire("ns1.example."), name_wire("Host.Example."),
-                                hex("00000001 00000e10 00000258 00093a80 0000012c")})),
+      rr("example.", 6,
+         concat({name_wire("ns1.example."), name_wire("Host.Example."),
+                 hex("00000001 00000e10 00000258 00093a80 0000012c")})),
       rr("example.", 2, name_wire("ns1.example.")),
       rr("example.", 15, concat({hex("000a"), name_wire("Mail.example.")})),
       rr("ns1.example.", 1, hex("c0000201")),
@@ -103,8 +105,9 @@ struct Case {
 };
 
 TEST_F(PeerVerify, SignedZonesPassDnssecVerifyAndLdnsVerifyZone) {
-  for (Case c : {Case{algorithm::kEcdsaP256Sha256, true, false}, Case{algorithm::kEd25519, true, true},
-                 Case{algorithm::kEcdsaP256Sha256, false, true}}) {
+  for (Case c :
+       {Case{algorithm::kEcdsaP256Sha256, true, false}, Case{algorithm::kEd25519, true, true},
+        Case{algorithm::kEcdsaP256Sha256, false, true}}) {
     SCOPED_TRACE("algorithm " + std::to_string(c.algorithm) + (c.split_keys ? " KSK+ZSK" : " CSK") +
                  (c.optout ? " opt-out" : ""));
     std::vector<ZoneKey> keys;

@@ -16,11 +16,13 @@ using testing::name_wire;
 TEST(CanonicalRdata, LowercasesEmbeddedNamesOfTheListedTypes) {
   auto mx = concat({hex("000a"), name_wire("Mail.Example.COM.")});
   EXPECT_EQ(canonical_rdata(15, mx), concat({hex("000a"), name_wire("mail.example.com.")}));
-  auto soa = concat({name_wire("NS1.Example."), name_wire("Host.Example."), hex("00000001 00000002 00000003 00000004 00000005")});
+  auto soa = concat({name_wire("NS1.Example."), name_wire("Host.Example."),
+                     hex("00000001 00000002 00000003 00000004 00000005")});
   EXPECT_EQ(canonical_rdata(6, soa), concat({name_wire("ns1.example."), name_wire("host.example."),
                                              hex("00000001 00000002 00000003 00000004 00000005")}));
   auto naptr = concat({hex("0001 0002 01 53 00 00"), name_wire("X.Example.")});
-  EXPECT_EQ(canonical_rdata(35, naptr), concat({hex("0001 0002 01 53 00 00"), name_wire("x.example.")}));
+  EXPECT_EQ(canonical_rdata(35, naptr),
+            concat({hex("0001 0002 01 53 00 00"), name_wire("x.example.")}));
 }
 
 TEST(CanonicalRdata, LeavesOtherTypesAlone) {

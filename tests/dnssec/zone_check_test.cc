@@ -24,8 +24,9 @@ class ZoneCheck : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     std::vector<wire::Record> zone = {
-        rr("example.", 6, concat({name_wire("ns1.example."), name_wire("host.example."),
-                                  hex("00000001 00000e10 00000258 00093a80 0000012c")})),
+        rr("example.", 6,
+           concat({name_wire("ns1.example."), name_wire("host.example."),
+                   hex("00000001 00000e10 00000258 00093a80 0000012c")})),
         rr("example.", 2, name_wire("ns1.example.")),
         rr("ns1.example.", 1, hex("c0000201")),
         rr("www.example.", 1, hex("c0000202")),
@@ -82,8 +83,8 @@ TEST_P(ZoneCheck, NamesAMissingOrBrokenNsec3) {
                             [](const wire::Record& r) { return r.type == kTypeNsec3; });
   nsec3->rdata[6] ^= 0x80;  // the first octet of the next hashed owner
   std::vector<std::vector<uint8_t>> rdatas = {nsec3->rdata};
-  auto sigs = sign_rrset(name("example."), keys_, policy_, nsec3->owner, kTypeNsec3, 1, nsec3->ttl,
-                         rdatas);
+  auto sigs =
+      sign_rrset(name("example."), keys_, policy_, nsec3->owner, kTypeNsec3, 1, nsec3->ttl, rdatas);
   ASSERT_TRUE(sigs);
   for (auto& r : broken) {
     if (r.type == kTypeRrsig && r.owner == nsec3->owner) r.rdata = sigs->front();

@@ -27,16 +27,19 @@ wire::Record rr(const char* owner, uint16_t type, std::vector<uint8_t> rdata, ui
 
 std::vector<wire::Record> test_zone() {
   return {
-      rr("example.", 6, concat({name_wire("ns1.example."), name_wire("host.example."),
-                                hex("00000001 00000e10 00000258 00093a80 0000012c")})),
+      rr("example.", 6,
+         concat({name_wire("ns1.example."), name_wire("host.example."),
+                 hex("00000001 00000e10 00000258 00093a80 0000012c")})),
       rr("example.", 2, name_wire("ns1.example.")),
       rr("ns1.example.", 1, hex("c0000201")),
       rr("www.example.", 1, hex("c0000202")),
       rr("www.example.", 1, hex("c0000203")),
-      rr("host.deep.below.example.", 16, hex("03616263")),  // below and deep are empty non-terminals
+      rr("host.deep.below.example.", 16,
+         hex("03616263")),  // below and deep are empty non-terminals
       rr("*.wild.example.", 1, hex("c0000204")),
       rr("secure.example.", 2, name_wire("ns.secure.example.")),
-      rr("secure.example.", 43, hex("1234 0d 02 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")),
+      rr("secure.example.", 43,
+         hex("1234 0d 02 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")),
       rr("ns.secure.example.", 1, hex("c0000205")),  // glue
       rr("insecure.example.", 2, name_wire("ns.elsewhere.")),
   };
@@ -88,10 +91,12 @@ TEST(SignZone, EveryAuthoritativeRRsetVerifiesAndGlueIsUnsigned) {
   for (const auto& [key, rdatas] : rrsets) {
     auto owner = *wire::Name::from_canonical_key(key.first);
     bool delegation_only = (owner == name("secure.example.") && key.second == 2) ||
-                           owner == name("insecure.example.") || owner == name("ns.secure.example.");
+                           owner == name("insecure.example.") ||
+                           owner == name("ns.secure.example.");
     auto it = sigs.find(key);
     if (delegation_only) {
-      EXPECT_TRUE(it == sigs.end()) << owner.to_text() << " type " << key.second << " must be unsigned";
+      EXPECT_TRUE(it == sigs.end())
+          << owner.to_text() << " type " << key.second << " must be unsigned";
       continue;
     }
     ASSERT_TRUE(it != sigs.end()) << owner.to_text() << " type " << key.second << " is unsigned";
@@ -100,9 +105,11 @@ TEST(SignZone, EveryAuthoritativeRRsetVerifiesAndGlueIsUnsigned) {
     for (const auto& r : s.records) {
       if (r.owner == owner && r.type == key.second) ttl = r.ttl;
     }
-    bool key_set = key.second == kTypeDnskey || key.second == kTypeCds || key.second == kTypeCdnskey;
+    bool key_set =
+        key.second == kTypeDnskey || key.second == kTypeCds || key.second == kTypeCdnskey;
     const auto& signer = key_set ? ksk_key : zsk_key;
-    EXPECT_TRUE(verify_rrsig(RRsetView{owner, key.second, 1, ttl, rdatas}, it->second.front(), signer, 5000))
+    EXPECT_TRUE(verify_rrsig(RRsetView{owner, key.second, 1, ttl, rdatas}, it->second.front(),
+                             signer, 5000))
         << owner.to_text() << " type " << key.second;
     auto fields = parse_rrsig(it->second.front());
     EXPECT_LE(fields->expiration, 100000u);
@@ -153,17 +160,21 @@ TEST(SignZone, Nsec3ChainCoversAuthoritativeNamesAndEmptyNonTerminals) {
     uint8_t h[20];
     std::span<const uint8_t> bitmap(r.rdata.data() + 26, r.rdata.size() - 26);
     wire::nsec3_hash(name("example."), {}, 0, h);
-    if (r.owner.label(0).size() == 32 && wire::base32hex_encode(h) == std::string(r.owner.label(0).begin(), r.owner.label(0).end())) {
+    if (r.owner.label(0).size() == 32 &&
+        wire::base32hex_encode(h) ==
+            std::string(r.owner.label(0).begin(), r.owner.label(0).end())) {
       for (uint16_t t : {2, 6, 46, 48, 51}) EXPECT_TRUE(bitmap_has_type(bitmap, t)) << t;
     }
     wire::nsec3_hash(name("insecure.example."), {}, 0, h);
-    if (wire::base32hex_encode(h) == std::string(r.owner.label(0).begin(), r.owner.label(0).end())) {
+    if (wire::base32hex_encode(h) ==
+        std::string(r.owner.label(0).begin(), r.owner.label(0).end())) {
       EXPECT_EQ(bitmap.size(), type_bitmap({2}).size());
       EXPECT_TRUE(bitmap_has_type(bitmap, 2));
       EXPECT_FALSE(bitmap_has_type(bitmap, kTypeRrsig)) << "an insecure delegation has no RRSIG";
     }
     wire::nsec3_hash(name("below.example."), {}, 0, h);
-    if (wire::base32hex_encode(h) == std::string(r.owner.label(0).begin(), r.owner.label(0).end())) {
+    if (wire::base32hex_encode(h) ==
+        std::string(r.owner.label(0).begin(), r.owner.label(0).end())) {
       EXPECT_TRUE(bitmap.empty()) << "an empty non-terminal has an empty bitmap";
     }
   }
