@@ -14,11 +14,13 @@ void nsec3_hash(const Name& name, std::span<const uint8_t> salt, uint16_t iterat
   auto wire = lower.wire();
   size_t salt_len = salt.size() > 255 ? 255 : salt.size();
   std::memcpy(buf, wire.data(), wire.size());
-  std::memcpy(buf + wire.size(), salt.data(), salt_len);
+  // An empty salt (RFC 9276) may come with a null data pointer, which
+  // memcpy must not be given even for zero bytes.
+  if (salt_len > 0) std::memcpy(buf + wire.size(), salt.data(), salt_len);
   SHA1(buf, wire.size() + salt_len, out);
   for (uint16_t i = 0; i < iterations; ++i) {
     std::memcpy(buf, out, kNsec3HashSize);
-    std::memcpy(buf + kNsec3HashSize, salt.data(), salt_len);
+    if (salt_len > 0) std::memcpy(buf + kNsec3HashSize, salt.data(), salt_len);
     SHA1(buf, kNsec3HashSize + salt_len, out);
   }
 }
