@@ -25,6 +25,7 @@ using testing::concat;
 using testing::hex;
 using testing::name;
 using testing::name_wire;
+using testing::rr;
 
 class PeerVerify : public ::testing::Test {
  protected:
@@ -60,9 +61,6 @@ class PeerVerify : public ::testing::Test {
 };
 
 std::vector<wire::Record> test_zone() {
-  auto rr = [](const char* owner, uint16_t type, std::vector<uint8_t> rdata, uint32_t ttl = 3600) {
-    return wire::Record{name(owner), type, 1, ttl, std::move(rdata)};
-  };
   return {
       rr("example.", 6,
          concat({name_wire("ns1.example."), name_wire("Host.Example."),

@@ -47,4 +47,10 @@ inline std::vector<uint8_t> concat(std::initializer_list<std::vector<uint8_t>> p
   return out;
 }
 
+// A class IN record.
+inline wire::Record rr(const char* owner, uint16_t type, std::vector<uint8_t> rdata,
+                       uint32_t ttl = 3600) {
+  return wire::Record{name(owner), type, 1, ttl, std::move(rdata)};
+}
+
 }  // namespace raftdns::dnssec::testing

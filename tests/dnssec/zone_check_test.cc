@@ -15,10 +15,8 @@ using testing::concat;
 using testing::hex;
 using testing::name;
 using testing::name_wire;
+using testing::rr;
 
-wire::Record rr(const char* owner, uint16_t type, std::vector<uint8_t> rdata) {
-  return wire::Record{name(owner), type, 1, 3600, std::move(rdata)};
-}
 
 class ZoneCheck : public ::testing::TestWithParam<bool> {
  protected:

@@ -20,10 +20,8 @@ using testing::concat;
 using testing::hex;
 using testing::name;
 using testing::name_wire;
+using testing::rr;
 
-wire::Record rr(const char* owner, uint16_t type, std::vector<uint8_t> rdata, uint32_t ttl = 3600) {
-  return wire::Record{name(owner), type, 1, ttl, std::move(rdata)};
-}
 
 std::vector<wire::Record> test_zone() {
   return {
