@@ -730,6 +730,8 @@ Status Applier::dispatch(const Command& c) {
           return import_commit(cmd);
         } else if constexpr (std::is_same_v<C, ImportAbort>) {
           return import_abort(cmd);
+        } else if constexpr (std::is_same_v<C, ZoneSigning>) {
+          return zone_signing(cmd);
         } else {
           for (size_t i = 0; i < cmd.commands.size(); ++i) {
             auto s = dispatch(cmd.commands[i]);

@@ -78,6 +78,7 @@ class Applier {
   Status import_chunk(const ImportChunk& c);
   Status import_commit(const ImportCommit& c);
   Status import_abort(const ImportAbort& a);
+  Status zone_signing(const ZoneSigning& z);  // apply_sign.cc
   std::optional<ImportState> read_import(uint64_t id);
   void drop_import(uint64_t id, const ImportState& state);
   uint32_t allocate_generation();

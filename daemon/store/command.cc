@@ -12,6 +12,10 @@
 //   update:  zone name, prerequisite records, update records
 //   import-begin: id u64, zone name; import-chunk: id u64, sequence u32,
 //   records; import-commit: id u64, chunks u32; import-abort: id u64
+//   zone-signing (13): action u8, zone name, now u32, then the params
+//            (algorithm u8, optout u8, eleven u32 in SigningParams order),
+//            keys: count u32, then each algorithm u8, flags u16, private
+//            key as bytes; key tag u16
 // The decoder checks every length against what is left, caps nesting, and
 // refuses trailing bytes, because commands arrive from peers and are fuzzed.
 #include "daemon/store/command.h"
@@ -38,6 +42,7 @@ enum Tag : uint8_t {
   kImportChunk = 10,
   kImportCommit = 11,
   kImportAbort = 12,
+  kZoneSigning = 13,
 };
 constexpr size_t kMaxBatchDepth = 4;
 // name (>= 2) + type + class + ttl + rdlength
@@ -122,6 +127,27 @@ class Encoder {
           } else if constexpr (std::is_same_v<T, ImportAbort>) {
             u8(kImportAbort);
             u64(cmd.id);
+          } else if constexpr (std::is_same_v<T, ZoneSigning>) {
+            u8(kZoneSigning);
+            u8(static_cast<uint8_t>(cmd.action));
+            name(cmd.zone);
+            u32(cmd.now);
+            const auto& p = cmd.params;
+            u8(p.algorithm);
+            u8(p.nsec3_optout ? 1 : 0);
+            for (uint32_t v : {p.validity, p.refresh, p.jitter, p.inception_offset, p.dnskey_ttl,
+                               p.publish_wait, p.retire_wait, p.ds_wait, p.zsk_lifetime,
+                               p.ksk_lifetime}) {
+              u32(v);
+            }
+            u32(static_cast<uint32_t>(cmd.keys.size()));
+            for (const auto& k : cmd.keys) {
+              u8(k.algorithm);
+              u16(k.flags);
+              u32(static_cast<uint32_t>(k.private_key.size()));
+              out.insert(out.end(), k.private_key.begin(), k.private_key.end());
+            }
+            u16(cmd.key_tag);
           } else {
             u8(kBatch);
             u32(static_cast<uint32_t>(cmd.commands.size()));
@@ -279,6 +305,34 @@ class Decoder {
         c = a;
         return true;
       }
+      case kZoneSigning: {
+        ZoneSigning z;
+        uint8_t action = 0, optout = 0;
+        if (!u8(action)) return false;
+        if (action < 1 || action > 5) return fail("unknown signing action " + std::to_string(action));
+        z.action = static_cast<ZoneSigning::Action>(action);
+        auto& p = z.params;
+        if (!name(z.zone) || !u32(z.now) || !u8(p.algorithm) || !u8(optout)) return false;
+        if (optout > 1) return fail("bad opt-out flag");
+        p.nsec3_optout = optout == 1;
+        for (uint32_t* v : {&p.validity, &p.refresh, &p.jitter, &p.inception_offset, &p.dnskey_ttl,
+                            &p.publish_wait, &p.retire_wait, &p.ds_wait, &p.zsk_lifetime,
+                            &p.ksk_lifetime}) {
+          if (!u32(*v)) return false;
+        }
+        uint32_t n = 0;
+        if (!count(n, 1 + 2 + 4)) return false;
+        z.keys.resize(n);
+        for (auto& k : z.keys) {
+          uint32_t len = 0;
+          std::span<const uint8_t> b;
+          if (!u8(k.algorithm) || !u16(k.flags) || !u32(len) || !bytes(len, b)) return false;
+          k.private_key.assign(b.begin(), b.end());
+        }
+        if (!u16(z.key_tag)) return false;
+        c = std::move(z);
+        return true;
+      }
       default:
         return fail("unknown command tag " + std::to_string(tag));
     }
@@ -327,6 +381,17 @@ Result<Command> decode_command(std::span<const uint8_t> bytes) {
   return c;
 }
 
+const char* signing_action_name(ZoneSigning::Action a) noexcept {
+  switch (a) {
+    case ZoneSigning::Action::sign: return "sign";
+    case ZoneSigning::Action::unsign: return "unsign";
+    case ZoneSigning::Action::tick: return "tick";
+    case ZoneSigning::Action::roll: return "roll";
+    case ZoneSigning::Action::ds_seen: return "ds-seen";
+  }
+  return "?";
+}
+
 std::optional<uint16_t> update_rcode(std::string_view reason) {
   static constexpr std::pair<std::string_view, uint16_t> kCodes[] = {
       {"FORMERR: ", wire::rcode::FORMERR},   {"SERVFAIL: ", wire::rcode::SERVFAIL},
@@ -372,6 +437,13 @@ std::string describe(const Command& c) {
                  plural(cmd.chunks, "chunk") + ")";
         } else if constexpr (std::is_same_v<T, ImportAbort>) {
           return "abort import " + import_id_text(cmd.id);
+        } else if constexpr (std::is_same_v<T, ZoneSigning>) {
+          // Never the keys' private halves: this text goes to logs.
+          std::string s = std::string("signing ") + signing_action_name(cmd.action) + " zone " +
+                          cmd.zone.to_text();
+          if (!cmd.keys.empty()) s += " (" + plural(cmd.keys.size(), "new key") + ")";
+          if (cmd.action == ZoneSigning::Action::ds_seen) s += " key " + std::to_string(cmd.key_tag);
+          return s;
         } else {
           return "batch of " + plural(cmd.commands.size(), "command");
         }

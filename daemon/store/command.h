@@ -98,9 +98,65 @@ struct ImportAbort {
 };
 inline constexpr uint64_t kImportStaleEntries = 10000;
 
+// Online DNSSEC signing (docs/ARCHITECTURE.md, "Online signing"). Every node
+// signs for itself when it applies a change, deterministically, so all nodes
+// hold the same signed bytes at the same index. What is random (the keys)
+// and what is local (the clock) comes in the command, from the node that
+// proposed it.
+
+// A key pair as a command carries it: made on the node that proposed the
+// command. The private half travels only inside the cluster (the Raft log,
+// the store, snapshots: all mode 0600) and is never printed.
+struct NewKey {
+  uint8_t algorithm = 0;
+  uint16_t flags = 0;  // 257: a KSK, 256: a ZSK
+  std::vector<uint8_t> private_key;
+};
+
+// The signing policy of a zone, fixed when signing is turned on. Times are
+// seconds.
+struct SigningParams {
+  uint8_t algorithm = 13;
+  bool nsec3_optout = false;
+  uint32_t validity = 14 * 86400;      // an RRSIG is valid this long after it is made
+  uint32_t refresh = 7 * 86400;        // and renewed once it has less than this left
+  uint32_t jitter = 86400;             // expirations spread over this much (< refresh)
+  uint32_t inception_offset = 3600;    // inception this far in the past (clock skew)
+  uint32_t dnskey_ttl = 3600;
+  uint32_t publish_wait = 2 * 3600;    // a new key is published this long before it signs
+  uint32_t retire_wait = 2 * 86400;    // a replaced ZSK stays published this long
+  uint32_t ds_wait = 2 * 86400;        // after the new DS is seen, before the old KSK goes
+  uint32_t zsk_lifetime = 30 * 86400;  // 0: no automatic ZSK rollover
+  uint32_t ksk_lifetime = 0;           // 0: KSK rollovers only when asked
+
+  friend bool operator==(const SigningParams&, const SigningParams&) = default;
+};
+
+// One command for every signing step of a zone:
+//   sign     turns online signing on with `params` and `keys` (a KSK and a
+//            ZSK) and signs the whole zone;
+//   unsign   turns it off and drops every signature, NSEC3 and key record;
+//   tick     the leader's clock: renews signatures nearing expiry (a bounded
+//            slice of the zone per tick) and takes the key rollovers' timed
+//            steps; carries `keys[0]` when a rollover needs a fresh key;
+//   roll     starts a rollover of the KSK or ZSK (by `keys[0].flags`) now;
+//   ds_seen  the operator's word that the parent publishes the DS of the
+//            KSK with tag `key_tag`, which lets a KSK rollover finish.
+// `now` never moves a zone's signing clock backwards.
+struct ZoneSigning {
+  enum class Action : uint8_t { sign = 1, unsign = 2, tick = 3, roll = 4, ds_seen = 5 };
+  Action action = Action::tick;
+  wire::Name zone;
+  uint32_t now = 0;
+  SigningParams params;       // sign
+  std::vector<NewKey> keys;   // sign, tick, roll
+  uint16_t key_tag = 0;       // ds_seen
+};
+const char* signing_action_name(ZoneSigning::Action a) noexcept;
+
 using Command = std::variant<AddRecords, RemoveRecords, RemoveRRset, PutZone, RemoveZone,
                              SetMembership, Batch, Update, ImportBegin, ImportChunk, ImportCommit,
-                             ImportAbort>;
+                             ImportAbort, ZoneSigning>;
 
 struct Batch {
   std::vector<Command> commands;

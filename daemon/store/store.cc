@@ -351,6 +351,31 @@ class LmdbStore final : public Store {
     return out;
   }
 
+  std::optional<SigningInfo> signing(const wire::Name& zone) const override {
+    auto r = read();
+    if (!r.txn) return std::nullopt;
+    NameKey zk(zone);
+    auto key = signing_meta_key(zk.bytes());
+    MDB_val k = lmdb::val(key.data(), key.size()), v;
+    if (mdb_get(r.txn.get(), r.env->meta, &k, &v) != 0) return std::nullopt;
+    auto state = SigningState::decode(bytes_of(v));
+    if (!state) return std::nullopt;
+    return signing_info(zone, *state);
+  }
+
+  std::vector<wire::Name> signed_zones() const override {
+    std::vector<wire::Name> out;
+    auto r = read();
+    if (!r.txn) return out;
+    for_each(r, r.env->meta, [&](const MDB_val& k, const MDB_val&) {
+      auto key = lmdb::view(k);
+      if (key.substr(0, kSigningMetaPrefix.size()) != kSigningMetaPrefix) return;
+      auto name = wire::Name::from_canonical_key(key.substr(kSigningMetaPrefix.size()));
+      if (name) out.push_back(*name);
+    });
+    return out;
+  }
+
   Result<std::vector<wire::Record>> zone_records(const wire::Name& zone) const override {
     auto r = read();
     if (!r.txn) return make_error("store " + dir_ + ": cannot begin a read");
@@ -588,6 +613,10 @@ class LmdbStore final : public Store {
         add(k, v);
       }
     };
+    // The signing state (keys, clock, rollover steps) is replicated data too.
+    for_each(r, r.env->meta, [&](const MDB_val& k, const MDB_val& v) {
+      if (lmdb::view(k).substr(0, kSigningMetaPrefix.size()) == kSigningMetaPrefix) add(k, v);
+    });
     for_each(r, r.env->zones, [&](const MDB_val& k, const MDB_val& v) {
       add(k, v);
       ZoneMeta meta;

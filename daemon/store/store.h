@@ -26,6 +26,7 @@
 
 #include "common/result.h"
 #include "daemon/store/command.h"
+#include "daemon/store/signing.h"
 #include "daemon/wire/rr.h"
 
 namespace raftdns::store {
@@ -164,6 +165,11 @@ class Store {
   // never deleted in one go. What it deletes is unreachable: every node's
   // reads and digest are the same whether or not it has run.
   virtual Result<ReclaimProgress> reclaim(size_t max_rrsets) = 0;
+
+  // The online signing state of `zone` (nullopt when it is not signed
+  // online), without private keys; and every zone signed online.
+  virtual std::optional<SigningInfo> signing(const wire::Name& zone) const = 0;
+  virtual std::vector<wire::Name> signed_zones() const = 0;
 
   // Installs the observer of zone changes (one; set before writes begin).
   virtual void set_change_observer(ChangeObserver observer) = 0;
