@@ -4,6 +4,7 @@
 // ZSK and KSK rollovers, unsigning, refusals, and the same bytes on two
 // stores fed the same commands.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -385,6 +386,19 @@ TEST_F(SigningTest, TwoStoresFedTheSameCommandsHoldTheSameBytes) {
   auto b = twin_->zone_records(N("example.com."));
   ASSERT_TRUE(a && b);
   EXPECT_EQ(*a, *b);
+}
+
+TEST_F(SigningTest, TheStoreAndItsSnapshotCopiesAreReadableByTheOwnerOnly) {
+  // They hold private keys once a zone is signed online.
+  ASSERT_TRUE(apply(zone()));
+  ASSERT_TRUE(apply(sign_command()));
+  struct stat st {};
+  ASSERT_EQ(::stat((store_->directory() + "/data.mdb").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto copy = store_->copy_to(dir_.sub("copy"));
+  ASSERT_TRUE(copy) << copy.error();
+  ASSERT_EQ(::stat(copy->file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(SigningTest, CommandsRoundTripWithoutShowingKeys) {
