@@ -215,6 +215,41 @@ TEST_F(SigningTest, EveryKindOfChangeKeepsTheZoneEqualToAWholeSigning) {
   }
 }
 
+TEST_F(SigningTest, ABigZoneIsSignedInSlicesOverTicksWhileItTakesChanges) {
+  auto big = zone();
+  for (size_t i = 0; i < kWholeSigningLimit + 1000; ++i) {
+    big.records.push_back(A("h" + std::to_string(i) + ".example.com.", "192.0.2.77"));
+  }
+  ASSERT_TRUE(apply(big));
+  auto sign = sign_command(15);
+  ASSERT_TRUE(apply(sign));
+  ASSERT_FALSE(store_->signing(N("example.com."))->complete);
+  // No key rollover and no DS hand-off before the zone is whole.
+  auto info = *store_->signing(N("example.com."));
+  EXPECT_FALSE(signing_key_needed(info, kStart + 365 * 86400));
+  ZoneSigning seen;
+  seen.action = ZoneSigning::Action::ds_seen;
+  seen.zone = N("example.com.");
+  seen.now = kStart;
+  seen.key_tag = info.keys.at(0).tag;
+  EXPECT_FALSE(apply(seen));
+  int ticks = 0;
+  ASSERT_TRUE(apply(tick(kStart)));
+  ++ticks;
+  ASSERT_TRUE(apply(AddRecords{{A("during.example.com.", "192.0.2.78")}}));
+  ASSERT_TRUE(apply(RemoveRRset{N("h3.example.com."), T::A}));
+  while (!store_->signing(N("example.com."))->complete && ticks < 100) {
+    ASSERT_TRUE(apply(tick(kStart)));
+    ++ticks;
+  }
+  ASSERT_TRUE(store_->signing(N("example.com."))->complete);
+  // Names in slices of kSigningSliceNames, then the chain: a few ticks.
+  EXPECT_GE(ticks, 4);
+  EXPECT_LE(ticks, 8);
+  expect_valid(kStart);
+  EXPECT_EQ(as_set(records()), as_set(resigned_whole(sign, kStart)));
+}
+
 TEST_F(SigningTest, OptOutLeavesInsecureDelegationsOutOfTheChain) {
   ASSERT_TRUE(apply(zone()));
   auto sign = sign_command(15, true);
