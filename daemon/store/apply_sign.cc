@@ -814,7 +814,7 @@ bool Applier::rollover_steps(SigningState& state, const NewKey* offered) {
 // signing is turned on, so a validator treats it as unsigned meanwhile).
 void Applier::start_whole_signing(std::span<const uint8_t> zone_key) {
   SigningState* current = signing_state(zone_key);
-  if (current == nullptr) return;
+  if (current == nullptr || check_only_) return;
   KeyBuffer zkey;
   make_zone_key(zone_key, zkey);
   ZoneMeta meta;
@@ -974,6 +974,9 @@ Status Applier::zone_signing(const ZoneSigning& z) {
     return {};
   }
   if (current == nullptr) return make_error("zone " + zone_text + " is not signed online");
+  // A tick cannot be refused once the zone is signed: a check need not
+  // sign its slice.
+  if (check_only_ && z.action == A::tick) return {};
   SigningState state = *current;
   state.clock = seconds_until(z.now, state.clock) > 0 ? z.now : state.clock;
   switch (z.action) {
