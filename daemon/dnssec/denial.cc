@@ -61,6 +61,21 @@ std::vector<uint8_t> nsec3_rdata(uint8_t flags, uint16_t iterations, std::span<c
   return out;
 }
 
+bool parse_nsec3(std::span<const uint8_t> rd, Nsec3Fields& out) noexcept {
+  if (rd.size() < 6) return false;
+  const size_t salt = rd[4];
+  if (rd.size() < 6 + salt) return false;
+  const size_t hash = rd[5 + salt];
+  if (rd.size() < 6 + salt + hash) return false;
+  out.algorithm = rd[0];
+  out.flags = rd[1];
+  out.iterations = static_cast<uint16_t>(rd[2] << 8 | rd[3]);
+  out.salt = rd.subspan(5, salt);
+  out.next_hash = rd.subspan(6 + salt, hash);
+  out.bitmap = rd.subspan(6 + salt + hash);
+  return true;
+}
+
 std::vector<uint8_t> nsec3param_rdata(uint16_t iterations, std::span<const uint8_t> salt) {
   std::vector<uint8_t> out;
   out.push_back(wire::kNsec3Sha1);

@@ -23,6 +23,18 @@ std::vector<uint8_t> nsec3_rdata(uint8_t flags, uint16_t iterations, std::span<c
                                  std::span<const uint8_t> next_hash,
                                  std::span<const uint8_t> bitmap);
 
+// The fields of NSEC3 RDATA, as views into it.
+struct Nsec3Fields {
+  uint8_t algorithm = 0;
+  uint8_t flags = 0;
+  uint16_t iterations = 0;
+  std::span<const uint8_t> salt;
+  std::span<const uint8_t> next_hash;
+  std::span<const uint8_t> bitmap;
+};
+// False when the RDATA is too short for the lengths it gives.
+bool parse_nsec3(std::span<const uint8_t> rdata, Nsec3Fields& out) noexcept;
+
 // NSEC3PARAM RDATA with SHA-1 hashing and flags 0 (RFC 5155 §4.1.2).
 std::vector<uint8_t> nsec3param_rdata(uint16_t iterations, std::span<const uint8_t> salt);
 

@@ -169,13 +169,11 @@ Status check_signed_zone(const wire::Name& apex, std::span<const wire::Record> r
   for (const auto& [label, want] : expected) {
     auto it = chain.find(label);
     if (it == chain.end()) return make_error(want.first.to_text() + ": no NSEC3 (" + label + ")");
-    const auto& rd = it->second;
-    if (rd.size() < 6 || rd.size() < 6u + rd[4] || rd.size() < 6u + rd[4] + rd[5 + rd[4]]) {
+    Nsec3Fields f;
+    if (!parse_nsec3(it->second, f)) {
       return make_error(want.first.to_text() + ": malformed NSEC3 RDATA");
     }
-    size_t bitmap_at = 6u + rd[4] + rd[5 + rd[4]];
-    if (!std::equal(rd.begin() + static_cast<std::ptrdiff_t>(bitmap_at), rd.end(),
-                    want.second.begin(), want.second.end())) {
+    if (!std::equal(f.bitmap.begin(), f.bitmap.end(), want.second.begin(), want.second.end())) {
       return make_error(want.first.to_text() + ": NSEC3 type bitmap does not match its types");
     }
   }
@@ -185,8 +183,9 @@ Status check_signed_zone(const wire::Name& apex, std::span<const wire::Record> r
     if (expected.count(labels[i]) == 0) {
       return make_error(labels[i] + "." + apex.to_text() + " NSEC3: matches no name in the zone");
     }
-    const auto& rd = chain[labels[i]];
-    std::span<const uint8_t> next(rd.data() + 6 + rd[4], rd[5 + rd[4]]);
+    Nsec3Fields f;
+    parse_nsec3(chain[labels[i]], f);  // checked above
+    const auto next = f.next_hash;
     if (wire::base32hex_encode(next) != labels[(i + 1) % labels.size()]) {
       return make_error(labels[i] + "." + apex.to_text() + " NSEC3: next hashed owner is " +
                         wire::base32hex_encode(next) + ", the chain's next is " +

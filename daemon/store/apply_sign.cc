@@ -368,21 +368,6 @@ std::string hash_owner_key(std::span<const uint8_t> zone_key, const Hash& h) {
   return str_of(zone_key) + wire::base32hex_encode(h) + std::string(1, '\0');
 }
 
-struct Nsec3Fields {
-  std::span<const uint8_t> next;
-  std::span<const uint8_t> bitmap;
-};
-bool parse_nsec3(std::span<const uint8_t> rd, Nsec3Fields& out) {
-  if (rd.size() < 5) return false;
-  size_t salt = rd[4];
-  if (rd.size() < 5 + salt + 1) return false;
-  size_t hl = rd[5 + salt];
-  if (rd.size() < 6 + salt + hl) return false;
-  out.next = rd.subspan(6 + salt, hl);
-  out.bitmap = rd.subspan(6 + salt + hl);
-  return true;
-}
-
 }  // namespace
 
 // Neighbours of `hash` in the zone's nsec3 index: the greatest entry below
@@ -472,8 +457,9 @@ Status Applier::apply_nsec3_changes(std::span<const uint8_t> zone_key, const wir
     if (wanted_bitmap) {
       bitmap = *wanted_bitmap;
     } else {
-      Nsec3Fields f;
-      if (!existing || existing->rdatas.empty() || !parse_nsec3(existing->rdatas.front(), f)) {
+      dnssec::Nsec3Fields f;
+      if (!existing || existing->rdatas.empty() ||
+          !dnssec::parse_nsec3(existing->rdatas.front(), f)) {
         continue;  // not in the chain (it went in this same command)
       }
       bitmap.assign(f.bitmap.begin(), f.bitmap.end());
