@@ -1,7 +1,7 @@
 #!/bin/sh
 # Knot's signing time for the zone bench_sign signs: knotd CPU seconds from
 # start to "successfully signed", RUNS runs (default 3).
-# Usage: [RUNS=n] run_knot.sh RECORDS [BUILD_DIR]
+# Usage: [RUNS=n] [KNOT_PORT=p] run_knot.sh RECORDS [BUILD_DIR]  (port default 28900)
 set -eu
 records=${1:-20000}
 build=${2:-build}
@@ -10,7 +10,7 @@ trap 'rm -rf "$dir"' EXIT
 "$build/bench/dnssec/bench_sign" --records "$records" --runs 1 --write-unsigned "$dir/bench.zone" >/dev/null
 cat >"$dir/knot.conf" <<CONF
 server:
-  listen: 127.0.0.1@27001
+  listen: 127.0.0.1@${KNOT_PORT:-28900}
   rundir: $dir
   udp-workers: 1
   tcp-workers: 1
