@@ -178,6 +178,14 @@ void control_seeds() {
   seed("control", "request_add", with_mode(0, body(control::encode_request_body(add))));
   seed("control", "request_zone_put", with_mode(0, body(control::encode_request_body(put))));
   seed("control", "request_batch", with_mode(0, body(control::encode_request_body(batch))));
+  control::Request sign;
+  sign.op = control::Op::zone_sign;
+  sign.zone = name_bytes("example.com.");
+  sign.algorithm = 15;
+  sign.nsec3_optout = true;
+  sign.signing.validity = 1209600;
+  sign.signing.zsk_lifetime = 0;
+  seed("control", "request_zone_sign", with_mode(0, body(control::encode_request_body(sign))));
 
   control::Response list;
   list.zones = {{"example.com.", 7, 12}};
