@@ -162,6 +162,7 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
   if (!data.rdatas.empty()) fresh = encode_rrset(data);
   if (old == fresh) return false;
   if (!staged) touch(zone_key);
+  if (!staged) note_signing_change(zone_key, owner_key, type);
   if (!staged && journal_entries_ > 0) {
     // Only a change to a zone that existed before the command and is not
     // being replaced goes into the journal: an import of a big zone keeps
@@ -767,11 +768,26 @@ Status Applier::run(const Command& c) {
   touched_.clear();
   before_.clear();
   journal_reset_.clear();
-  auto s = dispatch(c);
+  signing_cache_.clear();
+  signing_dirty_.clear();
+  signing_whole_.clear();
+  signing_reset_seen_ = false;
+  auto s = check_signer_owned(c);
+  if (s) s = dispatch(c);
   if (s) {
-    finish_serials();
-    write_journal();
+    // Signing a change changes the zone, whose serial then moves, whose SOA
+    // is then signed again: at most a few rounds.
+    for (int round = 0; round < 4 && s; ++round) {
+      finish_serials();
+      auto signed_any = sign_pending();
+      if (!signed_any) {
+        s = std::move(signed_any).take_error();
+      } else if (!*signed_any) {
+        break;
+      }
+    }
   }
+  if (s) write_journal();
   // A write transaction's cursors die with it: close ours before the caller
   // commits or aborts.
   placement_cursor_.close();

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "daemon/dnssec/zone_signer.h"
 #include "daemon/store/command.h"
+#include "daemon/store/signing.h"
 #include "daemon/store/keys.h"
 #include "daemon/store/lmdb.h"
 
@@ -38,6 +40,14 @@ RRsetData decode_rrset(std::string_view value);
 // lowercased (RFC 4034 §6.2): the form used to compare and order RDATA.
 std::vector<uint8_t> canonical_rdata(uint16_t type, std::span<const uint8_t> rdata);
 
+// The types at a name and where it stands, for signing.
+struct NodeKindInfo {
+  dnssec::NodeKind kind = dnssec::NodeKind::kAuthoritative;
+  std::vector<uint16_t> types;  // without RRSIG and NSEC3
+};
+// NSEC3 hash -> the bitmap its NSEC3 should carry (nullopt: none).
+using Nsec3Plan = std::map<std::array<uint8_t, 20>, std::optional<std::vector<uint8_t>>>;
+
 class Applier {
  public:
   // `journal_entries`: changes kept per zone in the IXFR journal.
@@ -47,6 +57,9 @@ class Applier {
   // The log index of the command run() applies next (0: none), which an
   // import records to tell when it has gone stale.
   void set_index(uint64_t index) { index_ = index; }
+  // For Store::check(): judge the command but skip the signing it would
+  // cause (which cannot refuse it, and may be long).
+  void set_check_only(bool on) { check_only_ = on; }
 
   // Applies `c` in the transaction. A rejection returns the reason and may
   // leave partial writes behind: the caller runs each command in a nested
@@ -78,7 +91,37 @@ class Applier {
   Status import_chunk(const ImportChunk& c);
   Status import_commit(const ImportCommit& c);
   Status import_abort(const ImportAbort& a);
-  Status zone_signing(const ZoneSigning& z);  // apply_sign.cc
+  // Online signing (apply_sign.cc).
+  Status zone_signing(const ZoneSigning& z);
+  Status check_signer_owned(const Command& c);
+  SigningState* signing_state(std::span<const uint8_t> zone_key);
+  void save_signing_state(std::span<const uint8_t> zone_key, const SigningState* state);
+  void note_signing_change(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
+                           uint16_t type);
+  // Signs what this command changed in zones signed online; true when it
+  // wrote anything (the serials then need another look).
+  Result<bool> sign_pending();
+  void write_key_rrsets(std::span<const uint8_t> zone_key, const SigningState& state);
+  uint32_t nsec3_ttl(std::span<const uint8_t> zone_key);
+  void strip_signing(std::span<const uint8_t> zone_key, bool keys);
+  NodeKindInfo node_kind(std::span<const uint8_t> zone_key, const NameKey& owner,
+                         size_t apex_labels);
+  bool has_descendants(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key);
+  std::vector<std::string> owners_below(std::span<const uint8_t> zone_key,
+                                        std::span<const uint8_t> owner_key);
+  Status resign_types(std::span<const uint8_t> zone_key, const wire::Name& apex,
+                      const SigningState& state, const NameKey& owner, dnssec::NodeKind kind,
+                      const std::set<uint16_t>& types);
+  std::optional<std::array<uint8_t, 20>> nsec3_neighbour(std::span<const uint8_t> zone_key,
+                                                         const std::array<uint8_t, 20>& hash,
+                                                         bool after);
+  Status apply_nsec3_changes(std::span<const uint8_t> zone_key, const wire::Name& apex,
+                             const SigningState& state, const Nsec3Plan& plan);
+  Status reconcile_owner(std::span<const uint8_t> zone_key, const wire::Name& apex,
+                         const SigningState& state, std::string_view owner_bytes,
+                         const std::set<uint16_t>& noted, Nsec3Plan& plan);
+  Status renewal_walk(std::span<const uint8_t> zone_key, SigningState& state);
+  bool rollover_steps(SigningState& state, const NewKey* offered);
   std::optional<ImportState> read_import(uint64_t id);
   void drop_import(uint64_t id, const ImportState& state);
   uint32_t allocate_generation();
@@ -144,6 +187,13 @@ class Applier {
     std::string meta;
   };
   std::optional<Staging> staging_;
+  // Signing, per run(): states read (nullopt: zone not signed), RRsets
+  // changed by owner (type 0: all), zones to sign whole.
+  std::map<std::string, std::optional<SigningState>> signing_cache_;
+  std::map<std::string, std::map<std::string, std::set<uint16_t>>> signing_dirty_;
+  std::set<std::string> signing_whole_;
+  bool signing_reset_seen_ = false;  // journal_reset_ looked at this run
+  bool check_only_ = false;
   // On rrsets, for check_placement; open only inside run().
   lmdb::Cursor placement_cursor_;
 };

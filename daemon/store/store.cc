@@ -287,6 +287,7 @@ class LmdbStore final : public Store {
         return make_error("store " + dir_ + ": begin: " + mdb_strerror(rc));
       }
       Applier applier(txn.get(), *env, opts_.journal_entries);
+      applier.set_check_only(true);
       return applier.run(c);
     } catch (const LmdbFailure& f) {
       return make_error("store " + dir_ + ": " + f.what);
