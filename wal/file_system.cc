@@ -93,8 +93,10 @@ class PosixFileSystem final : public FileSystem {
   Result<std::unique_ptr<File>> open(const std::string& path, OpenMode mode) override {
     int flags = O_RDWR | O_CLOEXEC;
     if (mode == OpenMode::create_exclusive) flags |= O_CREAT | O_EXCL;
-    int fd = ::open(path.c_str(), flags, 0640);
+    // 0600: the log carries what the store does, private keys included.
+    int fd = ::open(path.c_str(), flags, 0600);
     if (fd < 0) return errno_error("open", path, errno);
+    if (mode != OpenMode::create_exclusive) (void)::fchmod(fd, 0600);  // made by an older version
     return std::unique_ptr<File>(std::make_unique<PosixFile>(UniqueFd(fd), path));
   }
 

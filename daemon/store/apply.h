@@ -115,8 +115,12 @@ class Applier {
   std::optional<std::array<uint8_t, 20>> nsec3_neighbour(std::span<const uint8_t> zone_key,
                                                          const std::array<uint8_t, 20>& hash,
                                                          bool after);
+  // `sign`: sign the NSEC3s written (false while a sliced signing puts the
+  // chain together; its chain pass signs them).
   Status apply_nsec3_changes(std::span<const uint8_t> zone_key, const wire::Name& apex,
-                             const SigningState& state, const Nsec3Plan& plan);
+                             const SigningState& state, const Nsec3Plan& plan, bool sign);
+  void start_whole_signing(std::span<const uint8_t> zone_key);
+  Status signing_slice(std::span<const uint8_t> zone_key, SigningState& state);
   Status reconcile_owner(std::span<const uint8_t> zone_key, const wire::Name& apex,
                          const SigningState& state, std::string_view owner_bytes,
                          const std::set<uint16_t>& noted, Nsec3Plan& plan);

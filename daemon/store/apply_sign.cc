@@ -436,7 +436,8 @@ std::optional<Hash> Applier::nsec3_neighbour(std::span<const uint8_t> zone_key, 
 }
 
 Status Applier::apply_nsec3_changes(std::span<const uint8_t> zone_key, const wire::Name& apex,
-                                    const SigningState& state, const Nsec3Plan& plan) {
+                                    const SigningState& state, const Nsec3Plan& plan,
+                                    bool sign) {
   const uint32_t ttl = nsec3_ttl(zone_key);
   const uint32_t generation = generation_of(zone_key);
   std::vector<Hash> moved;  // put in or taken out of the chain
@@ -483,6 +484,7 @@ Status Applier::apply_nsec3_changes(std::span<const uint8_t> zone_key, const wir
     nsec3.rdatas.push_back(dnssec::nsec3_rdata(flags, 0, {}, next, bitmap));
     if (existing && existing->ttl == nsec3.ttl && existing->rdatas == nsec3.rdatas) continue;
     write_rrset(zone_key, bytes_of(owner), kTypeNsec3, nsec3);
+    if (!sign) continue;  // the chain pass of a sliced signing signs it
     NameKey owner_key;
     auto name = wire::Name::from_canonical_key(owner);
     if (!name) return make_error("signing: damaged NSEC3 owner: " + name.error());
@@ -574,7 +576,7 @@ Result<bool> Applier::sign_pending() {
       signing_dirty_.erase(zone);
       continue;
     }
-    if (signing_whole_.insert(zone).second) signing_dirty_[zone];
+    start_whole_signing(zk);
   }
   signing_reset_seen_ = true;
   if (signing_dirty_.empty()) return false;
@@ -621,7 +623,9 @@ Result<bool> Applier::sign_pending() {
         return std::move(s).take_error();
       }
     }
-    if (auto s = apply_nsec3_changes(zk, *apex, state, plan); !s) return std::move(s).take_error();
+    if (auto s = apply_nsec3_changes(zk, *apex, state, plan, true); !s) {
+      return std::move(s).take_error();
+    }
   }
   return true;
 }
@@ -803,6 +807,124 @@ bool Applier::rollover_steps(SigningState& state, const NewKey* offered) {
   return changed;
 }
 
+// ---- whole-zone signing ----
+
+// Signs a zone's whole content: in this command when it is small, else in
+// slices over the next ticks (the zone has no DS in its parent yet when
+// signing is turned on, so a validator treats it as unsigned meanwhile).
+void Applier::start_whole_signing(std::span<const uint8_t> zone_key) {
+  SigningState* current = signing_state(zone_key);
+  if (current == nullptr) return;
+  KeyBuffer zkey;
+  make_zone_key(zone_key, zkey);
+  ZoneMeta meta;
+  auto value = get(env_.zones, zkey.span());
+  if (value && ZoneMeta::parse(bytes_of(*value), meta) && meta.records <= kWholeSigningLimit) {
+    signing_whole_.insert(str_of(zone_key));
+    signing_dirty_[str_of(zone_key)];
+    return;
+  }
+  SigningState state = *current;
+  state.phase = SigningState::kNames;
+  state.walk_cursor.clear();
+  save_signing_state(zone_key, &state);
+  strip_signing(zone_key, true);
+  write_key_rrsets(zone_key, state);
+}
+
+// One tick's slice of a sliced whole-zone signing.
+Status Applier::signing_slice(std::span<const uint8_t> zone_key, SigningState& state) {
+  auto apex = wire::Name::from_canonical_key(str_of(zone_key));
+  if (!apex) return make_error("signing: damaged zone key");
+  KeyBuffer prefix;
+  if (state.phase == SigningState::kChain) {
+    // Sign the chain's NSEC3s, kSigningSliceChain at a time, in hash order.
+    make_content_key(zone_key, generation_of(zone_key), prefix);
+    KeyBuffer start = prefix;
+    if (prefix.size + state.walk_cursor.size() <= sizeof start.data) start.append(state.walk_cursor);
+    std::vector<Hash> hashes;
+    bool finished = true;
+    {
+      lmdb::Cursor cursor;
+      if (int rc = lmdb::Cursor::open(txn_, env_.nsec3, cursor)) {
+        throw LmdbFailure{rc, std::string("cursor: ") + mdb_strerror(rc)};
+      }
+      MDB_val k = lmdb::val(start.data, start.size), v;
+      for (int rc = cursor.get(&k, &v, MDB_SET_RANGE); rc == 0;
+           rc = cursor.get(&k, &v, MDB_NEXT)) {
+        if (k.mv_size != prefix.size + wire::kNsec3HashSize ||
+            std::memcmp(k.mv_data, prefix.data, prefix.size) != 0) {
+          break;
+        }
+        auto hash = scan::bytes_of(k).subspan(prefix.size);
+        if (hashes.size() == kSigningSliceChain) {
+          state.walk_cursor.assign(hash.begin(), hash.end());
+          finished = false;
+          break;
+        }
+        Hash h;
+        std::memcpy(h.data(), hash.data(), h.size());
+        hashes.push_back(h);
+      }
+    }
+    for (const auto& h : hashes) {
+      auto name = wire::Name::from_canonical_key(hash_owner_key(zone_key, h));
+      if (!name) continue;
+      NameKey owner(*name);
+      if (auto s = resign_types(zone_key, *apex, state, owner, dnssec::NodeKind::kAuthoritative,
+                                {kTypeNsec3});
+          !s) {
+        return s;
+      }
+    }
+    if (finished) {
+      state.phase = SigningState::kComplete;
+      state.walk_cursor.clear();
+      state.walk_started_at = state.clock;
+    }
+    return {};
+  }
+  // kNames: the next kSigningSliceNames owners (NSEC3 owners, which the
+  // chain pass signs, left out).
+  make_content_key(zone_key, generation_of(zone_key), prefix);
+  KeyBuffer start = prefix;
+  if (prefix.size + state.walk_cursor.size() <= sizeof start.data) start.append(state.walk_cursor);
+  std::vector<std::string> owners;
+  bool finished = true;
+  {
+    lmdb::Cursor cursor;
+    if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) {
+      throw LmdbFailure{rc, std::string("cursor: ") + mdb_strerror(rc)};
+    }
+    MDB_val k = lmdb::val(start.data, start.size), v;
+    for (int rc = cursor.get(&k, &v, MDB_SET_RANGE); rc == 0; rc = cursor.get(&k, &v, MDB_NEXT)) {
+      if (k.mv_size < prefix.size || std::memcmp(k.mv_data, prefix.data, prefix.size) != 0) break;
+      RRsetKeyParts parts;
+      if (!split_rrset_key(scan::bytes_of(k), parts)) continue;
+      if (parts.type == kTypeRrsig || parts.type == kTypeNsec3) continue;
+      std::string owner = str_of(zone_key) + str_of(parts.owner_rel);
+      if (!owners.empty() && owners.back() == owner) continue;
+      if (owners.size() == kSigningSliceNames) {
+        auto rest = scan::bytes_of(k).subspan(prefix.size);
+        state.walk_cursor.assign(rest.begin(), rest.end());
+        finished = false;
+        break;
+      }
+      owners.push_back(std::move(owner));
+    }
+  }
+  Nsec3Plan plan;
+  for (const auto& owner : owners) {
+    if (auto s = reconcile_owner(zone_key, *apex, state, owner, {0}, plan); !s) return s;
+  }
+  if (auto s = apply_nsec3_changes(zone_key, *apex, state, plan, false); !s) return s;
+  if (finished) {
+    state.phase = SigningState::kChain;
+    state.walk_cursor.clear();
+  }
+  return {};
+}
+
 // ---- the command ----
 
 Status Applier::zone_signing(const ZoneSigning& z) {
@@ -848,8 +970,7 @@ Status Applier::zone_signing(const ZoneSigning& z) {
     if (!ksk || !zsk) return make_error("zone " + zone_text + ": signing needs a KSK and a ZSK");
     save_signing_state(zk, &state);
     touch(zk);
-    signing_whole_.insert(str_of(zk));
-    signing_dirty_[str_of(zk)];
+    start_whole_signing(zk);
     return {};
   }
   if (current == nullptr) return make_error("zone " + zone_text + " is not signed online");
@@ -862,6 +983,11 @@ Status Applier::zone_signing(const ZoneSigning& z) {
       signing_dirty_.erase(str_of(zk));
       return {};
     case A::tick: {
+      if (state.phase != SigningState::kComplete) {
+        auto s = signing_slice(zk, state);
+        save_signing_state(zk, &state);
+        return s;
+      }
       bool keys_changed = rollover_steps(state, z.keys.empty() ? nullptr : &z.keys.front());
       save_signing_state(zk, &state);
       if (keys_changed) write_key_rrsets(zk, state);
@@ -871,6 +997,9 @@ Status Applier::zone_signing(const ZoneSigning& z) {
       return {};
     }
     case A::roll: {
+      if (state.phase != SigningState::kComplete) {
+        return make_error("zone " + zone_text + " is still being signed; roll its keys after");
+      }
       if (z.keys.size() != 1) return make_error("zone " + zone_text + ": a rollover needs one key");
       const auto& nk = z.keys.front();
       const bool ksk = (nk.flags & dnssec::flag::kSep) != 0;
@@ -903,6 +1032,10 @@ Status Applier::zone_signing(const ZoneSigning& z) {
       return {};
     }
     case A::ds_seen: {
+      if (state.phase != SigningState::kComplete) {
+        return make_error("zone " + zone_text +
+                          " is still being signed; its DS must not be in the parent yet");
+      }
       StoredKey* key = nullptr;
       size_t ksks = 0;
       for (auto& k : state.keys) {

@@ -1,8 +1,8 @@
 // SigningState codec and the rollover question the leader and the apply share.
 //
 // Layout (big-endian): version u8 (1), params (algorithm u8, optout u8, ten
-// u32 in SigningParams order), clock u32, walk started u32, walk cursor
-// (length u16, bytes), keys: count u16, then each: algorithm u8, flags u16,
+// u32 in SigningParams order), clock u32, walk started u32, phase u8, walk
+// cursor (length u16, bytes), keys: count u16, then each: algorithm u8, flags u16,
 // private key (length u16, bytes), state u8, published u32, active u32,
 // retired u32, ds seen u32, cds u8, unused u8.
 #include "daemon/store/signing.h"
@@ -94,6 +94,7 @@ std::string SigningState::encode() const {
   }
   w.u32(clock);
   w.u32(walk_started_at);
+  w.u8(phase);
   w.blob(walk_cursor);
   w.u16(static_cast<uint16_t>(keys.size()));
   for (const auto& k : keys) {
@@ -125,6 +126,8 @@ Result<SigningState> SigningState::decode(std::span<const uint8_t> bytes) {
   }
   s.clock = r.u32();
   s.walk_started_at = r.u32();
+  s.phase = r.u8();
+  if (s.phase > SigningState::kChain) return make_error("signing state: bad phase");
   s.walk_cursor = r.blob();
   size_t n = r.u16();
   for (size_t i = 0; i < n && r.ok; ++i) {
@@ -165,6 +168,7 @@ SigningInfo signing_info(const wire::Name& zone, const SigningState& state) {
   info.zone = zone;
   info.params = state.params;
   info.clock = state.clock;
+  info.complete = state.phase == SigningState::kComplete;
   for (const auto& k : state.keys) {
     SigningKeyInfo ki;
     ki.tag = k.tag;
@@ -183,6 +187,7 @@ SigningInfo signing_info(const wire::Name& zone, const SigningState& state) {
 }
 
 std::optional<uint16_t> signing_key_needed(const SigningInfo& info, uint32_t now) {
+  if (!info.complete) return std::nullopt;  // no rollover before the zone is signed
   const uint32_t clock = std::max(info.clock, now);
   size_t ksks = 0, zsks = 0;
   const SigningKeyInfo* active_zsk = nullptr;

@@ -41,8 +41,14 @@ struct SigningState {
   SigningParams params;
   uint32_t clock = 0;             // the zone's signing time: the newest `now` applied
   std::vector<StoredKey> keys;
-  std::vector<uint8_t> walk_cursor;  // where the renewal walk resumes (rrsets key after the content prefix)
+  std::vector<uint8_t> walk_cursor;  // where the walk resumes (rrsets or nsec3 key after the content prefix)
   uint32_t walk_started_at = 0;      // the clock when the current walk began
+  // Whole-zone signing of a big zone runs in slices, one per tick:
+  // kComplete once every name is signed; before that kNames (signing the
+  // names from walk_cursor, NSEC3s put in the chain unsigned), then kChain
+  // (signing the NSEC3 chain from walk_cursor).
+  enum Phase : uint8_t { kComplete = 0, kNames = 1, kChain = 2 };
+  uint8_t phase = kComplete;
 
   std::string encode() const;
   static Result<SigningState> decode(std::span<const uint8_t> bytes);
@@ -68,6 +74,9 @@ struct SigningInfo {
   SigningParams params;
   uint32_t clock = 0;
   std::vector<SigningKeyInfo> keys;
+  // False while a big zone is still being signed in slices: its DS must not
+  // go to the parent yet, and the leader sends ticks back to back.
+  bool complete = true;
 };
 SigningInfo signing_info(const wire::Name& zone, const SigningState& state);
 
@@ -81,5 +90,11 @@ Result<NewKey> make_new_key(uint8_t algorithm, uint16_t flags);
 
 // How many RRsets one tick's renewal walk looks at.
 inline constexpr size_t kRenewalSlice = 5000;
+// A zone of at most this many records is signed whole in the apply that
+// turns signing on (or replaces its content); a bigger one in slices of
+// kSigningSliceNames names, then kSigningSliceChain NSEC3s, one per tick.
+inline constexpr uint64_t kWholeSigningLimit = 5000;
+inline constexpr size_t kSigningSliceNames = 2000;
+inline constexpr size_t kSigningSliceChain = 5000;
 
 }  // namespace raftdns::store

@@ -83,9 +83,12 @@ class LmdbStore final : public Store {
     // NOTLS: a worker's ReadTxn is not tied to the thread that began it.
     // NOMETASYNC: the WAL is the durable source (docs/ARCHITECTURE.md,
     // "Durability order"); never NOSYNC.
-    if (int rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0640)) {
+    // 0600: a zone signed online keeps its private keys here.
+    if (int rc = mdb_env_open(raw, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0600)) {
       return fail("open", rc);
     }
+    // A store made by an older version was 0640.
+    for (const char* file : {"/data.mdb", "/lock.mdb"}) ::chmod((dir + file).c_str(), 0600);
 
     lmdb::Txn txn;
     if (int rc = lmdb::Txn::begin(raw, nullptr, 0, txn)) return fail("begin", rc);
@@ -657,6 +660,11 @@ class LmdbStore final : public Store {
     }
     if (int rc = mdb_env_copy2(env->get(), path.c_str(), MDB_CP_COMPACT)) {
       return make_error("snapshot copy " + path + ": " + mdb_strerror(rc));
+    }
+    // The copy holds what the store holds, private keys included.
+    if (::chmod((path + "/data.mdb").c_str(), 0600) != 0) {
+      return make_error("snapshot copy " + path + ": cannot set mode 0600: " +
+                        std::strerror(errno));
     }
     if (auto s = fsync_path(path + "/data.mdb", false); !s) return std::move(s).take_error();
     if (auto s = fsync_path(path, true); !s) return std::move(s).take_error();

@@ -4,6 +4,7 @@
 // ZSK and KSK rollovers, unsigning, refusals, and the same bytes on two
 // stores fed the same commands.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -214,6 +215,41 @@ TEST_F(SigningTest, EveryKindOfChangeKeepsTheZoneEqualToAWholeSigning) {
   }
 }
 
+TEST_F(SigningTest, ABigZoneIsSignedInSlicesOverTicksWhileItTakesChanges) {
+  auto big = zone();
+  for (size_t i = 0; i < kWholeSigningLimit + 1000; ++i) {
+    big.records.push_back(A("h" + std::to_string(i) + ".example.com.", "192.0.2.77"));
+  }
+  ASSERT_TRUE(apply(big));
+  auto sign = sign_command(15);
+  ASSERT_TRUE(apply(sign));
+  ASSERT_FALSE(store_->signing(N("example.com."))->complete);
+  // No key rollover and no DS hand-off before the zone is whole.
+  auto info = *store_->signing(N("example.com."));
+  EXPECT_FALSE(signing_key_needed(info, kStart + 365 * 86400));
+  ZoneSigning seen;
+  seen.action = ZoneSigning::Action::ds_seen;
+  seen.zone = N("example.com.");
+  seen.now = kStart;
+  seen.key_tag = info.keys.at(0).tag;
+  EXPECT_FALSE(apply(seen));
+  int ticks = 0;
+  ASSERT_TRUE(apply(tick(kStart)));
+  ++ticks;
+  ASSERT_TRUE(apply(AddRecords{{A("during.example.com.", "192.0.2.78")}}));
+  ASSERT_TRUE(apply(RemoveRRset{N("h3.example.com."), T::A}));
+  while (!store_->signing(N("example.com."))->complete && ticks < 100) {
+    ASSERT_TRUE(apply(tick(kStart)));
+    ++ticks;
+  }
+  ASSERT_TRUE(store_->signing(N("example.com."))->complete);
+  // Names in slices of kSigningSliceNames, then the chain: a few ticks.
+  EXPECT_GE(ticks, 4);
+  EXPECT_LE(ticks, 8);
+  expect_valid(kStart);
+  EXPECT_EQ(as_set(records()), as_set(resigned_whole(sign, kStart)));
+}
+
 TEST_F(SigningTest, OptOutLeavesInsecureDelegationsOutOfTheChain) {
   ASSERT_TRUE(apply(zone()));
   auto sign = sign_command(15, true);
@@ -385,6 +421,19 @@ TEST_F(SigningTest, TwoStoresFedTheSameCommandsHoldTheSameBytes) {
   auto b = twin_->zone_records(N("example.com."));
   ASSERT_TRUE(a && b);
   EXPECT_EQ(*a, *b);
+}
+
+TEST_F(SigningTest, TheStoreAndItsSnapshotCopiesAreReadableByTheOwnerOnly) {
+  // They hold private keys once a zone is signed online.
+  ASSERT_TRUE(apply(zone()));
+  ASSERT_TRUE(apply(sign_command()));
+  struct stat st {};
+  ASSERT_EQ(::stat((store_->directory() + "/data.mdb").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto copy = store_->copy_to(dir_.sub("copy"));
+  ASSERT_TRUE(copy) << copy.error();
+  ASSERT_EQ(::stat(copy->file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(SigningTest, CommandsRoundTripWithoutShowingKeys) {
