@@ -38,7 +38,8 @@ UNBOUND_PORT=$((PORT_BASE + 100))
 U=$WORK/unbound
 mkdir -p "$U"
 # start_unbound ANCHOR_FILE ZONE...: (re)starts unbound with the DS lines
-# of ANCHOR_FILE as its only trust anchors and a stub to node 1 per zone.
+# of ANCHOR_FILE as its only trust anchors and a stub per zone listing
+# every node (a node that is down is skipped).
 start_unbound() {
   local anchors=$1 zone; shift
   stop_unbound
@@ -68,7 +69,7 @@ start_unbound() {
     for zone in "$@"; do
       echo "stub-zone:"
       echo "  name: \"$zone\""
-      echo "  stub-addr: 127.0.0.1@$((BASE + 1))"
+      for i in $(seq 1 "$N"); do echo "  stub-addr: 127.0.0.1@$((BASE + i))"; done
     done
     # A root stub that leads nowhere, so nothing goes beyond loopback.
     echo "stub-zone:"
@@ -90,8 +91,8 @@ stop_unbound() {
 
 # check NAME TYPE RCODE [secure|insecure] ANCHOR_ZONE DELV_ANCHOR_FILE:
 # unbound's answer has RCODE and AD (or, insecure, no AD); for a secure
-# answer delv on node 2 with the zone's DS as its anchor says "fully
-# validated". Prints the reason and returns 1 otherwise.
+# answer delv on node DELV_NODE (default 2) with the zone's DS as its
+# anchor says "fully validated". Prints the reason and returns 1 otherwise.
 check() {
   local name=$1 type=$2 rcode=$3 mode=$4 zone=$5 anchor=$6 out flags
   out=$(dig @127.0.0.1 -p "$UNBOUND_PORT" +dnssec +time=5 +tries=2 "$name" "$type")
@@ -110,7 +111,7 @@ check() {
     grep -qw ad <<<"$flags" && { echo "unbound: $name $type: AD on an insecure answer" >&2; return 1; }
     return 0
   fi
-  out=$(delv @127.0.0.1 -p $((BASE + 2)) -a "$anchor" +root="$zone" "$name" "$type" 2>&1 || true)
+  out=$(delv @127.0.0.1 -p $((BASE + ${DELV_NODE:-2})) -a "$anchor" +root="$zone" "$name" "$type" 2>&1 || true)
   if ! grep -q "fully validated" <<<"$out"; then
     echo "delv: $name $type: not fully validated: $out" >&2
     return 1
