@@ -295,9 +295,15 @@ Status read_overrides(const json& doc, SigningOverrides& out) {
 }
 
 json signing_key_to_json(const SigningKey& k) {
-  return json{{"tag", k.tag},         {"algorithm", k.algorithm}, {"role", k.role},
-              {"state", k.state},     {"published", k.published}, {"active", k.active},
-              {"retired", k.retired}, {"ds_seen", k.ds_seen},     {"cds", k.cds},
+  return json{{"tag", k.tag},
+              {"algorithm", k.algorithm},
+              {"role", k.role},
+              {"state", k.state},
+              {"published", k.published},
+              {"active", k.active},
+              {"retired", k.retired},
+              {"ds_seen", k.ds_seen},
+              {"cds", k.cds},
               {"ds", k.ds}};
 }
 

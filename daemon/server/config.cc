@@ -353,8 +353,8 @@ Status read_update_grant(const toml::node& item, const Reader& r, Config& cfg) {
 
 // A duration key: an integer of seconds, or a string such as "14d" or
 // "1h30m" (common/duration.h).
-Status read_duration(const Reader& r, const toml::table& table, std::string_view key,
-                     uint32_t min, uint32_t max, uint32_t& out) {
+Status read_duration(const Reader& r, const toml::table& table, std::string_view key, uint32_t min,
+                     uint32_t max, uint32_t& out) {
   const toml::node* node = table.get(key);
   if (!node) return {};
   const std::string name = "dnssec." + std::string(key);
@@ -374,11 +374,10 @@ Status read_duration(const Reader& r, const toml::table& table, std::string_view
 }
 
 Status read_dnssec_config(const toml::table& dnssec, const Reader& r, Config& cfg) {
-  RAFTDNS_TRY(r.check_keys(dnssec, "dnssec.",
-                           {"tick_interval", "algorithm", "signature_validity",
-                            "signature_refresh", "signature_jitter", "dnskey_ttl",
-                            "publish_wait", "retire_wait", "ds_wait", "zsk_lifetime",
-                            "ksk_lifetime"}));
+  RAFTDNS_TRY(r.check_keys(
+      dnssec, "dnssec.",
+      {"tick_interval", "algorithm", "signature_validity", "signature_refresh", "signature_jitter",
+       "dnskey_ttl", "publish_wait", "retire_wait", "ds_wait", "zsk_lifetime", "ksk_lifetime"}));
   store::SigningParams& p = cfg.signing_defaults;
   constexpr uint32_t kMax = 0x7fffffff;
   RAFTDNS_TRY(read_duration(r, dnssec, "tick_interval", 1, 86400, cfg.dnssec_tick_interval));

@@ -238,7 +238,8 @@ void ControlService::signing(const Request& request, Reply reply) {
       break;
     case Op::zone_roll: {
       if (request.role != "ksk" && request.role != "zsk") {
-        return reply(Response::failure("zone " + name + ": the key to roll is \"ksk\" or \"zsk\", not \"" +
+        return reply(Response::failure("zone " + name +
+                                       ": the key to roll is \"ksk\" or \"zsk\", not \"" +
                                        request.role + "\""));
       }
       command.action = store::ZoneSigning::Action::roll;

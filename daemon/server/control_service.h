@@ -11,10 +11,10 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/result.h"
-#include "daemon/control/protocol.h"
 #include "common/libevent.h"
+#include "common/result.h"
 #include "common/unique_fd.h"
+#include "daemon/control/protocol.h"
 #include "daemon/server/proposer.h"
 #include "daemon/store/command.h"
 

@@ -221,16 +221,18 @@ Status Daemon::start() {
                                                [this] { return cluster_->is_leader(); });
     if (Status s = catalog_->start(); !s) return s;
   }
-  store_->set_change_observer([notify = notify_.get(), catalog = catalog_.get()](
-                                  const std::vector<wire::Name>& zones) {
-    notify->zones_changed(zones);
-    if (catalog) catalog->zones_changed();
-  });
-  if (Status s = cluster_->start(); !s) return s;
   signing_clock_ = std::make_unique<SigningClock>(
       base_.get(), *store_, *proposer_, std::chrono::seconds(config_.dnssec_tick_interval),
       [this] { return cluster_->is_leader(); });
   if (Status s = signing_clock_->start(); !s) return s;
+  store_->set_change_observer(
+      [notify = notify_.get(), catalog = catalog_.get(),
+       signing = signing_clock_.get()](const std::vector<wire::Name>& zones) {
+        notify->zones_changed(zones);
+        if (catalog) catalog->zones_changed();
+        signing->zones_changed();
+      });
+  if (Status s = cluster_->start(); !s) return s;
   reclaim_timer_.reset(event_new(base_.get(), -1, 0, forward_to<&Daemon::reclaim_slice>, this));
   reclaim_slice();
   if (metrics_) {

@@ -30,6 +30,12 @@ Status SigningClock::start() {
   return {};
 }
 
+void SigningClock::zones_changed() {
+  // event_active is safe from any thread once libevent's locking is on
+  // (the daemon turns it on first), and a burst of changes runs it once.
+  if (soon_) event_active(soon_.get(), EV_TIMEOUT, 0);
+}
+
 void SigningClock::on_timer(evutil_socket_t, short) { tick(false); }
 
 void SigningClock::on_soon(evutil_socket_t, short) { tick(true); }

@@ -42,6 +42,10 @@ class SigningClock {
   // slices (SigningInfo::complete false) gets its next tick as soon as the
   // last one is applied, not an interval later.
   void tick_all() { tick(false); }
+  // Any thread: zones changed (the store's change observer). A zone that
+  // signing was just turned on for, or whose content was replaced, may
+  // need its slices signed: look at once rather than an interval later.
+  void zones_changed();
   // Zones whose tick is proposed and not yet answered.
   size_t in_flight() const { return in_flight_.size(); }
 

@@ -65,11 +65,27 @@ TEST(ControlCodec, AnImportChunkCarriesItsRecordsPackedAndExact) {
 }
 
 TEST(ControlCodec, EveryOperationNameRoundTrips) {
-  for (Op op : {Op::status, Op::zone_list, Op::zone_export, Op::zone_put, Op::zone_remove, Op::add,
-                Op::remove, Op::remove_rrset, Op::get, Op::batch, Op::cluster_status,
-                Op::zone_import_begin, Op::zone_import_chunk, Op::zone_import_commit,
-                Op::zone_import_abort, Op::zone_export_part, Op::zone_sign, Op::zone_unsign,
-                Op::zone_keys, Op::zone_roll, Op::zone_ds_seen}) {
+  for (Op op : {Op::status,
+                Op::zone_list,
+                Op::zone_export,
+                Op::zone_put,
+                Op::zone_remove,
+                Op::add,
+                Op::remove,
+                Op::remove_rrset,
+                Op::get,
+                Op::batch,
+                Op::cluster_status,
+                Op::zone_import_begin,
+                Op::zone_import_chunk,
+                Op::zone_import_commit,
+                Op::zone_import_abort,
+                Op::zone_export_part,
+                Op::zone_sign,
+                Op::zone_unsign,
+                Op::zone_keys,
+                Op::zone_roll,
+                Op::zone_ds_seen}) {
     Request r;
     r.op = op;
     auto decoded = decode_request_body(bytes(encode_request_body(r)));

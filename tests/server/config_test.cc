@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "daemon/server/config.h"
 #include "common/duration.h"
+#include "daemon/server/config.h"
 #include "daemon/server/control_service.h"
 
 namespace raftdns::server {
@@ -389,8 +389,9 @@ TEST(DnssecConfig, BadValuesAreRefusedNamingTheKey) {
                                 "signature_jitter = 10\n",
                          "dnssec.signature_validity (1m) must be longer than "
                          "dnssec.signature_refresh (50s) plus dnssec.signature_jitter (10s)"));
-  EXPECT_TRUE(fails_with(head + "signature_refresh = \"1d\"\n", "dnssec.signature_jitter (1d) "
-                                                                "must be shorter than"));
+  EXPECT_TRUE(fails_with(head + "signature_refresh = \"1d\"\n",
+                         "dnssec.signature_jitter (1d) "
+                         "must be shorter than"));
   EXPECT_TRUE(fails_with(head + "publish_wait = 60\n",
                          "dnssec.publish_wait (1m) must be at least dnssec.dnskey_ttl (1h)"));
   EXPECT_TRUE(fails_with(head + "zsk_lifetime = \"1h\"\n", "dnssec.zsk_lifetime (1h) must be 0"));
@@ -398,7 +399,8 @@ TEST(DnssecConfig, BadValuesAreRefusedNamingTheKey) {
 
 TEST(DnssecConfig, ChangedSigningDefaultsNeedARestart) {
   auto a = parse("[node]\nid = \"n1\"\n");
-  auto b = parse("[node]\nid = \"n1\"\n[dnssec]\ntick_interval = 5\nsignature_validity = \"21d\"\n");
+  auto b =
+      parse("[node]\nid = \"n1\"\n[dnssec]\ntick_interval = 5\nsignature_validity = \"21d\"\n");
   ASSERT_TRUE(a.ok() && b.ok());
   auto ignored = plan_reload(*a, *b).ignored_keys;
   EXPECT_NE(std::find(ignored.begin(), ignored.end(), "dnssec.tick_interval"), ignored.end());
@@ -410,8 +412,8 @@ TEST(Duration, ReadsSecondsAndUnitsLargestFirstAndPrintsTheShortestForm) {
   EXPECT_EQ(parse_duration("90s"), 90u);
   EXPECT_EQ(parse_duration("1w2d3h4m5s"), 7u * 86400 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5);
   EXPECT_EQ(parse_duration("0"), 0u);
-  for (const char* bad : {"", "s", "1h30", "30m1h", "1hh", "1 h", "-1", "1y", "4294967296",
-                          "49711d"}) {
+  for (const char* bad :
+       {"", "s", "1h30", "30m1h", "1hh", "1 h", "-1", "1y", "4294967296", "49711d"}) {
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
   }
   EXPECT_EQ(format_duration(0), "0s");

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "daemon/control/protocol.h"
+#include "daemon/dnssec/key.h"
 #include "daemon/server/control_service.h"
 #include "daemon/server/proposer.h"
-#include "daemon/dnssec/key.h"
 #include "daemon/store/signing.h"
 #include "daemon/store/store.h"
 #include "daemon/wire/name.h"
@@ -366,8 +366,9 @@ TEST_F(ControlServiceTest, ZoneSignRefusesABadPolicyNamingTheValueBeforeProposin
     const char* error;
   } cases[] = {
       {600, 50, 60, "zone example.com.: --jitter (1m) must be shorter than --refresh (50s)"},
-      {60, 50, 10, "zone example.com.: --validity (1m) must be longer than --refresh (50s) plus "
-                   "--jitter (10s)"},
+      {60, 50, 10,
+       "zone example.com.: --validity (1m) must be longer than --refresh (50s) plus "
+       "--jitter (10s)"},
       {0, 50, 10, "zone example.com.: --validity must be more than 0"},
   };
   for (const Case& c : cases) {
@@ -456,7 +457,8 @@ TEST_F(SignedZoneTest, SigningTwiceRollingABadRoleAndAnUnknownTagAreRefusedNamin
   EXPECT_EQ(again.error, "zone example.com. is already signed online");
   auto roll = signing_request(control::Op::zone_roll);
   roll.role = "csk";
-  EXPECT_EQ(call(roll).error, "zone example.com.: the key to roll is \"ksk\" or \"zsk\", not \"csk\"");
+  EXPECT_EQ(call(roll).error,
+            "zone example.com.: the key to roll is \"ksk\" or \"zsk\", not \"csk\"");
   auto seen = signing_request(control::Op::zone_ds_seen);
   auto keys = call(signing_request(control::Op::zone_keys)).keys;
   for (const auto& k : keys) {

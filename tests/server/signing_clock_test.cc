@@ -79,9 +79,13 @@ class SigningClockTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void sign(const char* apex, uint32_t zsk_lifetime) {
+  void sign(const char* apex, uint32_t zsk_lifetime, size_t extra_names = 0) {
     auto origin = wire::Name::from_text(apex);
-    auto parsed = zone::load_zone_text(kZone, *origin);
+    std::string text = kZone;
+    for (size_t i = 0; i < extra_names; ++i) {
+      text += "h" + std::to_string(i) + " IN A 192.0.2." + std::to_string(i % 250 + 1) + "\n";
+    }
+    auto parsed = zone::load_zone_text(text, *origin);
     ASSERT_TRUE(parsed.ok()) << parsed.error();
     ASSERT_TRUE(proposer_->apply(store::PutZone{*origin, parsed->records}).ok());
     store::ZoneSigning sign;
@@ -173,6 +177,26 @@ TEST_F(SigningClockTest, ATickCarriesANewZskOnceTheActiveOneHasLivedItsLifetime)
   clock_->tick_all();
   ASSERT_EQ(proposer_->held.size(), 1u);
   EXPECT_TRUE(held(0).keys.empty());
+}
+
+TEST_F(SigningClockTest, AZoneSignedInSlicesGetsEachNextTickAsSoonAsTheLastIsApplied) {
+  // Above kWholeSigningLimit: zone sign leaves the zone to the ticks.
+  sign("example.com.", 86400, store::kWholeSigningLimit + 1);
+  const auto apex = *wire::Name::from_text("example.com.");
+  ASSERT_FALSE(store_->signing(apex)->complete);
+  // The change is seen: a tick goes out from the loop, not an interval later.
+  clock_->zones_changed();
+  event_base_loop(base_.get(), EVLOOP_NONBLOCK);
+  size_t ticks = 0;
+  while (!proposer_->held.empty() && ticks < 100) {
+    ASSERT_TRUE(proposer_->release().ok());
+    ++ticks;
+    event_base_loop(base_.get(), EVLOOP_NONBLOCK);
+  }
+  EXPECT_GE(ticks, 2u);
+  EXPECT_TRUE(store_->signing(apex)->complete) << ticks << " ticks";
+  // Once complete, the zone waits for the interval again.
+  EXPECT_TRUE(proposer_->held.empty());
 }
 
 }  // namespace

@@ -20,12 +20,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
-#include <optional>
-#include <random>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -34,10 +34,10 @@
 #include "common/duration.h"
 #include "daemon/control/protocol.h"
 #include "daemon/server/config.h"
-#include "daemon/xfr/client.h"
 #include "daemon/wire/name.h"
 #include "daemon/wire/rr.h"
 #include "daemon/wire/types.h"
+#include "daemon/xfr/client.h"
 #include "daemon/zone/zone.h"
 
 namespace {
@@ -707,10 +707,14 @@ int run(int argc, char** argv) {
   zone_remove->add_option("NAME", zone_name, "zone apex")->required();
   CLI::App* zone_sign =
       zone->add_subcommand("sign", "sign a zone online (DNSSEC), on every node of the cluster");
+  zone_sign->footer(
+      "DURATION: seconds, or numbers with units largest first (w d h m s): 90s, 2h, 14d, 1d12h.\n"
+      "An option not given takes the value of the daemon's [dnssec] config.");
   zone_sign->add_option("NAME", zone_name, "zone apex")->required();
   unsigned algorithm = 0;
-  zone_sign->add_option("--algorithm", algorithm,
-                        "13 (ECDSA P-256) or 15 (Ed25519); default: the [dnssec] config's")
+  zone_sign
+      ->add_option("--algorithm", algorithm,
+                   "13 (ECDSA P-256) or 15 (Ed25519); default: the [dnssec] config's")
       ->check(CLI::IsMember({13u, 15u}));
   bool nsec3_optout = false;
   zone_sign->add_flag("--nsec3-optout", nsec3_optout,
@@ -729,8 +733,8 @@ int run(int argc, char** argv) {
   };
   std::map<std::string, std::string> durations;
   for (const auto& [option, help] : kDurations) {
-    zone_sign->add_option(std::string("--") + option, durations[option],
-                          std::string(help) + " (DURATION: seconds, or e.g. 90s, 2h, 14d)");
+    zone_sign->add_option(std::string("--") + option, durations[option], help)
+        ->type_name("DURATION");
   }
   CLI::App* zone_unsign =
       zone->add_subcommand("unsign", "stop signing a zone; its signatures and keys are removed");
@@ -739,7 +743,8 @@ int run(int argc, char** argv) {
       "keys", "list a signed zone's keys, and the DS records to give the parent");
   zone_keys->add_option("NAME", zone_name, "zone apex")->required();
   std::string roll_role;
-  CLI::App* zone_roll = zone->add_subcommand("roll", "start a rollover of the zone's KSK or ZSK now");
+  CLI::App* zone_roll =
+      zone->add_subcommand("roll", "start a rollover of the zone's KSK or ZSK now");
   zone_roll->add_option("NAME", zone_name, "zone apex")->required();
   zone_roll->add_option("ROLE", roll_role, "ksk or zsk")
       ->required()
