@@ -229,6 +229,11 @@ void control_seeds() {
        with_mode(1, body(control::encode_response_body(control::Response::failure("no quorum")))));
   seed("control", "response_cluster", with_mode(1, body(control::encode_response_body(cluster))));
   seed("control", "response_lines", with_mode(1, body(control::encode_response_body(lines))));
+  control::Response keys;
+  keys.keys = {{12345, 13, "KSK", "active", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "", "",
+                true, "example.com. 3600 IN DS 12345 13 2 ABCDEF"},
+               {54321, 13, "ZSK", "published", "2026-01-01T00:00:00Z", "", "", "", false, ""}};
+  seed("control", "response_keys", with_mode(1, body(control::encode_response_body(keys))));
 
   const std::string stream = control::frame(control::encode_request_body(status)) +
                              control::frame(control::encode_request_body(get));
