@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <string_view>
@@ -16,7 +17,7 @@ using nlohmann::json;
 // from costing the parser more than its size.
 constexpr int kMaxJsonDepth = 8;
 
-constexpr std::array<std::pair<Op, std::string_view>, 22> kOpNames{{
+constexpr std::array<std::pair<Op, std::string_view>, 27> kOpNames{{
     {Op::status, "status"},
     {Op::cluster_status, "cluster_status"},
     {Op::zone_list, "zone_list"},
@@ -39,6 +40,29 @@ constexpr std::array<std::pair<Op, std::string_view>, 22> kOpNames{{
     {Op::member_remove, "member_remove"},
     {Op::leader_transfer, "leader_transfer"},
     {Op::backup, "backup"},
+    {Op::zone_sign, "zone_sign"},
+    {Op::zone_unsign, "zone_unsign"},
+    {Op::zone_keys, "zone_keys"},
+    {Op::zone_roll, "zone_roll"},
+    {Op::zone_ds_seen, "zone_ds_seen"},
+}};
+
+// The members of a zone_sign request's "signing" object, in one table so
+// the encoder and the decoder cannot disagree.
+struct OverrideField {
+  const char* key;
+  std::optional<uint32_t> SigningOverrides::*field;
+};
+constexpr std::array<OverrideField, 9> kOverrideFields{{
+    {"validity", &SigningOverrides::validity},
+    {"refresh", &SigningOverrides::refresh},
+    {"jitter", &SigningOverrides::jitter},
+    {"dnskey_ttl", &SigningOverrides::dnskey_ttl},
+    {"publish_wait", &SigningOverrides::publish_wait},
+    {"retire_wait", &SigningOverrides::retire_wait},
+    {"ds_wait", &SigningOverrides::ds_wait},
+    {"zsk_lifetime", &SigningOverrides::zsk_lifetime},
+    {"ksk_lifetime", &SigningOverrides::ksk_lifetime},
 }};
 
 bool nesting_within_limit(std::string_view text) {
@@ -245,6 +269,64 @@ Status read_op(const json& obj, Op& out) {
   return {};
 }
 
+json overrides_to_json(const SigningOverrides& o) {
+  json obj = json::object();
+  for (const auto& f : kOverrideFields) {
+    if (o.*f.field) obj[f.key] = *(o.*f.field);
+  }
+  return obj;
+}
+
+Status read_overrides(const json& doc, SigningOverrides& out) {
+  auto it = doc.find("signing");
+  if (it == doc.end()) return {};
+  if (!it->is_object()) return make_error("member \"signing\" is not an object");
+  for (const auto& [key, value] : it->items()) {
+    const auto* f = std::find_if(kOverrideFields.begin(), kOverrideFields.end(),
+                                 [&](const OverrideField& o) { return key == o.key; });
+    if (f == kOverrideFields.end()) {
+      return make_error("member \"signing\" has an unknown value \"" + key + "\"");
+    }
+    uint32_t seconds = 0;
+    if (auto s = read_uint(*it, f->key, seconds, true); !s) return s;
+    out.*f->field = seconds;
+  }
+  return {};
+}
+
+json signing_key_to_json(const SigningKey& k) {
+  return json{{"tag", k.tag},
+              {"algorithm", k.algorithm},
+              {"role", k.role},
+              {"state", k.state},
+              {"published", k.published},
+              {"active", k.active},
+              {"retired", k.retired},
+              {"ds_seen", k.ds_seen},
+              {"cds", k.cds},
+              {"ds", k.ds}};
+}
+
+Result<SigningKey> signing_key_from_json(const json& j) {
+  if (!j.is_object()) return make_error("a key entry is not a JSON object");
+  SigningKey k;
+  Status fields[] = {read_uint(j, "tag", k.tag, true),
+                     read_uint(j, "algorithm", k.algorithm, true),
+                     read_string(j, "role", k.role),
+                     read_string(j, "state", k.state),
+                     read_string(j, "published", k.published),
+                     read_string(j, "active", k.active),
+                     read_string(j, "retired", k.retired),
+                     read_string(j, "ds_seen", k.ds_seen),
+                     read_bool(j, "cds", k.cds),
+                     read_string(j, "ds", k.ds)};
+  for (auto& f : fields) {
+    if (!f) return std::move(f).take_error();
+  }
+  if (k.role != "KSK" && k.role != "ZSK") return make_error("a key's role must be KSK or ZSK");
+  return k;
+}
+
 }  // namespace
 
 const char* op_name(Op op) noexcept {
@@ -324,6 +406,11 @@ std::string encode_request_body(const Request& r) {
   if (!r.backup_id.empty()) doc["backup_id"] = r.backup_id;
   if (r.offset != 0) doc["offset"] = r.offset;
   if (r.chunk_bytes != 0) doc["chunk_bytes"] = r.chunk_bytes;
+  if (r.algorithm != 0) doc["algorithm"] = r.algorithm;
+  if (r.nsec3_optout) doc["nsec3_optout"] = true;
+  if (r.signing != SigningOverrides{}) doc["signing"] = overrides_to_json(r.signing);
+  if (!r.role.empty()) doc["role"] = r.role;
+  if (r.key_tag != 0) doc["key_tag"] = r.key_tag;
   return doc.dump();
 }
 
@@ -349,6 +436,13 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
     if (auto s = read_string(doc, "backup_id", r.backup_id); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "offset", r.offset); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "chunk_bytes", r.chunk_bytes); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "algorithm", r.algorithm); !s) return std::move(s).take_error();
+    if (auto s = read_bool(doc, "nsec3_optout", r.nsec3_optout); !s) {
+      return std::move(s).take_error();
+    }
+    if (auto s = read_overrides(doc, r.signing); !s) return std::move(s).take_error();
+    if (auto s = read_string(doc, "role", r.role); !s) return std::move(s).take_error();
+    if (auto s = read_uint(doc, "key_tag", r.key_tag); !s) return std::move(s).take_error();
     std::string wait = "local";
     if (auto s = read_string(doc, "wait", wait); !s) return std::move(s).take_error();
     if (wait == "all") {
@@ -499,6 +593,11 @@ std::string encode_response_body(const Response& r) {
     for (const auto& m : r.members) members.push_back(member_to_json(m));
     doc["members"] = std::move(members);
   }
+  if (!r.keys.empty()) {
+    json keys = json::array();
+    for (const auto& k : r.keys) keys.push_back(signing_key_to_json(k));
+    doc["keys"] = std::move(keys);
+  }
   // Replacement keeps a daemon-side message with stray bytes from failing
   // the whole response.
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -603,6 +702,14 @@ Result<Response> decode_response_body(std::span<const uint8_t> body) {
         auto m = member_from_json(item);
         if (!m) return std::move(m).take_error();
         r.members.push_back(std::move(*m));
+      }
+    }
+    if (auto it = doc.find("keys"); it != doc.end()) {
+      if (!it->is_array()) return make_error("member \"keys\" is not an array");
+      for (const json& item : *it) {
+        auto k = signing_key_from_json(item);
+        if (!k) return std::move(k).take_error();
+        r.keys.push_back(std::move(*k));
       }
     }
     return r;

@@ -73,6 +73,12 @@ enum class Op : uint8_t {
   member_remove,    // member (the leader too: it hands over first)
   leader_transfer,  // member (empty: the most up-to-date other voter)
   backup,           // backup_id (empty: make a new copy), offset -> backup (one chunk)
+  // Online DNSSEC signing (docs/ARCHITECTURE.md, "Online signing"):
+  zone_sign,     // zone, algorithm, nsec3_optout, signing: turn signing on
+  zone_unsign,   // zone: turn it off, dropping every signature and key
+  zone_keys,     // zone -> keys (public parts and DS only)
+  zone_roll,     // zone, role: start a KSK or ZSK rollover now
+  zone_ds_seen,  // zone, key_tag: the parent publishes this KSK's DS
 };
 const char* op_name(Op op) noexcept;
 std::optional<Op> op_from_name(std::string_view name) noexcept;
@@ -92,6 +98,15 @@ struct Change {
 // is applied on the node that received it; "all" once every node of the
 // cluster has applied it (the same as "local" on a single node).
 enum class Wait : uint8_t { local, all };
+
+// zone_sign: the values that override the node's [dnssec] defaults for this
+// zone (seconds; absent: the default). The daemon checks them together.
+struct SigningOverrides {
+  std::optional<uint32_t> validity, refresh, jitter, dnskey_ttl, publish_wait, retire_wait,
+      ds_wait, zsk_lifetime, ksk_lifetime;
+
+  friend bool operator==(const SigningOverrides&, const SigningOverrides&) = default;
+};
 
 struct Request {
   Op op = Op::status;
@@ -113,6 +128,11 @@ struct Request {
   std::string backup_id;  // backup: the copy being read (empty: make one)
   uint64_t offset = 0;    // backup: where the next chunk starts
   uint64_t chunk_bytes = 0;  // backup: at most this many bytes (0: kBackupChunkSize)
+  uint8_t algorithm = 0;      // zone_sign: 13 or 15 (0: the node's default)
+  bool nsec3_optout = false;  // zone_sign: NSEC3 opt-out over insecure delegations
+  SigningOverrides signing;   // zone_sign
+  std::string role;           // zone_roll: "ksk" or "zsk"
+  uint16_t key_tag = 0;       // zone_ds_seen
 
   friend bool operator==(const Request&, const Request&) = default;
 };
@@ -172,6 +192,20 @@ struct StatusInfo {
   friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
 };
 
+// One key of a zone signed online (dnsadm zone keys). Times are UTC text,
+// "YYYY-MM-DDTHH:MM:SSZ", empty for a step not taken.
+struct SigningKey {
+  uint16_t tag = 0;
+  uint8_t algorithm = 0;
+  std::string role;   // "KSK" or "ZSK"
+  std::string state;  // "published", "active" or "retired"
+  std::string published, active, retired, ds_seen;
+  bool cds = false;  // a CDS and CDNSKEY for it are in the zone
+  std::string ds;    // a KSK: its DS record as master-file text; a ZSK: empty
+
+  friend bool operator==(const SigningKey&, const SigningKey&) = default;
+};
+
 // One chunk of a store backup: a consistent copy of the store (data,
 // membership, applied index) made when the first request came. The daemon
 // forgets the copy once its last chunk has been sent.
@@ -201,6 +235,7 @@ struct Response {
   std::vector<MemberInfo> members;   // member_list
   std::optional<BackupChunk> backup;  // backup
   std::vector<std::string> warnings;  // writes: one line each (e.g. data added occluded)
+  std::vector<SigningKey> keys;       // zone_keys
 
   static Response failure(std::string message) {
     Response r;

@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/duration.h"
+#include "daemon/server/signing_policy.h"
 #include "daemon/wire/types.h"
 
 namespace raftdns::server {
@@ -349,10 +351,56 @@ Status read_update_grant(const toml::node& item, const Reader& r, Config& cfg) {
   return {};
 }
 
+// A duration key: an integer of seconds, or a string such as "14d" or
+// "1h30m" (common/duration.h).
+Status read_duration(const Reader& r, const toml::table& table, std::string_view key, uint32_t min,
+                     uint32_t max, uint32_t& out) {
+  const toml::node* node = table.get(key);
+  if (!node) return {};
+  const std::string name = "dnssec." + std::string(key);
+  std::optional<uint64_t> seconds;
+  if (auto n = node->value<int64_t>(); node->is_integer() && n && *n >= 0) {
+    seconds = static_cast<uint64_t>(*n);
+  } else if (auto text = node->value<std::string>(); node->is_string() && text) {
+    seconds = parse_duration(*text, UINT64_MAX / 2);
+  }
+  if (!seconds || *seconds < min || *seconds > max) {
+    return r.fail(*node, name + " must be a duration from " + format_duration(min) + " to " +
+                             format_duration(max) +
+                             " (seconds, or a string such as \"90s\", \"2h\", \"14d\")");
+  }
+  out = static_cast<uint32_t>(*seconds);
+  return {};
+}
+
+Status read_dnssec_config(const toml::table& dnssec, const Reader& r, Config& cfg) {
+  RAFTDNS_TRY(r.check_keys(
+      dnssec, "dnssec.",
+      {"tick_interval", "algorithm", "signature_validity", "signature_refresh", "signature_jitter",
+       "dnskey_ttl", "publish_wait", "retire_wait", "ds_wait", "zsk_lifetime", "ksk_lifetime"}));
+  store::SigningParams& p = cfg.signing_defaults;
+  constexpr uint32_t kMax = 0x7fffffff;
+  RAFTDNS_TRY(read_duration(r, dnssec, "tick_interval", 1, 86400, cfg.dnssec_tick_interval));
+  RAFTDNS_TRY(r.integer(dnssec, "dnssec.", "algorithm", 0, 255, p.algorithm));
+  RAFTDNS_TRY(read_duration(r, dnssec, "signature_validity", 1, kMax, p.validity));
+  RAFTDNS_TRY(read_duration(r, dnssec, "signature_refresh", 1, kMax, p.refresh));
+  RAFTDNS_TRY(read_duration(r, dnssec, "signature_jitter", 0, kMax, p.jitter));
+  RAFTDNS_TRY(read_duration(r, dnssec, "dnskey_ttl", 1, kMax, p.dnskey_ttl));
+  RAFTDNS_TRY(read_duration(r, dnssec, "publish_wait", 0, kMax, p.publish_wait));
+  RAFTDNS_TRY(read_duration(r, dnssec, "retire_wait", 0, kMax, p.retire_wait));
+  RAFTDNS_TRY(read_duration(r, dnssec, "ds_wait", 0, kMax, p.ds_wait));
+  RAFTDNS_TRY(read_duration(r, dnssec, "zsk_lifetime", 0, kMax, p.zsk_lifetime));
+  RAFTDNS_TRY(read_duration(r, dnssec, "ksk_lifetime", 0, kMax, p.ksk_lifetime));
+  if (Status s = check_signing_params(p, SigningNames::config); !s) {
+    return make_error(cfg.path + ": [dnssec]: " + s.error());
+  }
+  return {};
+}
+
 Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
   RAFTDNS_TRY(r.check_keys(root, "",
                            {"node", "log", "dns", "control", "cluster", "metrics", "tsig",
-                            "transfer", "catalog", "update"}));
+                            "transfer", "catalog", "update", "dnssec"}));
   Status status;
 
   const toml::table* node = r.section(root, "node", status);
@@ -557,6 +605,10 @@ Status read_config(const toml::table& root, const Reader& r, Config& cfg) {
     }
   }
   RAFTDNS_TRY(status);
+  if (const toml::table* dnssec = r.section(root, "dnssec", status)) {
+    RAFTDNS_TRY(read_dnssec_config(*dnssec, r, cfg));
+  }
+  RAFTDNS_TRY(status);
   return {};
 }
 
@@ -675,6 +727,9 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
   note(running.catalog_zone.has_value() != fresh.catalog_zone.has_value() ||
            (running.catalog_zone && *running.catalog_zone != *fresh.catalog_zone),
        "catalog.zone");
+  note(running.dnssec_tick_interval != fresh.dnssec_tick_interval, "dnssec.tick_interval");
+  // Defaults for zones signed from now on; a signed zone keeps its policy.
+  note(running.signing_defaults != fresh.signing_defaults, "dnssec");
   return plan;
 }
 

@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "daemon/server/log.h"
 #include "daemon/server/rrl.h"
+#include "daemon/store/command.h"
 #include "daemon/tsig/tsig.h"
 #include "daemon/update/update.h"
 #include "daemon/wire/name.h"
@@ -119,6 +120,11 @@ struct Config {
   // UPDATE is REFUSED.
   std::vector<UpdateGrantConfig> update_grants;
   uint32_t update_timeout_ms = 5000;  // an update not applied by then gets SERVFAIL
+  // [dnssec]: online signing. The leader proposes a clock tick for every
+  // signed zone this often (renewals and the rollovers' timed steps).
+  uint32_t dnssec_tick_interval = 60;  // seconds
+  // The policy `dnsadm zone sign` gives a zone unless it overrides a value.
+  store::SigningParams signing_defaults;
 };
 
 // Parses TOML text. `origin` names the source in messages (a path).

@@ -13,9 +13,13 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
+#include "daemon/dnssec/key.h"
 #include "daemon/server/log.h"
+#include "daemon/server/signing_policy.h"
+#include "daemon/store/signing.h"
 #include "daemon/store/store.h"
 #include "daemon/wire/rr.h"
 #include "daemon/zone/zone.h"
@@ -124,12 +128,145 @@ std::vector<std::string> occlusion_warnings(
   return out;
 }
 
+// "2026-11-29T17:46:12Z", or empty for 0 (a step not taken).
+std::string utc_text(uint32_t seconds) {
+  if (seconds == 0) return {};
+  const time_t t = static_cast<time_t>(seconds);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+// A DS record in presentation form (RFC 4034 §5.3), "zone. TTL IN DS tag
+// algorithm digest-type HEX", as a parent's registry takes it.
+std::string ds_text(const wire::Name& zone, uint32_t ttl, const std::vector<uint8_t>& rdata) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out = zone.to_text() + " " + std::to_string(ttl) + " IN DS " +
+                    std::to_string(rdata[0] << 8 | rdata[1]) + " " + std::to_string(rdata[2]) +
+                    " " + std::to_string(rdata[3]) + " ";
+  for (size_t i = 4; i < rdata.size(); ++i) {
+    out.push_back(kDigits[rdata[i] >> 4]);
+    out.push_back(kDigits[rdata[i] & 15]);
+  }
+  return out;
+}
+
+// What zone_keys shows of a signed zone: no private key is in a
+// SigningInfo, so none can reach the reply.
+std::vector<control::SigningKey> key_list(const store::SigningInfo& info) {
+  std::vector<control::SigningKey> out;
+  for (const store::SigningKeyInfo& k : info.keys) {
+    control::SigningKey key;
+    key.tag = k.tag;
+    key.algorithm = k.algorithm;
+    const bool ksk = (k.flags & dnssec::flag::kSep) != 0;
+    key.role = ksk ? "KSK" : "ZSK";
+    key.state = store::key_state_name(k.state);
+    key.published = utc_text(k.published_at);
+    key.active = utc_text(k.active_at);
+    key.retired = utc_text(k.retired_at);
+    key.ds_seen = utc_text(k.ds_seen_at);
+    key.cds = k.cds;
+    if (ksk) {
+      // The DS to hand to the parent: SHA-256 (digest type 2, RFC 4509).
+      key.ds = ds_text(info.zone, info.params.dnskey_ttl, dnssec::ds_rdata(info.zone, k.dnskey));
+    }
+    out.push_back(std::move(key));
+  }
+  return out;
+}
+
 }  // namespace
 
 // --- ControlService ---
 
 ControlService::ControlService(store::Store& store, Proposer& proposer, StatusSource status)
-    : store_(store), proposer_(proposer), status_(std::move(status)) {}
+    : store_(store),
+      proposer_(proposer),
+      status_(std::move(status)),
+      now_([] { return static_cast<uint32_t>(std::time(nullptr)); }) {}
+
+void ControlService::signing(const Request& request, Reply reply) {
+  auto zone = decode_name(request.zone, "zone name");
+  if (!zone) return reply(Response::failure(zone.error()));
+  const std::string name = zone->to_text();
+  if (store_.get(*zone, wire::rrtype::SOA).empty()) {
+    return reply(Response::failure("zone " + name + " does not exist"));
+  }
+  std::optional<store::SigningInfo> info = store_.signing(*zone);
+  if (request.op == Op::zone_sign) {
+    if (info) return reply(Response::failure("zone " + name + " is already signed online"));
+  } else if (!info) {
+    return reply(Response::failure("zone " + name + " is not signed online"));
+  }
+  store::ZoneSigning command;
+  command.zone = *zone;
+  command.now = now_();
+  auto add_key = [&](uint8_t algorithm, uint16_t flags) -> Status {
+    auto key = store::make_new_key(algorithm, flags);
+    if (!key) return make_error("zone " + name + ": cannot make a key: " + key.error());
+    command.keys.push_back(std::move(*key));
+    return {};
+  };
+  switch (request.op) {
+    case Op::zone_keys: {
+      Response r;
+      r.keys = key_list(*info);
+      if (!info->complete) {
+        r.warnings.push_back("zone " + name +
+                             " is still being signed: do not give its DS to the parent yet");
+      }
+      return reply(std::move(r));
+    }
+    case Op::zone_sign: {
+      command.action = store::ZoneSigning::Action::sign;
+      command.params = apply_overrides(signing_defaults_, request);
+      if (Status s = check_signing_params(command.params, SigningNames::dnsadm); !s) {
+        return reply(Response::failure("zone " + name + ": " + s.error()));
+      }
+      for (uint16_t flags : {dnssec::kKskFlags, dnssec::kZskFlags}) {
+        if (Status s = add_key(command.params.algorithm, flags); !s) {
+          return reply(Response::failure(s.error()));
+        }
+      }
+      break;
+    }
+    case Op::zone_unsign:
+      command.action = store::ZoneSigning::Action::unsign;
+      break;
+    case Op::zone_roll: {
+      if (request.role != "ksk" && request.role != "zsk") {
+        return reply(Response::failure("zone " + name +
+                                       ": the key to roll is \"ksk\" or \"zsk\", not \"" +
+                                       request.role + "\""));
+      }
+      command.action = store::ZoneSigning::Action::roll;
+      const uint16_t flags = request.role == "ksk" ? dnssec::kKskFlags : dnssec::kZskFlags;
+      if (Status s = add_key(info->params.algorithm, flags); !s) {
+        return reply(Response::failure(s.error()));
+      }
+      break;
+    }
+    case Op::zone_ds_seen: {
+      const bool known = std::any_of(info->keys.begin(), info->keys.end(), [&](const auto& k) {
+        return k.tag == request.key_tag && (k.flags & dnssec::flag::kSep) != 0;
+      });
+      if (!known) {
+        return reply(Response::failure("zone " + name + " has no KSK with tag " +
+                                       std::to_string(request.key_tag)));
+      }
+      command.action = store::ZoneSigning::Action::ds_seen;
+      command.key_tag = request.key_tag;
+      break;
+    }
+    default:
+      return reply(Response::failure(std::string("operation ") + control::op_name(request.op) +
+                                     " is not a signing step"));
+  }
+  propose(std::move(command), request, std::move(reply));
+}
 
 void ControlService::propose(store::Command command, const Request& request, Reply reply,
                              std::vector<std::pair<wire::Name, uint16_t>> added) {
@@ -321,6 +458,13 @@ void ControlService::dispatch(const Request& request, Reply reply) {
       propose(std::move(*command), request, std::move(reply), std::move(added));
       return;
     }
+    case Op::zone_sign:
+    case Op::zone_unsign:
+    case Op::zone_keys:
+    case Op::zone_roll:
+    case Op::zone_ds_seen:
+      signing(request, std::move(reply));
+      return;
     case Op::get: {
       auto owner = decode_name(request.owner, "owner name");
       if (!owner) return reply(Response::failure(owner.error()));

@@ -11,11 +11,12 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/result.h"
-#include "daemon/control/protocol.h"
 #include "common/libevent.h"
+#include "common/result.h"
 #include "common/unique_fd.h"
+#include "daemon/control/protocol.h"
 #include "daemon/server/proposer.h"
+#include "daemon/store/command.h"
 
 namespace raftdns::store {
 class Store;
@@ -51,6 +52,10 @@ class ControlService {
   void handle(const control::Request& request, Reply reply);
   void set_cluster_status(ClusterStatusSource source) { cluster_status_ = std::move(source); }
   void set_cluster_admin(ClusterAdmin admin) { admin_ = std::move(admin); }
+  // The [dnssec] policy `zone sign` starts from (the request overrides it
+  // value by value), and the clock a signing command carries.
+  void set_signing_defaults(const store::SigningParams& defaults) { signing_defaults_ = defaults; }
+  void set_clock(std::function<uint32_t()> now) { now_ = std::move(now); }
 
   // Requests answered so far, by operation and whether the answer was a
   // success. Read on the main loop thread (the metrics snapshot).
@@ -59,6 +64,8 @@ class ControlService {
 
  private:
   void dispatch(const control::Request& request, Reply reply);
+  // zone_sign, zone_unsign, zone_roll, zone_ds_seen and zone_keys.
+  void signing(const control::Request& request, Reply reply);
   // Proposes `command` and replies once it is applied (or refused). The
   // owners and types in `added` (records the change adds) are checked for
   // occlusion against the applied store, and a warning line is returned for
@@ -70,6 +77,8 @@ class ControlService {
   StatusSource status_;
   ClusterStatusSource cluster_status_;
   ClusterAdmin admin_;
+  store::SigningParams signing_defaults_;
+  std::function<uint32_t()> now_;
   RequestCounts request_counts_;
 };
 

@@ -25,6 +25,7 @@
 #include "daemon/server/notify.h"
 #include "daemon/server/proposer.h"
 #include "daemon/server/sd_notify.h"
+#include "daemon/server/signing_clock.h"
 #include "daemon/server/update_service.h"
 #include "daemon/store/store.h"
 #include "replication/key.h"
@@ -198,6 +199,7 @@ Status Daemon::start() {
         cluster_->cluster_report(deadline, std::move(done));
       });
   control_service_->set_cluster_admin(cluster_admin());
+  control_service_->set_signing_defaults(config_.signing_defaults);
   control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
   if (Status s = control_->open(config_.control_socket, config_.control_group); !s) return s;
 
@@ -219,11 +221,17 @@ Status Daemon::start() {
                                                [this] { return cluster_->is_leader(); });
     if (Status s = catalog_->start(); !s) return s;
   }
-  store_->set_change_observer([notify = notify_.get(), catalog = catalog_.get()](
-                                  const std::vector<wire::Name>& zones) {
-    notify->zones_changed(zones);
-    if (catalog) catalog->zones_changed();
-  });
+  signing_clock_ = std::make_unique<SigningClock>(
+      base_.get(), *store_, *proposer_, std::chrono::seconds(config_.dnssec_tick_interval),
+      [this] { return cluster_->is_leader(); });
+  if (Status s = signing_clock_->start(); !s) return s;
+  store_->set_change_observer(
+      [notify = notify_.get(), catalog = catalog_.get(),
+       signing = signing_clock_.get()](const std::vector<wire::Name>& zones) {
+        notify->zones_changed(zones);
+        if (catalog) catalog->zones_changed();
+        signing->zones_changed();
+      });
   if (Status s = cluster_->start(); !s) return s;
   reclaim_timer_.reset(event_new(base_.get(), -1, 0, forward_to<&Daemon::reclaim_slice>, this));
   reclaim_slice();
@@ -561,6 +569,7 @@ void Daemon::shutdown() {
   if (cluster_) cluster_->stop();
   if (store_) store_->set_change_observer({});
   catalog_.reset();
+  signing_clock_.reset();
   notify_.reset();
   if (main_inbox_) main_inbox_->close();
   control_.reset();

@@ -48,6 +48,7 @@ class Inbox;
 class UpdateService;
 class Proposer;
 class ServingSettings;
+class SigningClock;
 
 class Daemon {
  public:
@@ -92,6 +93,7 @@ class Daemon {
   std::vector<std::unique_ptr<DnsWorker>> workers_;
   std::unique_ptr<NotifySender> notify_;
   std::unique_ptr<CatalogKeeper> catalog_;  // when [catalog] zone is set
+  std::unique_ptr<SigningClock> signing_clock_;  // ticks the zones signed online (leader)
   std::unique_ptr<ControlService> control_service_;
   std::unique_ptr<ControlListener> control_;
   std::vector<EventPtr> signal_events_;

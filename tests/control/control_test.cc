@@ -65,10 +65,27 @@ TEST(ControlCodec, AnImportChunkCarriesItsRecordsPackedAndExact) {
 }
 
 TEST(ControlCodec, EveryOperationNameRoundTrips) {
-  for (Op op : {Op::status, Op::zone_list, Op::zone_export, Op::zone_put, Op::zone_remove, Op::add,
-                Op::remove, Op::remove_rrset, Op::get, Op::batch, Op::cluster_status,
-                Op::zone_import_begin, Op::zone_import_chunk, Op::zone_import_commit,
-                Op::zone_import_abort, Op::zone_export_part}) {
+  for (Op op : {Op::status,
+                Op::zone_list,
+                Op::zone_export,
+                Op::zone_put,
+                Op::zone_remove,
+                Op::add,
+                Op::remove,
+                Op::remove_rrset,
+                Op::get,
+                Op::batch,
+                Op::cluster_status,
+                Op::zone_import_begin,
+                Op::zone_import_chunk,
+                Op::zone_import_commit,
+                Op::zone_import_abort,
+                Op::zone_export_part,
+                Op::zone_sign,
+                Op::zone_unsign,
+                Op::zone_keys,
+                Op::zone_roll,
+                Op::zone_ds_seen}) {
     Request r;
     r.op = op;
     auto decoded = decode_request_body(bytes(encode_request_body(r)));
@@ -92,6 +109,74 @@ TEST(ControlCodec, MembershipAndBackupRequestsRoundTrip) {
     ASSERT_TRUE(decoded.ok()) << decoded.error();
     EXPECT_EQ(*decoded, r) << op_name(op);
   }
+}
+
+TEST(ControlCodec, SigningRequestsCarryAlgorithmOverridesRoleAndKeyTag) {
+  Request sign;
+  sign.op = Op::zone_sign;
+  sign.zone = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+  sign.algorithm = 15;
+  sign.nsec3_optout = true;
+  sign.signing.validity = 60;
+  sign.signing.refresh = 30;
+  sign.signing.ksk_lifetime = 0;  // present and zero is not the same as absent
+  auto decoded = decode_request_body(bytes(encode_request_body(sign)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, sign);
+  ASSERT_TRUE(decoded->signing.ksk_lifetime.has_value());
+  EXPECT_FALSE(decoded->signing.jitter.has_value());
+
+  Request roll;
+  roll.op = Op::zone_roll;
+  roll.zone = sign.zone;
+  roll.role = "ksk";
+  Request seen;
+  seen.op = Op::zone_ds_seen;
+  seen.zone = sign.zone;
+  seen.key_tag = 65535;
+  for (const Request& r : {roll, seen}) {
+    auto back = decode_request_body(bytes(encode_request_body(r)));
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(*back, r) << op_name(r.op);
+  }
+}
+
+TEST(ControlCodec, BadSigningOverridesAreRefusedNamingTheValue) {
+  struct Case {
+    const char* body;
+    const char* names;
+  } cases[] = {
+      {R"({"v":1,"op":"zone_sign","signing":{"validity":-1}})", "validity"},
+      {R"({"v":1,"op":"zone_sign","signing":{"refresh":4294967296}})", "refresh"},
+      {R"({"v":1,"op":"zone_sign","signing":{"lifetime":5}})", "lifetime"},
+      {R"({"v":1,"op":"zone_sign","signing":{"jitter":"1d"}})", "jitter"},
+      {R"({"v":1,"op":"zone_sign","signing":[1]})", "signing"},
+      {R"({"v":1,"op":"zone_sign","algorithm":256})", "algorithm"},
+      {R"({"v":1,"op":"zone_sign","nsec3_optout":1})", "nsec3_optout"},
+      {R"({"v":1,"op":"zone_ds_seen","key_tag":65536})", "key_tag"},
+      {R"({"v":1,"op":"zone_roll","role":7})", "role"},
+  };
+  for (const auto& c : cases) {
+    auto decoded = decode_request_body(bytes(c.body));
+    ASSERT_FALSE(decoded.ok()) << c.body;
+    EXPECT_NE(decoded.error().find(c.names), std::string::npos) << decoded.error();
+  }
+}
+
+TEST(ControlCodec, ZoneKeysResponseRoundTripsAndRefusesAnUnknownRole) {
+  Response r;
+  r.keys = {{12345, 13, "KSK", "active", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "", "",
+             true, "example. 3600 IN DS 12345 13 2 ABCDEF"},
+            {54321, 13, "ZSK", "retired", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z",
+             "2026-02-01T00:00:00Z", "", false, ""}};
+  auto decoded = decode_response_body(bytes(encode_response_body(r)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, r);
+  auto bad = decode_response_body(
+      bytes(R"({"v":1,"ok":true,"keys":[{"tag":1,"algorithm":13,"role":"CSK"}]})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("role"), std::string::npos) << bad.error();
+  EXPECT_FALSE(decode_response_body(bytes(R"({"v":1,"ok":true,"keys":[{"role":"KSK"}]})")).ok());
 }
 
 TEST(ControlCodec, MemberListAndBackupChunkResponsesRoundTrip) {

@@ -178,6 +178,14 @@ void control_seeds() {
   seed("control", "request_add", with_mode(0, body(control::encode_request_body(add))));
   seed("control", "request_zone_put", with_mode(0, body(control::encode_request_body(put))));
   seed("control", "request_batch", with_mode(0, body(control::encode_request_body(batch))));
+  control::Request sign;
+  sign.op = control::Op::zone_sign;
+  sign.zone = name_bytes("example.com.");
+  sign.algorithm = 15;
+  sign.nsec3_optout = true;
+  sign.signing.validity = 1209600;
+  sign.signing.zsk_lifetime = 0;
+  seed("control", "request_zone_sign", with_mode(0, body(control::encode_request_body(sign))));
 
   control::Response list;
   list.zones = {{"example.com.", 7, 12}};
@@ -221,6 +229,11 @@ void control_seeds() {
        with_mode(1, body(control::encode_response_body(control::Response::failure("no quorum")))));
   seed("control", "response_cluster", with_mode(1, body(control::encode_response_body(cluster))));
   seed("control", "response_lines", with_mode(1, body(control::encode_response_body(lines))));
+  control::Response keys;
+  keys.keys = {{12345, 13, "KSK", "active", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "", "",
+                true, "example.com. 3600 IN DS 12345 13 2 ABCDEF"},
+               {54321, 13, "ZSK", "published", "2026-01-01T00:00:00Z", "", "", "", false, ""}};
+  seed("control", "response_keys", with_mode(1, body(control::encode_response_body(keys))));
 
   const std::string stream = control::frame(control::encode_request_body(status)) +
                              control::frame(control::encode_request_body(get));

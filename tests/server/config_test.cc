@@ -3,9 +3,11 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
+#include "common/duration.h"
 #include "daemon/server/config.h"
 #include "daemon/server/control_service.h"
 
@@ -317,6 +319,108 @@ TEST(Group, ResolvesNamesFromTheGroupFileAndNumbersDirectly) {
   auto missing = resolve_group("nobody-here", path);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().find("nobody-here"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace raftdns::server
+
+namespace raftdns::server {
+namespace {
+
+TEST(DnssecConfig, AbsentTableGivesTheDocumentedSigningDefaults) {
+  auto cfg = parse("[node]\nid = \"n1\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_EQ(cfg->dnssec_tick_interval, 60u);
+  const store::SigningParams& p = cfg->signing_defaults;
+  EXPECT_EQ(p.algorithm, 13);
+  EXPECT_EQ(p.validity, 14u * 86400);
+  EXPECT_EQ(p.refresh, 7u * 86400);
+  EXPECT_EQ(p.jitter, 86400u);
+  EXPECT_EQ(p.dnskey_ttl, 3600u);
+  EXPECT_EQ(p.publish_wait, 2u * 3600);
+  EXPECT_EQ(p.retire_wait, 2u * 86400);
+  EXPECT_EQ(p.ds_wait, 2u * 86400);
+  EXPECT_EQ(p.zsk_lifetime, 30u * 86400);
+  EXPECT_EQ(p.ksk_lifetime, 0u);
+}
+
+TEST(DnssecConfig, DurationsAreSecondsOrSuffixedText) {
+  auto cfg = parse(R"([node]
+id = "n1"
+[dnssec]
+tick_interval = "1s"
+algorithm = 15
+signature_validity = "1d12h"
+signature_refresh = 3600
+signature_jitter = "5m"
+dnskey_ttl = "30s"
+publish_wait = "1m"
+retire_wait = "2w"
+ds_wait = 0
+zsk_lifetime = "20m"
+ksk_lifetime = "90d"
+)");
+  ASSERT_TRUE(cfg.ok()) << (cfg.ok() ? "" : cfg.error());
+  EXPECT_EQ(cfg->dnssec_tick_interval, 1u);
+  const store::SigningParams& p = cfg->signing_defaults;
+  EXPECT_EQ(p.algorithm, 15);
+  EXPECT_EQ(p.validity, 36u * 3600);
+  EXPECT_EQ(p.refresh, 3600u);
+  EXPECT_EQ(p.jitter, 300u);
+  EXPECT_EQ(p.dnskey_ttl, 30u);
+  EXPECT_EQ(p.publish_wait, 60u);
+  EXPECT_EQ(p.retire_wait, 14u * 86400);
+  EXPECT_EQ(p.ds_wait, 0u);
+  EXPECT_EQ(p.zsk_lifetime, 1200u);
+  EXPECT_EQ(p.ksk_lifetime, 90u * 86400);
+}
+
+TEST(DnssecConfig, BadValuesAreRefusedNamingTheKey) {
+  const std::string head = "[node]\nid = \"n1\"\n[dnssec]\n";
+  EXPECT_TRUE(fails_with(head + "tick_interval = 0\n", "test.toml:4: dnssec.tick_interval"));
+  EXPECT_TRUE(fails_with(head + "tick_interval = \"2d\"\n", "dnssec.tick_interval"));
+  EXPECT_TRUE(fails_with(head + "signature_validity = \"14 days\"\n", "dnssec.signature_validity"));
+  EXPECT_TRUE(fails_with(head + "signature_refresh = -5\n", "dnssec.signature_refresh"));
+  EXPECT_TRUE(fails_with(head + "dnskey_ttl = true\n", "dnssec.dnskey_ttl"));
+  EXPECT_TRUE(fails_with(head + "signing = 1\n", "unknown key \"dnssec.signing\""));
+  EXPECT_TRUE(fails_with(head + "algorithm = 8\n", "dnssec.algorithm 8 is not supported"));
+  // Together: a signature must be renewed before it expires.
+  EXPECT_TRUE(fails_with(head + "signature_validity = 60\nsignature_refresh = 50\n"
+                                "signature_jitter = 10\n",
+                         "dnssec.signature_validity (1m) must be longer than "
+                         "dnssec.signature_refresh (50s) plus dnssec.signature_jitter (10s)"));
+  EXPECT_TRUE(fails_with(head + "signature_refresh = \"1d\"\n",
+                         "dnssec.signature_jitter (1d) "
+                         "must be shorter than"));
+  EXPECT_TRUE(fails_with(head + "publish_wait = 60\n",
+                         "dnssec.publish_wait (1m) must be at least dnssec.dnskey_ttl (1h)"));
+  EXPECT_TRUE(fails_with(head + "zsk_lifetime = \"1h\"\n", "dnssec.zsk_lifetime (1h) must be 0"));
+}
+
+TEST(DnssecConfig, ChangedSigningDefaultsNeedARestart) {
+  auto a = parse("[node]\nid = \"n1\"\n");
+  auto b =
+      parse("[node]\nid = \"n1\"\n[dnssec]\ntick_interval = 5\nsignature_validity = \"21d\"\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto ignored = plan_reload(*a, *b).ignored_keys;
+  EXPECT_NE(std::find(ignored.begin(), ignored.end(), "dnssec.tick_interval"), ignored.end());
+  EXPECT_NE(std::find(ignored.begin(), ignored.end(), "dnssec"), ignored.end());
+}
+
+TEST(Duration, ReadsSecondsAndUnitsLargestFirstAndPrintsTheShortestForm) {
+  EXPECT_EQ(parse_duration("90"), 90u);
+  EXPECT_EQ(parse_duration("90s"), 90u);
+  EXPECT_EQ(parse_duration("1w2d3h4m5s"), 7u * 86400 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5);
+  EXPECT_EQ(parse_duration("0"), 0u);
+  for (const char* bad :
+       {"", "s", "1h30", "30m1h", "1hh", "1 h", "-1", "1y", "4294967296", "49711d"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(format_duration(0), "0s");
+  EXPECT_EQ(format_duration(36 * 3600), "1d12h");
+  for (uint64_t s : {1u, 59u, 61u, 86399u, 1209600u, 4294967295u}) {
+    EXPECT_EQ(parse_duration(format_duration(s)), s) << s;
+  }
 }
 
 }  // namespace

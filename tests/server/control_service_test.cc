@@ -8,8 +8,10 @@
 #include <string>
 
 #include "daemon/control/protocol.h"
+#include "daemon/dnssec/key.h"
 #include "daemon/server/control_service.h"
 #include "daemon/server/proposer.h"
+#include "daemon/store/signing.h"
 #include "daemon/store/store.h"
 #include "daemon/wire/name.h"
 #include "daemon/zone/zone.h"
@@ -38,12 +40,15 @@ class ApplyingProposer final : public Proposer {
   explicit ApplyingProposer(store::Store& store)
       : store_(store), last_index_(store.stats().applied_index) {}
   void submit(store::Command command, const ProposalOptions&, Callback done) override {
+    submitted.push_back(command);
     std::vector<uint8_t> encoded = store::encode_command(command);
     store::ApplyItem item{++last_index_, 1, encoded};
     std::vector<Status> outcomes;
     if (Status s = store_.apply({&item, 1}, &outcomes); !s) return done(std::move(s), 0);
     done(outcomes.empty() ? Status{} : std::move(outcomes.front()), item.index);
   }
+
+  std::vector<store::Command> submitted;  // every command, in order
 
  private:
   store::Store& store_;
@@ -84,6 +89,7 @@ class ControlServiceTest : public ::testing::Test {
       return s;
     });
   }
+  ApplyingProposer& proposer() { return *proposer_; }
   control::Response call(const control::Request& r) {
     control::Response out;
     bool answered = false;
@@ -271,6 +277,216 @@ TEST_F(ControlServiceTest, LocalIndexContinuesAfterRestart) {
   control::Response r = call(add);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.index, 2u);
+}
+
+}  // namespace
+}  // namespace raftdns::server
+
+namespace raftdns::server {
+namespace {
+
+control::Request signing_request(control::Op op, const char* zone = "example.com.") {
+  control::Request r;
+  r.op = op;
+  r.zone = wire_name(zone);
+  return r;
+}
+
+TEST_F(ControlServiceTest, SigningStepsOnAMissingZoneAreRefusedNamingItBeforeProposing) {
+  for (control::Op op : {control::Op::zone_sign, control::Op::zone_unsign, control::Op::zone_keys,
+                         control::Op::zone_roll, control::Op::zone_ds_seen}) {
+    auto r = call(signing_request(op, "nowhere.example."));
+    EXPECT_FALSE(r.ok) << control::op_name(op);
+    EXPECT_EQ(r.error, "zone nowhere.example. does not exist") << control::op_name(op);
+  }
+  EXPECT_TRUE(proposer().submitted.empty());
+}
+
+TEST_F(ControlServiceTest, StepsOfAnUnsignedZoneAreRefusedNamingIt) {
+  ASSERT_TRUE(put_zone().ok);
+  const size_t before = proposer().submitted.size();
+  for (control::Op op : {control::Op::zone_unsign, control::Op::zone_keys, control::Op::zone_roll,
+                         control::Op::zone_ds_seen}) {
+    auto req = signing_request(op);
+    req.role = "zsk";
+    auto r = call(req);
+    EXPECT_FALSE(r.ok) << control::op_name(op);
+    EXPECT_EQ(r.error, "zone example.com. is not signed online") << control::op_name(op);
+  }
+  EXPECT_EQ(proposer().submitted.size(), before);
+}
+
+TEST_F(ControlServiceTest, ZoneSignProposesTheDefaultsWithTheOverridesAndAFreshKskAndZsk) {
+  ASSERT_TRUE(put_zone().ok);
+  store::SigningParams defaults;
+  defaults.publish_wait = 7200;
+  defaults.zsk_lifetime = 40 * 86400;
+  service_->set_signing_defaults(defaults);
+  service_->set_clock([] { return uint32_t{1800000000}; });
+  auto req = signing_request(control::Op::zone_sign);
+  req.algorithm = 15;
+  req.nsec3_optout = true;
+  req.signing.validity = 600;
+  req.signing.refresh = 300;
+  req.signing.jitter = 60;
+  req.signing.dnskey_ttl = 60;
+  req.signing.publish_wait = 120;
+  req.signing.ksk_lifetime = 0;
+  call(req);  // the apply's verdict is the store's business
+  ASSERT_FALSE(proposer().submitted.empty());
+  const auto* sign = std::get_if<store::ZoneSigning>(&proposer().submitted.back());
+  ASSERT_NE(sign, nullptr);
+  EXPECT_EQ(sign->action, store::ZoneSigning::Action::sign);
+  EXPECT_EQ(sign->zone.to_text(), "example.com.");
+  EXPECT_EQ(sign->now, 1800000000u);
+  store::SigningParams want = defaults;
+  want.algorithm = 15;
+  want.nsec3_optout = true;
+  want.validity = 600;
+  want.refresh = 300;
+  want.jitter = 60;
+  want.dnskey_ttl = 60;
+  want.publish_wait = 120;
+  EXPECT_EQ(sign->params, want);
+  ASSERT_EQ(sign->keys.size(), 2u);
+  EXPECT_EQ(sign->keys[0].flags, dnssec::kKskFlags);
+  EXPECT_EQ(sign->keys[1].flags, dnssec::kZskFlags);
+  for (const store::NewKey& k : sign->keys) {
+    EXPECT_EQ(k.algorithm, 15);
+    EXPECT_EQ(k.private_key.size(), 32u);
+  }
+  EXPECT_NE(sign->keys[0].private_key, sign->keys[1].private_key);
+}
+
+TEST_F(ControlServiceTest, ZoneSignRefusesABadPolicyNamingTheValueBeforeProposing) {
+  ASSERT_TRUE(put_zone().ok);
+  const size_t before = proposer().submitted.size();
+  struct Case {
+    uint32_t validity, refresh, jitter;
+    const char* error;
+  } cases[] = {
+      {600, 50, 60, "zone example.com.: --jitter (1m) must be shorter than --refresh (50s)"},
+      {60, 50, 10,
+       "zone example.com.: --validity (1m) must be longer than --refresh (50s) plus "
+       "--jitter (10s)"},
+      {0, 50, 10, "zone example.com.: --validity must be more than 0"},
+  };
+  for (const Case& c : cases) {
+    auto req = signing_request(control::Op::zone_sign);
+    req.signing.validity = c.validity;
+    req.signing.refresh = c.refresh;
+    req.signing.jitter = c.jitter;
+    auto r = call(req);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error.substr(0, std::string(c.error).size()), c.error) << r.error;
+  }
+  auto req = signing_request(control::Op::zone_sign);
+  req.algorithm = 8;
+  auto r = call(req);
+  EXPECT_EQ(r.error.rfind("zone example.com.: --algorithm 8 is not supported", 0), 0u) << r.error;
+  EXPECT_EQ(proposer().submitted.size(), before);
+}
+
+}  // namespace
+}  // namespace raftdns::server
+
+namespace raftdns::server {
+namespace {
+
+// A signed example.com. through the service, with a short policy.
+class SignedZoneTest : public ControlServiceTest {
+ protected:
+  void SetUp() override {
+    ControlServiceTest::SetUp();
+    ASSERT_TRUE(put_zone().ok);
+    service_->set_clock([this] { return now_; });
+    auto req = signing_request(control::Op::zone_sign);
+    req.signing.dnskey_ttl = 300;
+    req.signing.publish_wait = 600;
+    req.signing.zsk_lifetime = 86400;
+    auto r = call(req);
+    ASSERT_TRUE(r.ok) << r.error;
+  }
+  uint32_t now_ = 1800000000;
+};
+
+TEST_F(SignedZoneTest, ZoneKeysListsAKskAndAZskAndTheKsksDsButNoPrivateKey) {
+  auto r = call(signing_request(control::Op::zone_keys));
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.keys.size(), 2u);
+  auto info = store_->signing(*wire::Name::from_text("example.com."));
+  ASSERT_TRUE(info.has_value());
+  for (size_t i = 0; i < 2; ++i) {
+    const control::SigningKey& k = r.keys[i];
+    const store::SigningKeyInfo& stored = info->keys[i];
+    EXPECT_EQ(k.tag, stored.tag);
+    EXPECT_EQ(k.algorithm, 13);
+    EXPECT_EQ(k.state, "active");
+    EXPECT_EQ(k.published, "2027-01-15T08:00:00Z");
+    EXPECT_EQ(k.active, "2027-01-15T08:00:00Z");
+    EXPECT_EQ(k.retired, "");
+    if (k.role == "KSK") {
+      // The DS the parent needs: SHA-256 of the KSK at the DNSKEY TTL.
+      // Read back as a master-file record, it is the DS of the stored key.
+      auto ds = zone::parse_record(k.ds);
+      ASSERT_TRUE(ds.ok()) << ds.error();
+      EXPECT_EQ(ds->owner, info->zone);
+      EXPECT_EQ(ds->type, wire::rrtype::DS);
+      EXPECT_EQ(ds->ttl, 300u);
+      EXPECT_EQ(ds->rdata, dnssec::ds_rdata(info->zone, stored.dnskey));
+      EXPECT_EQ(k.ds.rfind("example.com. 300 IN DS " + std::to_string(k.tag) + " 13 2 ", 0), 0u)
+          << k.ds;
+    } else {
+      EXPECT_EQ(k.role, "ZSK");
+      EXPECT_EQ(k.ds, "");
+    }
+  }
+  EXPECT_NE(r.keys[0].role, r.keys[1].role);
+  // The private halves went into the command; none is in the reply.
+  const auto* sign = std::get_if<store::ZoneSigning>(&proposer().submitted.back());
+  ASSERT_NE(sign, nullptr);
+  const std::string body = control::encode_response_body(r);
+  for (const store::NewKey& k : sign->keys) {
+    EXPECT_EQ(body.find(control::to_hex(k.private_key)), std::string::npos);
+  }
+}
+
+TEST_F(SignedZoneTest, SigningTwiceRollingABadRoleAndAnUnknownTagAreRefusedNamingTheZone) {
+  const size_t before = proposer().submitted.size();
+  auto again = call(signing_request(control::Op::zone_sign));
+  EXPECT_EQ(again.error, "zone example.com. is already signed online");
+  auto roll = signing_request(control::Op::zone_roll);
+  roll.role = "csk";
+  EXPECT_EQ(call(roll).error,
+            "zone example.com.: the key to roll is \"ksk\" or \"zsk\", not \"csk\"");
+  auto seen = signing_request(control::Op::zone_ds_seen);
+  auto keys = call(signing_request(control::Op::zone_keys)).keys;
+  for (const auto& k : keys) {
+    if (k.role == "ZSK") seen.key_tag = k.tag;  // a ZSK's tag is not a KSK's
+  }
+  EXPECT_EQ(call(seen).error,
+            "zone example.com. has no KSK with tag " + std::to_string(seen.key_tag));
+  EXPECT_EQ(proposer().submitted.size(), before);
+}
+
+TEST_F(SignedZoneTest, ARollProposesOneKeyOfTheRoleAndUnsignForgetsTheKeys) {
+  now_ += 60;
+  auto roll = signing_request(control::Op::zone_roll);
+  roll.role = "ksk";
+  auto r = call(roll);
+  ASSERT_TRUE(r.ok) << r.error;
+  const auto* cmd = std::get_if<store::ZoneSigning>(&proposer().submitted.back());
+  ASSERT_NE(cmd, nullptr);
+  EXPECT_EQ(cmd->action, store::ZoneSigning::Action::roll);
+  EXPECT_EQ(cmd->now, now_);
+  ASSERT_EQ(cmd->keys.size(), 1u);
+  EXPECT_EQ(cmd->keys[0].flags, dnssec::kKskFlags);
+  EXPECT_EQ(call(signing_request(control::Op::zone_keys)).keys.size(), 3u);
+
+  ASSERT_TRUE(call(signing_request(control::Op::zone_unsign)).ok);
+  EXPECT_FALSE(store_->signing(*wire::Name::from_text("example.com.")).has_value());
+  EXPECT_EQ(call(signing_request(control::Op::zone_keys)).error,
+            "zone example.com. is not signed online");
 }
 
 }  // namespace

@@ -20,22 +20,24 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <fstream>
-#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/duration.h"
 #include "daemon/control/protocol.h"
 #include "daemon/server/config.h"
-#include "daemon/xfr/client.h"
 #include "daemon/wire/name.h"
 #include "daemon/wire/rr.h"
 #include "daemon/wire/types.h"
+#include "daemon/xfr/client.h"
 #include "daemon/zone/zone.h"
 
 namespace {
@@ -637,6 +639,30 @@ void export_zone(const Channel& ch, const wire::Name& origin) {
   } while (!part.cursor.empty());
 }
 
+// A duration option of `zone sign`: seconds, or "90s", "2h", "1d12h".
+std::optional<uint32_t> duration_option(const std::string& option, const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto seconds = raftdns::parse_duration(text);
+  if (!seconds) {
+    fail(kExitUsage, "--" + option + " \"" + text +
+                         "\" is not a duration (seconds, or e.g. 90s, 2h, 14d; see dnsadm --help)");
+  }
+  return static_cast<uint32_t>(*seconds);
+}
+
+void print_keys(const std::vector<control::SigningKey>& keys) {
+  auto when = [](const std::string& t) { return t.empty() ? std::string("-") : t; };
+  for (const auto& k : keys) {
+    std::printf("%s\ttag %u\talgorithm %u\t%s\tpublished %s\tactive %s\tretired %s\tds-seen %s%s\n",
+                k.role.c_str(), unsigned{k.tag}, unsigned{k.algorithm}, k.state.c_str(),
+                when(k.published).c_str(), when(k.active).c_str(), when(k.retired).c_str(),
+                when(k.ds_seen).c_str(), k.cds ? "\tcds" : "");
+  }
+  for (const auto& k : keys) {
+    if (!k.ds.empty()) std::printf("%s\n", k.ds.c_str());
+  }
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"dnsadm: manage the zones and records of a raftdns server", "dnsadm"};
   app.fallthrough();
@@ -679,6 +705,55 @@ int run(int argc, char** argv) {
   zone_export->add_option("NAME", zone_name, "zone apex")->required();
   CLI::App* zone_remove = zone->add_subcommand("remove", "delete a zone and all its records");
   zone_remove->add_option("NAME", zone_name, "zone apex")->required();
+  CLI::App* zone_sign =
+      zone->add_subcommand("sign", "sign a zone online (DNSSEC), on every node of the cluster");
+  zone_sign->footer(
+      "DURATION: seconds, or numbers with units largest first (w d h m s): 90s, 2h, 14d, 1d12h.\n"
+      "An option not given takes the value of the daemon's [dnssec] config.");
+  zone_sign->add_option("NAME", zone_name, "zone apex")->required();
+  unsigned algorithm = 0;
+  zone_sign
+      ->add_option("--algorithm", algorithm,
+                   "13 (ECDSA P-256) or 15 (Ed25519); default: the [dnssec] config's")
+      ->check(CLI::IsMember({13u, 15u}));
+  bool nsec3_optout = false;
+  zone_sign->add_flag("--nsec3-optout", nsec3_optout,
+                      "NSEC3 opt-out: insecure delegations get no NSEC3 of their own");
+  // Each unset value comes from the daemon's [dnssec] config.
+  const std::pair<const char*, const char*> kDurations[] = {
+      {"validity", "how long a signature is valid"},
+      {"refresh", "renew a signature once less than this is left"},
+      {"jitter", "spread expirations over this much"},
+      {"dnskey-ttl", "TTL of the DNSKEY, CDS and CDNSKEY records"},
+      {"publish-wait", "a new key is published this long before it signs"},
+      {"retire-wait", "a replaced ZSK stays published this long"},
+      {"ds-wait", "after ds-seen, the old KSK stays this long"},
+      {"zsk-lifetime", "roll the ZSK this often (0: never by itself)"},
+      {"ksk-lifetime", "roll the KSK this often (0: only when asked)"},
+  };
+  std::map<std::string, std::string> durations;
+  for (const auto& [option, help] : kDurations) {
+    zone_sign->add_option(std::string("--") + option, durations[option], help)
+        ->type_name("DURATION");
+  }
+  CLI::App* zone_unsign =
+      zone->add_subcommand("unsign", "stop signing a zone; its signatures and keys are removed");
+  zone_unsign->add_option("NAME", zone_name, "zone apex")->required();
+  CLI::App* zone_keys = zone->add_subcommand(
+      "keys", "list a signed zone's keys, and the DS records to give the parent");
+  zone_keys->add_option("NAME", zone_name, "zone apex")->required();
+  std::string roll_role;
+  CLI::App* zone_roll =
+      zone->add_subcommand("roll", "start a rollover of the zone's KSK or ZSK now");
+  zone_roll->add_option("NAME", zone_name, "zone apex")->required();
+  zone_roll->add_option("ROLE", roll_role, "ksk or zsk")
+      ->required()
+      ->check(CLI::IsMember({"ksk", "zsk"}));
+  uint16_t ds_tag = 0;
+  CLI::App* zone_ds_seen = zone->add_subcommand(
+      "ds-seen", "confirm the parent publishes the DS of the new KSK with tag TAG");
+  zone_ds_seen->add_option("NAME", zone_name, "zone apex")->required();
+  zone_ds_seen->add_option("TAG", ds_tag, "the new KSK's key tag (dnsadm zone keys)")->required();
 
   std::string name, ttl, type;
   std::vector<std::string> rdata;
@@ -793,6 +868,44 @@ int run(int argc, char** argv) {
   } else if (zone_remove->parsed()) {
     request.op = control::Op::zone_remove;
     request.zone = name_wire(zone_name);
+  } else if (zone_sign->parsed()) {
+    request.op = control::Op::zone_sign;
+    request.zone = name_wire(zone_name);
+    request.algorithm = static_cast<uint8_t>(algorithm);
+    request.nsec3_optout = nsec3_optout;
+    control::SigningOverrides& o = request.signing;
+    o.validity = duration_option("validity", durations["validity"]);
+    o.refresh = duration_option("refresh", durations["refresh"]);
+    o.jitter = duration_option("jitter", durations["jitter"]);
+    o.dnskey_ttl = duration_option("dnskey-ttl", durations["dnskey-ttl"]);
+    o.publish_wait = duration_option("publish-wait", durations["publish-wait"]);
+    o.retire_wait = duration_option("retire-wait", durations["retire-wait"]);
+    o.ds_wait = duration_option("ds-wait", durations["ds-wait"]);
+    o.zsk_lifetime = duration_option("zsk-lifetime", durations["zsk-lifetime"]);
+    o.ksk_lifetime = duration_option("ksk-lifetime", durations["ksk-lifetime"]);
+    print = [zone_name](const control::Response& r) {
+      std::printf("zone %s is signed (index %llu); see dnsadm zone keys for its DS\n",
+                  zone_name.c_str(), static_cast<unsigned long long>(r.index));
+    };
+  } else if (zone_unsign->parsed() || zone_roll->parsed() || zone_ds_seen->parsed()) {
+    request.op = zone_unsign->parsed() ? control::Op::zone_unsign
+                 : zone_roll->parsed() ? control::Op::zone_roll
+                                       : control::Op::zone_ds_seen;
+    request.zone = name_wire(zone_name);
+    request.role = roll_role;
+    request.key_tag = ds_tag;
+    std::string done = zone_unsign->parsed() ? "zone " + zone_name + " is no longer signed"
+                       : zone_roll->parsed()
+                           ? "started a " + roll_role + " rollover of zone " + zone_name
+                           : "recorded the parent's DS for key " + std::to_string(ds_tag) +
+                                 " of zone " + zone_name;
+    print = [done](const control::Response& r) {
+      std::printf("%s (index %llu)\n", done.c_str(), static_cast<unsigned long long>(r.index));
+    };
+  } else if (zone_keys->parsed()) {
+    request.op = control::Op::zone_keys;
+    request.zone = name_wire(zone_name);
+    print = [](const control::Response& r) { print_keys(r.keys); };
   } else if (add->parsed()) {
     request.op = control::Op::add;
     uint16_t t = parse_type(type);
