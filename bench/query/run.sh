@@ -78,8 +78,10 @@ fi
 if [[ $nx_mode == random ]]; then queries=${QUERIES:-2000000}; else queries=${QUERIES:-100000}; fi
 if [[ -n $dnssec ]]; then results=${RESULTS:-$here/RESULTS-dnssec.md}; else results=${RESULTS:-$here/RESULTS.md}; fi
 hosts=${HOSTS:-100000}
-[[ $hosts =~ ^[0-9]+$ ]] && ((hosts >= 20 && hosts <= 16000000)) ||
-  { echo "bench/query: HOSTS must be a number from 20 to 16000000" >&2; exit 1; }
+if ! [[ $hosts =~ ^[0-9]+$ ]] || ((hosts < 20 || hosts > 16000000)); then
+  echo "bench/query: HOSTS must be a number from 20 to 16000000" >&2
+  exit 1
+fi
 extras=$((hosts / 20))  # CNAMEs, and MX names
 zone=bench.test
 pb=${PORT_BASE:-16600}

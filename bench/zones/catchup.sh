@@ -33,7 +33,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export RAFTDNSD=${RAFTDNSD:-$repo/build/daemon/server/raftdnsd}
 export DNSADM=${DNSADM:-$repo/build/tools/dnsadm/dnsadm}
-# shellcheck source=../../tests/bigzones/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/bigzones/lib.sh
 source "$repo/tests/bigzones/lib.sh"
 n=${RECORDS:-10000000}
 runs=${RUNS:-1}
