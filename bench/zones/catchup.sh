@@ -8,7 +8,7 @@
 # the follower holds, the follower is resumed (SIGCONT). Measured: the time
 # from the resumption until the follower answers the zone's last record, the
 # Raft term before and after (leader changes), and the answers of every node,
-# polled every 20 ms (bench's poller, tests/bigzones/poll.py): the two running
+# polled every 20 ms (tests/bigzones/poll.py): the two running
 # nodes over the whole import and catch-up, the follower from its resumption
 # on. The follower must have caught up through a snapshot install (its log
 # says so) and all nodes must converge to the same digest.
