@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Query benchmark: raftdnsd, NSD and Knot serve one 110,000-name zone in turn under dnsperf.
+# Query benchmark: raftdnsd, NSD and Knot serve one 110,000-name zone (or a zone of
+# HOSTS hosts) in turn under dnsperf.
 #
 # Usage: bench/query/run.sh
 # Environment:
@@ -19,6 +20,8 @@
 #                     nonexistent hosts, repeated as dnsperf loops over the file;
 #                     "random": every NXDOMAIN query names a different random
 #                     host, and the query file is QUERIES lines long
+#   HOSTS             hosts in the zone (default 100000); the CNAMEs and MX names are
+#                     HOSTS/20 each, and the queries spread over all of them
 #   QUERIES           lines in the query file (default 100000; with NX=random,
 #                     default 2000000 so that no run loops over the file)
 #   PROTOCOL          "udp" (default) or "tcp": dnsperf -m tcp, 4 connections with up
@@ -32,11 +35,12 @@
 #                     has the DO bit (dnsperf -D): each answer carries its RRSIGs,
 #                     each NXDOMAIN the closest encloser proof. The floor is left
 #                     out; RESULTS defaults to bench/query/RESULTS-dnssec.md
+#   PORT_BASE         the first of the 8 ports below (default 16600)
 #   KEEP_TMP=1        keep the scratch directory
 #
 # Each server runs with one worker, pinned to CPU 0; dnsperf runs pinned to CPU 1.
-# Ports (loopback): raftdnsd 16600, NSD 16601, Knot 16602, NSD minimal 16603,
-# raftdnsd-scraped 16604 (metrics on 16605), raftdnsd-base 16606, floor 16607.
+# Ports (loopback, from PORT_BASE, default 16600): raftdnsd +0, NSD +1, Knot +2,
+# NSD minimal +3, raftdnsd-scraped +4 (metrics on +5), raftdnsd-base +6, floor +7.
 # The runs are interleaved (run 1 of every server, then run 2...) so that load from
 # anything else on the machine spreads over all servers alike. The servers stay up
 # between runs, idle when not measured.
@@ -73,10 +77,19 @@ if [[ -n $dnssec ]]; then
 fi
 if [[ $nx_mode == random ]]; then queries=${QUERIES:-2000000}; else queries=${QUERIES:-100000}; fi
 if [[ -n $dnssec ]]; then results=${RESULTS:-$here/RESULTS-dnssec.md}; else results=${RESULTS:-$here/RESULTS.md}; fi
+hosts=${HOSTS:-100000}
+if ! [[ $hosts =~ ^[0-9]+$ ]] || ((hosts < 20 || hosts > 16000000)); then
+  echo "bench/query: HOSTS must be a number from 20 to 16000000" >&2
+  exit 1
+fi
+extras=$((hosts / 20))  # CNAMEs, and MX names
 zone=bench.test
-declare -A port=([raftdnsd]=16600 [nsd]=16601 [knot]=16602 [nsd-min]=16603
-  [raftdnsd-scraped]=16604 [raftdnsd-base]=16606 [floor]=16607)
-metrics_port=16605
+pb=${PORT_BASE:-16600}
+declare -A port=([raftdnsd]=$pb [nsd]=$((pb + 1)) [knot]=$((pb + 2)) [nsd-min]=$((pb + 3))
+  [raftdnsd-scraped]=$((pb + 4)) [raftdnsd-base]=$((pb + 6)) [floor]=$((pb + 7)))
+metrics_port=$((pb + 5))
+# Loading a big zone takes longer: every wait for it is bounded by this many seconds.
+load_limit=$((120 + hosts / 20000))
 clk_tck=$(getconf CLK_TCK)
 
 fail() {
@@ -128,18 +141,19 @@ cleanup() {
 trap cleanup EXIT
 
 # --- The zone and the queries -------------------------------------------------------
-# 100,000 hosts with an A record (every tenth also AAAA), 5,000 CNAMEs to hosts and
-# 5,000 mail names with an MX to a host: 110,000 names plus the apex.
+# HOSTS (100,000) hosts with an A record (every tenth also AAAA), HOSTS/20 (5,000)
+# CNAMEs to hosts and HOSTS/20 mail names with an MX to a host: 110,000 names plus
+# the apex by default.
 generate_zone() {
-  awk -v zone="$zone" 'BEGIN {
+  awk -v zone="$zone" -v hosts="$hosts" -v extras="$extras" 'BEGIN {
     printf "$ORIGIN %s.\n$TTL 3600\n", zone
     printf "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n"
-    for (i = 0; i < 100000; i++) {
+    for (i = 0; i < hosts; i++) {
       printf "h%d A 10.%d.%d.%d\n", i, int(i / 65536), int(i / 256) % 256, i % 256
       if (i % 10 == 0) printf "h%d AAAA 2001:db8::%x:%x\n", i, int(i / 65536), i % 65536
     }
-    for (i = 0; i < 5000; i++) printf "c%d CNAME h%d\n", i, i * 20
-    for (i = 0; i < 5000; i++) printf "m%d MX 10 h%d\n", i, i * 20 + 1
+    for (i = 0; i < extras; i++) printf "c%d CNAME h%d\n", i, i * 20
+    for (i = 0; i < extras; i++) printf "m%d MX 10 h%d\n", i, i * 20 + 1
   }' >"$scratch/$zone.zone"
 }
 
@@ -160,16 +174,16 @@ sign_zone() {
 # through a CNAME, 10% NXDOMAIN, 5% MX (with the target's address as additional data).
 # With NX=random each NXDOMAIN query names a host no other query names.
 generate_queries() {
-  awk -v zone="$zone" -v count="$queries" -v nx="$nx_mode" 'BEGIN {
+  awk -v zone="$zone" -v count="$queries" -v nx="$nx_mode" -v hosts="$hosts" -v extras="$extras" 'BEGIN {
     srand(20240101)
     for (n = 0; n < count; n++) {
       r = rand() * 100
-      if (r < 70)      printf "h%d.%s A\n", int(rand() * 100000), zone
-      else if (r < 80) printf "h%d.%s AAAA\n", int(rand() * 10000) * 10, zone
-      else if (r < 85) printf "c%d.%s A\n", int(rand() * 5000), zone
+      if (r < 70)      printf "h%d.%s A\n", int(rand() * hosts), zone
+      else if (r < 80) printf "h%d.%s AAAA\n", int(rand() * int((hosts + 9) / 10)) * 10, zone
+      else if (r < 85) printf "c%d.%s A\n", int(rand() * extras), zone
       else if (r < 95 && nx == "random") printf "nx%d-%d.%s A\n", n, int(rand() * 1000000000), zone
       else if (r < 95) printf "nx%d.%s A\n", int(rand() * 100000), zone
-      else             printf "m%d.%s MX\n", int(rand() * 5000), zone
+      else             printf "m%d.%s MX\n", int(rand() * extras), zone
     }
   }' >"$scratch/queries.txt"
 }
@@ -177,15 +191,17 @@ generate_queries() {
 # Waits until the server on PORT answers for the last names of the zone. Gives up
 # early when the server exits or its log reports a zone error.
 wait_loaded() {
-  local s=$1 tries log
+  local s=$1 log deadline=$((SECONDS + load_limit))
+  local last_h=$((hosts - 1)) last_m=$((extras - 1))
+  local last_addr=10.$((last_h / 65536)).$((last_h / 256 % 256)).$((last_h % 256))
   log=$(server_log "$s")
-  for ((tries = 0; tries < 480; tries++)); do
+  while ((SECONDS < deadline)); do
     if [[ $s == floor ]]; then
       dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 "h1.$zone" A >/dev/null && return 0
-    elif dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "m4999.$zone" MX |
-      grep -q "h99981.$zone" &&
-      dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "h99999.$zone" A |
-      grep -q '^10\.1\.134\.159$'; then
+    elif dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "m$last_m.$zone" MX |
+      grep -q "h$((last_m * 20 + 1)).$zone" &&
+      dig @127.0.0.1 -p "${port[$s]}" +norec +time=1 +tries=1 +short "h$last_h.$zone" A |
+      grep -qx "${last_addr//./\\.}"; then
       return 0
     fi
     kill -0 "${main_pid[$s]}" 2>/dev/null || return 1
@@ -234,7 +250,7 @@ EOF
   done
   local t0=$SECONDS
   # A loaded machine can take longer than the default 5 s to import.
-  if ! "$DNSADM" --socket "$dir/control.sock" --timeout 300 zone add "$zone" --file "$scratch/$zone.zone"; then
+  if ! "$DNSADM" --socket "$dir/control.sock" --timeout "$((300 + hosts / 10000))" zone add "$zone" --file "$scratch/$zone.zone"; then
     cat "$dir/raftdnsd.log" >&2
     fail "$s: dnsadm zone add $zone failed"
   fi
@@ -490,10 +506,10 @@ report=$(
   cat <<EOF
 ## Query benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')
 
-Command: \`${dnssec:+DNSSEC=$dnssec }RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries PROTOCOL=$protocol SERVERS="${servers[*]}" bench/query/run.sh\`
+Command: \`${dnssec:+DNSSEC=$dnssec }HOSTS=$hosts RUNS=$runs DURATION=$duration NX=$nx_mode QUERIES=$queries PROTOCOL=$protocol SERVERS="${servers[*]}" bench/query/run.sh\`
 $dnssec_note
-- Zone: $zone, $names owner names (100,000 hosts with A, every tenth also AAAA,
-  5,000 CNAMEs, 5,000 MX names). Queries: $queries, 70% A hits, 10% AAAA, 5% CNAME,
+- Zone: $zone, $names owner names ($hosts hosts with A, every tenth also AAAA,
+  $extras CNAMEs, $extras MX names). Queries: $queries, 70% A hits, 10% AAAA, 5% CNAME,
   10% NXDOMAIN ($nx_note), 5% MX.
 $floor_note- Each server: one worker, pinned to CPU 0 (\`taskset -c 0\`). Load: \`taskset -c 1
   dnsperf -m $protocol -s 127.0.0.1 -p PORT -d queries.txt -l $duration -c 4 -T 1 -q 200\`, $runs
