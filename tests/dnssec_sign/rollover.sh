@@ -58,6 +58,10 @@ zsk0=$(key_tags "$L" "$P" ZSK active)
 exp0=$(rrsig_field 1 "www.$P" A 9)
 [ -n "$zsk0" ] && [ -n "$exp0" ] || fail "no ZSK or no RRSIG: $(adm "$L" zone keys "$P")"
 [ "$(rrsig_field 1 "www.$P" A 11)" = "$zsk0" ] || fail "www.$P is not signed by the ZSK $zsk0"
+dnskey_has() {  # dnskey_has TAG: node 1's DNSKEY RRset holds the key with this tag
+  dig @127.0.0.1 -p $((BASE + 1)) +norec +multi "$P" DNSKEY | grep -Eq "key id = $1\s*$"
+}
+dnskey_has "$zsk0" || fail "the DNSKEY RRset lacks the ZSK $zsk0"
 exp0_at=$(epoch_of "$exp0")
 log "ZSK $zsk0 signs; first expiration $exp0 ($((exp0_at - $(date +%s))) s from now)"
 
@@ -70,8 +74,7 @@ while :; do
   [ "$(wc -w <<<"$zsks")" -ge 2 ] && saw_two=1
   signer=$(rrsig_field 1 "www.$P" A 11)
   [ "$saw_two" = 1 ] && [ -n "$signer" ] && [ "$signer" != "$zsk0" ] && moved=1
-  if [ "$moved" = 1 ] && ! grep -qw "$zsk0" <<<"$zsks" &&
-     ! dig @127.0.0.1 -p $((BASE + 1)) +norec +multi "$P" DNSKEY | grep -q "id = $zsk0 "; then
+  if [ "$moved" = 1 ] && ! grep -qw "$zsk0" <<<"$zsks" && ! dnskey_has "$zsk0"; then
     old_gone=1
   fi
   exp=$(rrsig_field 1 "www.$P" A 9)
