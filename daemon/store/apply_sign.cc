@@ -62,6 +62,12 @@ int64_t seconds_until(uint32_t t, uint32_t now) {
   return static_cast<int32_t>(t - now);
 }
 
+// A walk's start: the content prefix in `key`, then the stored cursor (an
+// empty cursor, whose data() may be null, starts at the beginning).
+void resume_at(KeyBuffer& key, const std::vector<uint8_t>& cursor) {
+  if (!cursor.empty() && key.size + cursor.size() <= sizeof key.data) key.append(cursor);
+}
+
 void sort_unique(std::vector<std::vector<uint8_t>>& v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -634,7 +640,7 @@ Status Applier::renewal_walk(std::span<const uint8_t> zone_key, SigningState& st
   KeyBuffer prefix;
   make_content_key(zone_key, generation_of(zone_key), prefix);
   KeyBuffer start = prefix;
-  if (state.walk_cursor.size() + prefix.size <= sizeof start.data) start.append(state.walk_cursor);
+  resume_at(start, state.walk_cursor);
 
   struct Due {
     std::string owner;
@@ -827,7 +833,7 @@ Status Applier::signing_slice(std::span<const uint8_t> zone_key, SigningState& s
     // Sign the chain's NSEC3s, kSigningSliceChain at a time, in hash order.
     make_content_key(zone_key, generation_of(zone_key), prefix);
     KeyBuffer start = prefix;
-    if (prefix.size + state.walk_cursor.size() <= sizeof start.data) start.append(state.walk_cursor);
+    resume_at(start, state.walk_cursor);
     std::vector<Hash> hashes;
     bool finished = true;
     {
@@ -874,7 +880,7 @@ Status Applier::signing_slice(std::span<const uint8_t> zone_key, SigningState& s
   // chain pass signs, left out).
   make_content_key(zone_key, generation_of(zone_key), prefix);
   KeyBuffer start = prefix;
-  if (prefix.size + state.walk_cursor.size() <= sizeof start.data) start.append(state.walk_cursor);
+  resume_at(start, state.walk_cursor);
   std::vector<std::string> owners;
   bool finished = true;
   {
