@@ -41,25 +41,8 @@ results=${RESULTS:--}
 declare -A port=([raftdnsd]=$((port_base + 1)) [nsd]=$((port_base + 2)) [knot]=$((port_base + 3)))
 # Every wait is bounded, by more for bigger zones.
 limit=$((300 + n / 10000))
-work=$(mktemp -d /tmp/raftdns-bench-restart.XXXXXX)
-declare -A pids=()
-
-fail() { echo "bench/zones/restart: $*" >&2; exit 1; }
-stop_all() {
-  local k
-  for k in "${!pids[@]}"; do
-    kill "${pids[$k]}" 2>/dev/null || true
-    wait "${pids[$k]}" 2>/dev/null || true
-    unset "pids[$k]"
-  done
-}
-cleanup() { stop_all; [ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$work"; }
-trap cleanup EXIT
-wait_for() {  # wait_for SECONDS command...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.05; done
-}
-answers() { [ "$(dig @127.0.0.1 -p "$1" "$2" A +short +time=1 +tries=1)" = "$3" ]; }
+bench_name=restart
+source "$here/lib.sh"
 for tool in dig nsd knotd jq /usr/bin/python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done

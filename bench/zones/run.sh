@@ -34,26 +34,9 @@ sizes=${RECORDS:-1000000}
 results=${RESULTS:--}
 nsd_port=$((port_base + 10))
 knot_port=$((port_base + 11))
-work=$(mktemp -d /tmp/raftdns-bench-zones.XXXXXX)
-declare -A pids=()
-
-fail() { echo "bench/zones: $*" >&2; exit 1; }
-stop_all() {
-  local k
-  for k in "${!pids[@]}"; do
-    kill "${pids[$k]}" 2>/dev/null || true
-    wait "${pids[$k]}" 2>/dev/null || true
-    unset "pids[$k]"
-  done
-}
-cleanup() { stop_all; [ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$work"; }
-trap cleanup EXIT
-wait_for() {  # wait_for SECONDS command...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.02; done
-}
+bench_name=zones
+source "$here/lib.sh"
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-answers() { [ "$(dig @127.0.0.1 -p "$1" "$2" A +short +time=1 +tries=1)" = "$3" ]; }
 
 write_zone() {  # write_zone FILE COUNT
   awk -v n="$2" 'BEGIN {
