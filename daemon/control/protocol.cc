@@ -281,7 +281,9 @@ Status read_overrides(const json& doc, SigningOverrides& out) {
   auto it = doc.find("signing");
   if (it == doc.end()) return {};
   if (!it->is_object()) return make_error("member \"signing\" is not an object");
-  for (const auto& [key, value] : it->items()) {
+  for (const auto& item : it->items()) {
+    // A plain variable, not a structured binding: clang 14 cannot capture those.
+    const std::string key = item.key();
     const auto* f = std::find_if(kOverrideFields.begin(), kOverrideFields.end(),
                                  [&](const OverrideField& o) { return key == o.key; });
     if (f == kOverrideFields.end()) {
