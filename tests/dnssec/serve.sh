@@ -14,6 +14,7 @@
 # the NSEC/NSEC3 proving there is none) are checked with dig on the node.
 # Ports: the cluster from PORT_BASE (26500), unbound on PORT_BASE+100.
 source "$(dirname "$0")/../cluster/lib.sh"
+source "$(dirname "$0")/../lib/unbound.sh"
 for tool in dnssec-keygen dnssec-signzone ldns-keygen ldns-signzone delv unbound dig; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh)"
 done
@@ -126,29 +127,7 @@ wait_until 20 converged || fail "nodes differ after the imports"
 U=$WORK/unbound
 mkdir -p "$U"
 {
-  echo "server:"
-  echo "  interface: 127.0.0.1@$UNBOUND_PORT"
-  echo "  port: $UNBOUND_PORT"
-  echo "  do-ip6: no"
-  echo "  chroot: \"\""
-  echo "  username: \"\""
-  echo "  directory: \"$U\""
-  echo "  pidfile: \"$U/unbound.pid\""
-  echo "  use-syslog: no"
-  echo "  logfile: \"$U/log\""
-  echo "  verbosity: 1"
-  echo "  do-not-query-localhost: no"
-  echo "  root-hints: \"/dev/null\""
-  echo "  trust-anchor-file: \"$Z/anchors.unbound\""
-  echo "  val-log-level: 2"
-  echo "  cache-max-ttl: 0"
-  echo "  cache-max-negative-ttl: 0"
-  echo "  qname-minimisation: no"
-  echo "  access-control: 127.0.0.0/8 allow"
-  # .test is one of unbound's built-in local zones (RFC 6761): let it through.
-  echo "  local-zone: \"test.\" nodefault"
-  echo "remote-control:"
-  echo "  control-enable: no"
+  unbound_server_conf "$U" "$UNBOUND_PORT" "$Z/anchors.unbound"
   # Every zone goes to node 1; nothing is ever asked of the root.
   for p in "${PARENTS[@]}"; do
     for zone in "$p" "sec.$p" "ins.$p"; do
@@ -157,10 +136,7 @@ mkdir -p "$U"
       echo "  stub-addr: 127.0.0.1@$((BASE + 1))"
     done
   done
-  # A root stub that leads nowhere, so nothing goes beyond loopback.
-  echo "stub-zone:"
-  echo "  name: \".\""
-  echo "  stub-addr: 127.0.0.1@$((BASE + 99))"
+  unbound_root_stub $((BASE + 99))
 } >"$U/unbound.conf"
 unbound -d -c "$U/unbound.conf" >"$U/stdout" 2>&1 &
 UNBOUND_PID=$!

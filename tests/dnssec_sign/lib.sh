@@ -4,6 +4,7 @@
 # The sourcing script sets PORT_BASE; the cluster takes PORT_BASE..+99
 # (tests/cluster/lib.sh layout) and unbound PORT_BASE+100.
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/unbound.sh"
 for tool in unbound delv dig dnssec-verify ldns-verify-zone nsupdate jq; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh)"
 done
@@ -44,37 +45,13 @@ start_unbound() {
   local anchors=$1 zone; shift
   stop_unbound
   {
-    echo "server:"
-    echo "  interface: 127.0.0.1@$UNBOUND_PORT"
-    echo "  port: $UNBOUND_PORT"
-    echo "  do-ip6: no"
-    echo "  chroot: \"\""
-    echo "  username: \"\""
-    echo "  directory: \"$U\""
-    echo "  pidfile: \"$U/unbound.pid\""
-    echo "  use-syslog: no"
-    echo "  logfile: \"$U/log\""
-    echo "  verbosity: 1"
-    echo "  do-not-query-localhost: no"
-    echo "  root-hints: \"/dev/null\""
-    echo "  trust-anchor-file: \"$anchors\""
-    echo "  val-log-level: 2"
-    echo "  cache-max-ttl: 0"
-    echo "  cache-max-negative-ttl: 0"
-    echo "  qname-minimisation: no"
-    echo "  access-control: 127.0.0.0/8 allow"
-    echo "  local-zone: \"test.\" nodefault"
-    echo "remote-control:"
-    echo "  control-enable: no"
+    unbound_server_conf "$U" "$UNBOUND_PORT" "$anchors"
     for zone in "$@"; do
       echo "stub-zone:"
       echo "  name: \"$zone\""
       for i in $(seq 1 "$N"); do echo "  stub-addr: 127.0.0.1@$((BASE + i))"; done
     done
-    # A root stub that leads nowhere, so nothing goes beyond loopback.
-    echo "stub-zone:"
-    echo "  name: \".\""
-    echo "  stub-addr: 127.0.0.1@$((BASE + 99))"
+    unbound_root_stub $((BASE + 99))
   } >"$U/unbound.conf"
   unbound -d -c "$U/unbound.conf" >>"$U/stdout" 2>&1 &
   PIDS[unbound]=$!
