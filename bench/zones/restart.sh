@@ -81,47 +81,13 @@ start_raftdnsd() {
   "$RAFTDNSD" --config "$work/raftdnsd/raftdns.toml" >>"$work/raftdnsd/log" 2>&1 &
   pids[raftdnsd]=$!
 }
-mkdir -p "$work/nsd"
-cat >"$work/nsd/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1@${port[nsd]}
-  server-count: 1
-  username: ""
-  database: ""
-  zonesdir: "$work"
-  pidfile: "$work/nsd/nsd.pid"
-  xfrdfile: "$work/nsd/xfrd.state"
-  zonelistfile: "$work/nsd/zone.list"
-  logfile: "$work/nsd/log"
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "big.bench"
-  zonefile: "big.bench.zone"
-EOF
+write_nsd_conf "${port[nsd]}"
 start_nsd() {
   rm -f "$work/nsd/xfrd.state" "$work/nsd/zone.list" "$work/nsd/nsd.pid"
   nsd -d -c "$work/nsd/nsd.conf" >>"$work/nsd/stdout" 2>&1 &
   pids[nsd]=$!
 }
-mkdir -p "$work/knot"
-cat >"$work/knot/knot.conf" <<EOF
-server:
-    listen: 127.0.0.1@${port[knot]}
-    rundir: "$work/knot"
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "$work/knot"
-zone:
-  - domain: big.bench.
-    storage: "$work"
-    file: big.bench.zone
-    zonefile-sync: -1
-    journal-content: none
-EOF
+write_knot_conf "${port[knot]}"
 start_knot() {
   knotd -c "$work/knot/knot.conf" >>"$work/knot/log" 2>&1 &
   pids[knot]=$!

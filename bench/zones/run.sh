@@ -133,25 +133,8 @@ for n in $sizes; do
     stop_all
 
     # --- NSD: start to the first answer of the last record
-    mkdir -p "$work/nsd"; rm -f "$work/nsd"/*
-    cat >"$work/nsd/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$nsd_port
-  server-count: 1
-  username: ""
-  database: ""
-  zonesdir: "$work"
-  pidfile: "$work/nsd/nsd.pid"
-  xfrdfile: "$work/nsd/xfrd.state"
-  zonelistfile: "$work/nsd/zone.list"
-  logfile: "$work/nsd/log"
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "big.bench"
-  zonefile: "big.bench.zone"
-CONF
+    rm -rf "$work/nsd"
+    write_nsd_conf "$nsd_port"
     t0=$(now_ms)
     nsd -d -c "$work/nsd/nsd.conf" >"$work/nsd/stdout" 2>&1 &
     pids[nsd]=$!
@@ -163,23 +146,8 @@ CONF
     stop_all
 
     # --- Knot
-    rm -rf "$work/knot"; mkdir -p "$work/knot"
-    cat >"$work/knot/knot.conf" <<CONF
-server:
-    listen: 127.0.0.1@$knot_port
-    rundir: "$work/knot"
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "$work/knot"
-zone:
-  - domain: big.bench.
-    storage: "$work"
-    file: big.bench.zone
-    zonefile-sync: -1
-    journal-content: none
-CONF
+    rm -rf "$work/knot"
+    write_knot_conf "$knot_port"
     t0=$(now_ms)
     knotd -c "$work/knot/knot.conf" >"$work/knot/log" 2>&1 &
     pids[knot]=$!
