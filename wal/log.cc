@@ -683,13 +683,18 @@ struct Log::Impl {
       return {};
     }
 
-    // Look past the stop point for records that prove it was already synced.
+    // Look past the stop point for records that prove it was already synced,
+    // and for any non-zero byte at all, to the very end of the file: a stray
+    // byte left in the tail, even in the last few bytes where no record header
+    // fits, would otherwise sit after the next record appended here and read
+    // as damage at the next open.
     uint64_t proof = 0;
     uint64_t proof_at = 0;
     bool stray = false;
-    for (uint64_t at = pos + 8; at + kRecordHeaderSize <= fsize; at += 8) {
-      if (all_zero(file + at, 8)) continue;
+    for (uint64_t at = pos; at < fsize; at += 8) {
+      if (all_zero(file + at, std::min<uint64_t>(8, fsize - at))) continue;
       stray = true;
+      if (at == pos || at + kRecordHeaderSize > fsize) continue;
       auto checked = check_record(file, fsize, at);
       if (auto* rec = std::get_if<ParsedRecord>(&checked)) {
         if (proven_durable(*rec) > proof) {
@@ -698,7 +703,6 @@ struct Log::Impl {
         }
       }
     }
-    if (pos < fsize && !all_zero(file + pos, std::min<uint64_t>(8, fsize - pos))) stray = true;
     const std::string what = damage ? damage->what : std::string("missing record");
     if (proof >= expected) {
       return corrupt(seg.name, pos,

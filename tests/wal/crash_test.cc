@@ -430,5 +430,47 @@ TEST(WalCorruption, TornTailIsCutAndLoggedWithFileAndOffset) {
   EXPECT_NE(lines[0].find("offset " + std::to_string(tail)), std::string::npos) << lines[0];
 }
 
+TEST(WalCorruption, StrayByteInTheLastBytesOfTheTailIsCutBeforeTheNextAppend) {
+  // A non-zero byte in the last word of the active segment, where no record
+  // header fits, is past the records: recovery cuts it like any torn tail, so
+  // the segment filled up to it and sealed later does not read as damaged.
+  FaultFs fs;
+  {
+    auto log = Log::open(kDir, small_options(&fs));
+    ASSERT_TRUE(log.ok());
+    Harness h(log->get());
+    ASSERT_TRUE(h.append(1, 3, 1, 1) && h.sync());
+  }
+  Image image = fs.current_image();
+  std::string segment;
+  for (const auto& [path, bytes] : image) {
+    if (path.ends_with(".wal")) segment = path;
+  }
+  ASSERT_FALSE(segment.empty());
+  ASSERT_EQ(image[segment].size(), 4096u);
+  image[segment][4095] = 0x5A;
+
+  FaultFs reopened(image);
+  std::vector<std::string> lines;
+  {
+    Options o = small_options(&reopened, &lines);
+    auto log = Log::open(kDir, o);
+    ASSERT_TRUE(log.ok()) << log.error();
+    EXPECT_EQ((*log)->last_index(), 3u);
+    // One-byte payloads make 40-byte records: the segment fills to offset
+    // 4064, whose header window holds the stray byte, then rolls.
+    std::vector<Entry> more;
+    for (uint64_t i = 4; i <= 120; ++i) more.push_back(make_entry(i, 1, 1));
+    ASSERT_TRUE((*log)->append(more).ok());
+    ASSERT_TRUE((*log)->sync().ok());
+  }
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("cut torn tail of " + segment), std::string::npos)
+      << lines[0];
+  auto r = recover(reopened.current_image());
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->last(), 120u);
+}
+
 }  // namespace
 }  // namespace raftdns::wal::testing
