@@ -43,6 +43,7 @@ enum PeerMessageKind : uint8_t {
   kSnapshotChunk = 2,   // u64 snapshot index | u64 total size | u64 offset | bytes
   kSnapshotDone = 3,    // u64 total size | encoded raft::Message (type snap)
   kStatusRequest = 4,   // u64 request id (0: only the applied index is wanted)
+                        // [| u8 kStatusNoDigest: the report without the store digest]
   kStatusReply = 5,     // u64 request id | NodeReport (binary, driver_status.cc)
   kForward = 6,         // an envelope for the leader to propose
   kForwardRefused = 7,  // u64 request id | reason (the envelope never entered the log)
@@ -52,6 +53,9 @@ enum PeerMessageKind : uint8_t {
   kNotAMember = 11,     // u64 index: the sender's membership, applied through index, lacks the
                         // recipient (sent to a node that is not a peer; see notice_for_stranger)
 };
+
+// The flag after a status request's id: leave the digest out of the report.
+inline constexpr uint8_t kStatusNoDigest = 1;
 
 // A request as it travels to the leader and sits in the log: who submitted
 // it, the submitter's request id, and the command. A membership change
@@ -106,6 +110,8 @@ class Driver {
   void pump_snapshots();
   // A snapshot copy thread is still running (an outgoing one, or one given up).
   bool snapshot_copy_running() const;
+  // A digest is being computed on its thread.
+  bool digest_running() const { return !digests_.empty(); }
 
   void submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done);
   // Submits a membership change; `done` runs once it is applied here, or
@@ -121,9 +127,16 @@ class Driver {
   bool removed() const { return removed_; }
   void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
                                std::function<void(Status)> done);
-  NodeReport local_report(bool light = false) const;
-  void cluster_report(Clock::time_point deadline,
-                      std::function<void(std::vector<NodeReport>)> done);
+  // This node's state, all but the digest of the store (see digest()).
+  NodeReport local_report() const;
+  // The digest of the state as applied now. The state machine computes it on
+  // another thread (a big store takes seconds, and the loop must keep its
+  // heartbeats going); `done` runs on the loop when it is ready.
+  void digest(std::function<void(std::string)> done);
+  // This node's report followed by each member's; with `digests`, each one
+  // carries the digest of its store at the applied index it reports.
+  void cluster_report(Clock::time_point deadline, std::function<void(std::vector<NodeReport>)> done,
+                      bool digests = true);
 
   DriverMetrics* metrics() const { return cfg_.metrics; }
   uint64_t applied_index() const { return applied_; }
@@ -210,6 +223,7 @@ class Driver {
   struct ReportRequest {
     Clock::time_point deadline;
     std::vector<NodeReport> reports;  // [0] is ours
+    bool own_digest_pending = false;
     std::map<std::string, size_t> slot;
     std::function<void(std::vector<NodeReport>)> done;
   };
@@ -308,6 +322,28 @@ class Driver {
   };
   std::vector<AbandonedCopy> abandoned_;
   void reap_abandoned(bool wait);
+  // Digests being computed off the loop, each with what to do with it.
+  struct DigestJob {
+    std::future<std::string> result;
+    std::function<void(std::string)> done;
+  };
+  std::vector<DigestJob> digests_;
+  void reap_digests();
+  // Files on their way out (see discard_files), unlinked on threads.
+  std::string trash_dir() const { return cfg_.snapshot_dir + "/trash"; }
+  void discard_files(const std::string& dir);
+  void reap_removals(bool wait);
+  std::vector<std::future<void>> removals_;
+  uint64_t trash_seq_ = 0;
+  // A received snapshot whose file is being made durable on a thread; its
+  // snap message is stepped once that is done.
+  struct SnapshotSync {
+    raft::Message msg;
+    uint64_t total = 0;
+    std::future<Status> durable;
+  };
+  std::optional<SnapshotSync> syncing_;
+  void finish_snapshot_sync();
   SnapshotReceive receiving_;
   std::optional<ReceivedSnapshot> received_;
   // Membership by applied index (conf changes are rare), so a snapshot

@@ -153,6 +153,14 @@ Status Driver::open() {
   if (auto s = fs_.make_dir(cfg_.snapshot_dir); !s) {
     return make_error("snapshot dir " + cfg_.snapshot_dir + ": " + s.error());
   }
+  if (auto s = fs_.make_dir(trash_dir()); !s) {
+    return make_error("snapshot dir " + trash_dir() + ": " + s.error());
+  }
+  // What was on its way out when the node stopped. Before the loop runs,
+  // so unlinked here.
+  if (auto names = fs_.list(trash_dir())) {
+    for (const auto& n : *names) (void)fs_.unlink(trash_dir() + "/" + n);
+  }
   reset_incoming();
   return {};
 }
@@ -659,7 +667,9 @@ void Driver::stop() {
   }
   sending_.clear();
   reap_abandoned(true);
+  reap_removals(true);
   receiving_ = {};
+  syncing_.reset();  // waits for its fsync; never stepped now
   if (network_) network_->stop();
   update_pump();
 }

@@ -36,6 +36,14 @@ void Driver::on_message(const std::string& peer, uint8_t kind, std::span<const u
             " message dropped");
         return;
       }
+      if (syncing_ && m->type == raft::MessageType::app && m->from == syncing_->msg.from) {
+        // Entries after the snapshot whose file is still being made durable:
+        // our log cannot take them yet, and a rejection would make the leader
+        // send the whole snapshot again. Dropped, as a network may; the
+        // leader sends them again after its next heartbeat, which is
+        // answered.
+        return;
+      }
       step(*m);
       return;
     }

@@ -7,7 +7,8 @@
 // the snap message, whose metadata is that of the copy.
 //
 // Receiving: chunks go to <snapshot_dir>/in/snapshot. When the last one is in
-// and the file and its directory are durable, the snap message is stepped.
+// and the file and its directory are durable (made so on a thread), the snap
+// message is stepped.
 // Only if the core accepts it does a Ready carry the snapshot, and only then
 // is the state machine replaced: a snapshot the core refuses (a stale term,
 // or one we are already past) never touches the state.
@@ -25,17 +26,47 @@ namespace {
 
 constexpr const char* kIncomingName = "snapshot";
 
-// Unlinks every file in `dir` (which holds no subdirectories).
-void remove_files(wal::FileSystem& fs, const std::string& dir) {
-  auto names = fs.list(dir);
-  if (!names) return;
-  for (const auto& n : *names) (void)fs.unlink(dir + "/" + n);
-}
-
 }  // namespace
 
+// A snapshot file is the size of the store, and unlinking one drops that
+// many pages from the page cache: a second for a gigabyte, held by the
+// thread that asks, longer than an election timeout. So the loop only
+// renames the files into the trash directory (cheap, and it frees their
+// names for the next transfer at once) and a thread unlinks them. What a
+// crash leaves in the trash is emptied at the next open.
+void Driver::discard_files(const std::string& dir) {
+  auto names = fs_.list(dir);
+  if (!names || names->empty()) return;
+  std::vector<std::string> doomed;
+  for (const auto& n : *names) {
+    std::string to = trash_dir() + "/" + std::to_string(++trash_seq_) + "-" + n;
+    if (fs_.rename(dir + "/" + n, to)) {
+      doomed.push_back(std::move(to));
+    } else {
+      (void)fs_.unlink(dir + "/" + n);
+    }
+  }
+  if (doomed.empty()) return;
+  wal::FileSystem* fs = &fs_;
+  removals_.push_back(std::async(std::launch::async, [fs, doomed = std::move(doomed)] {
+    for (const auto& path : doomed) (void)fs->unlink(path);
+  }));
+  update_pump();
+}
+
+void Driver::reap_removals(bool wait) {
+  std::erase_if(removals_, [wait](std::future<void>& f) {
+    if (!wait && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    f.get();
+    return true;
+  });
+}
+
 void Driver::update_pump() {
-  if (hooks_.pump) hooks_.pump(!stopped_ && (!sending_.empty() || !abandoned_.empty()));
+  if (hooks_.pump) {
+    hooks_.pump(!stopped_ && (!sending_.empty() || !abandoned_.empty() || !digests_.empty() ||
+                              !removals_.empty() || syncing_.has_value()));
+  }
 }
 
 void Driver::reap_abandoned(bool wait) {
@@ -45,7 +76,7 @@ void Driver::reap_abandoned(bool wait) {
       continue;
     }
     (void)it->copy.get();
-    remove_files(fs_, it->dir);
+    discard_files(it->dir);
     it = abandoned_.erase(it);
   }
 }
@@ -81,7 +112,7 @@ void Driver::start_snapshot_send(const std::string& peer, raft::Message m) {
     node_->report_snapshot(m.to, false);
     return;
   }
-  remove_files(fs_, dir);
+  discard_files(dir);
   SnapshotSend s;
   s.msg = std::move(m);
   s.dir = dir;
@@ -129,7 +160,7 @@ void Driver::end_snapshot_send(const std::string& peer, bool success) {
   if (it->second.copy.valid()) {
     abandoned_.push_back({dir, std::move(it->second.copy)});
   } else {
-    remove_files(fs_, dir);
+    discard_files(dir);
   }
   sending_.erase(it);
   node_->report_snapshot(to, success);
@@ -148,6 +179,9 @@ void Driver::abort_snapshot_send(const std::string& peer, const std::string& why
 void Driver::pump_snapshots() {
   if (stopped_) return;
   reap_abandoned(false);
+  reap_digests();
+  reap_removals(false);
+  finish_snapshot_sync();
   std::vector<std::string> ready_copies, done, failed;
   for (auto& [peer, s] : sending_) {
     if (s.copy.valid() &&
@@ -200,13 +234,18 @@ void Driver::reset_incoming() {
     log("snapshot: cannot create " + incoming_dir() + ": " + made.error());
     return;
   }
-  remove_files(fs_, incoming_dir());
+  discard_files(incoming_dir());
 }
 
 void Driver::on_snapshot_chunk(const std::string& peer, std::span<const uint8_t> p) {
   uint64_t index = 0, total = 0, offset = 0;
   if (!get_u64_be(p, index) || !get_u64_be(p, total) || !get_u64_be(p, offset)) {
     log("snapshot chunk from " + peer + ": malformed");
+    return;
+  }
+  if (syncing_) {
+    // The last transfer's file is being made durable under its name; the
+    // leader sends again once it hears nothing came of this one.
     return;
   }
   if (offset == 0) {
@@ -243,6 +282,7 @@ void Driver::on_snapshot_done(const std::string& peer, std::span<const uint8_t> 
     log("snapshot from " + peer + ": malformed final message");
     return;
   }
+  if (syncing_) return;  // see on_snapshot_chunk
   bool complete = receiving_.file && receiving_.from == peer && receiving_.total == total &&
                   receiving_.received == total && receiving_.index == msg->snapshot->index;
   if (!complete) {
@@ -251,23 +291,47 @@ void Driver::on_snapshot_done(const std::string& peer, std::span<const uint8_t> 
     return;
   }
   // The file, its name and the directory holding it are durable before the
-  // core hears of the snapshot. A failed fsync may have dropped the data
-  // while reporting success later, exactly as in the WAL: stop here.
-  if (auto s = receiving_.file->sync(); !s) fatal("snapshot file fsync failed: " + s.error());
-  receiving_.file.reset();
-  if (auto s = fs_.sync_dir(incoming_dir()); !s) {
-    fatal("fsync of " + incoming_dir() + " failed: " + s.error());
-  }
-  if (auto s = fs_.sync_dir(cfg_.snapshot_dir); !s) {
-    fatal("fsync of " + cfg_.snapshot_dir + " failed: " + s.error());
-  }
-  if (cfg_.metrics) cfg_.metrics->snapshot_bytes_received.fetch_add(total, std::memory_order_relaxed);
-  received_ = ReceivedSnapshot{msg->snapshot->index, incoming_dir() + "/" + kIncomingName};
+  // core hears of the snapshot. That fsync writes the whole file out (a
+  // gigabyte takes seconds), so it runs on a thread and the loop goes on;
+  // finish_snapshot_sync() steps the message once it is done.
+  std::shared_ptr<wal::File> file = std::move(receiving_.file);
   receiving_ = {};
+  wal::FileSystem* fs = &fs_;
+  std::string in = incoming_dir(), top = cfg_.snapshot_dir;
+  syncing_ = SnapshotSync{std::move(*msg), total,
+                          std::async(std::launch::async, [file, fs, in, top]() -> Status {
+                            if (auto s = file->sync(); !s) {
+                              return make_error("snapshot file fsync failed: " + s.error());
+                            }
+                            if (auto s = fs->sync_dir(in); !s) {
+                              return make_error("fsync of " + in + " failed: " + s.error());
+                            }
+                            if (auto s = fs->sync_dir(top); !s) {
+                              return make_error("fsync of " + top + " failed: " + s.error());
+                            }
+                            return {};
+                          })};
+  update_pump();
+}
+
+void Driver::finish_snapshot_sync() {
+  if (!syncing_ ||
+      syncing_->durable.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return;
+  }
+  // A failed fsync may have dropped the data while reporting success later,
+  // exactly as in the WAL: stop here.
+  if (auto s = syncing_->durable.get(); !s) fatal(s.error());
+  raft::Message msg = std::move(syncing_->msg);
+  const uint64_t total = syncing_->total;
+  syncing_.reset();
+  if (cfg_.metrics) cfg_.metrics->snapshot_bytes_received.fetch_add(total, std::memory_order_relaxed);
+  received_ = ReceivedSnapshot{msg.snapshot->index, incoming_dir() + "/" + kIncomingName};
   // The core decides. If it accepts, the next Ready carries the snapshot
   // and install_snapshot() puts it in place; if not, the file waits to be
   // replaced by the next transfer.
-  step(*msg);
+  step(msg);
+  update_pump();
 }
 
 // A Ready carries a snapshot the core accepted: replace the state machine,

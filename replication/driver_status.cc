@@ -94,7 +94,7 @@ std::vector<std::string> Driver::peer_names() const {
   return out;
 }
 
-NodeReport Driver::local_report(bool light) const {
+NodeReport Driver::local_report() const {
   NodeReport r;
   r.id = cfg_.self_id;
   auto st = node_->status();
@@ -106,7 +106,6 @@ NodeReport Driver::local_report(bool light) const {
   r.applied = applied_;
   r.wal_bytes = wal_->size_bytes();
   r.snapshot_index = wal_->snapshot_index();
-  if (!light) r.digest = sm_.digest();
   for (const auto& name : peer_names()) {
     PeerReport pr;
     pr.id = name;
@@ -129,24 +128,67 @@ NodeReport Driver::local_report(bool light) const {
   return r;
 }
 
+void Driver::digest(std::function<void(std::string)> done) {
+  // The job is made here, on the loop, so that it reads the state as
+  // applied now; only the reading runs on the other thread.
+  digests_.push_back({std::async(std::launch::async, sm_.digest_job()), std::move(done)});
+  update_pump();
+}
+
+void Driver::reap_digests() {
+  std::vector<std::pair<std::function<void(std::string)>, std::string>> ready;
+  for (auto it = digests_.begin(); it != digests_.end();) {
+    if (it->result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ++it;
+      continue;
+    }
+    ready.emplace_back(std::move(it->done), it->result.get());
+    it = digests_.erase(it);
+  }
+  // Called after the list is settled: a callback may ask for another digest.
+  for (auto& [done, d] : ready) done(std::move(d));
+}
+
+// A status request: u64 id, then optionally a u8 that is kStatusNoDigest when
+// the asker does not want the digest. Id 0 (the waits' polling) never wants it.
 void Driver::on_status_request(const std::string& peer, std::span<const uint8_t> p) {
   uint64_t id = 0;
   if (!get_u64_be(p, id)) return;
-  std::vector<uint8_t> out;
-  put_u64_be(out, id);
-  encode_report(out, local_report(id == 0));
-  network_->send(peer, kStatusReply, out);
+  const bool want_digest = id != 0 && !(p.size() == 1 && p[0] == kStatusNoDigest);
+  NodeReport r = local_report();
+  auto reply = [this, peer, id](const NodeReport& report) {
+    std::vector<uint8_t> out;
+    put_u64_be(out, id);
+    encode_report(out, report);
+    network_->send(peer, kStatusReply, out);
+  };
+  if (!want_digest) return reply(r);
+  digest([r = std::move(r), reply](std::string d) mutable {
+    r.digest = std::move(d);
+    reply(r);
+  });
 }
 
 void Driver::cluster_report(Clock::time_point deadline,
-                           std::function<void(std::vector<NodeReport>)> done) {
+                            std::function<void(std::vector<NodeReport>)> done, bool digests) {
   uint64_t id = ++next_request_;
   auto& req = reports_[id];
   req.deadline = deadline;
   req.done = std::move(done);
   req.reports.push_back(local_report());
+  if (digests) {
+    req.own_digest_pending = true;
+    digest([this, id](std::string d) {
+      auto it = reports_.find(id);
+      if (it == reports_.end()) return;  // answered at its deadline without it
+      it->second.reports[0].digest = std::move(d);
+      it->second.own_digest_pending = false;
+      maybe_finish_report(id);
+    });
+  }
   std::vector<uint8_t> ask;
   put_u64_be(ask, id);
+  if (!digests) ask.push_back(kStatusNoDigest);
   for (const auto& name : peer_names()) {
     NodeReport missing;
     missing.id = name;
@@ -176,6 +218,7 @@ void Driver::expire_reports(Clock::time_point now) {
 void Driver::maybe_finish_report(uint64_t id) {
   auto it = reports_.find(id);
   if (it == reports_.end()) return;
+  if (it->second.own_digest_pending) return;
   for (const auto& r : it->second.reports) {
     if (!r.reachable && r.error == "no answer") return;
   }

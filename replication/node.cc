@@ -38,6 +38,8 @@ class ClusterNode::Loop {
       }
     };
     tick_ = cfg.tick;
+    election_ = cfg.tick * cfg.election_ticks;
+    log_ = cfg.log;
     driver_ = std::make_unique<Driver>(std::move(cfg), sm, std::move(network), std::move(hooks));
   }
 
@@ -64,12 +66,28 @@ class ClusterNode::Loop {
   const Driver& driver() const { return *driver_; }
 
  private:
-  void on_tick(evutil_socket_t, short) { driver_->tick(); }
+  // A tick far later than its interval means the loop was held (by work on
+  // it, or by the machine): heartbeats and votes waited as long. Worth a line,
+  // since a hold past the election timeout costs the cluster its leader.
+  void on_tick(evutil_socket_t, short) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto late = now - last_tick_ - tick_;
+    if (last_tick_.time_since_epoch().count() != 0 && late > election_ / 2 && log_) {
+      log_("the loop was held " +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(late).count()) +
+           " ms past a tick (the election timeout is " + std::to_string(election_.count()) +
+           " ms)");
+    }
+    last_tick_ = now;
+    driver_->tick();
+  }
   void on_ready(evutil_socket_t, short) { driver_->process_ready(); }
   void on_pump(evutil_socket_t, short) { driver_->pump_snapshots(); }
 
   event_base* base_;
-  std::chrono::milliseconds tick_;
+  std::chrono::milliseconds tick_, election_;
+  std::chrono::steady_clock::time_point last_tick_{};
+  std::function<void(const std::string&)> log_;
   std::unique_ptr<Driver> driver_;
   EventPtr tick_ev_, ready_ev_, pump_ev_;
 };
@@ -103,10 +121,12 @@ void ClusterNode::wait_applied_everywhere(uint64_t index, Clock::time_point dead
   loop_->driver().wait_applied_everywhere(index, deadline, std::move(done));
 }
 NodeReport ClusterNode::local_report() const { return loop_->driver().local_report(); }
-NodeReport ClusterNode::local_summary() const { return loop_->driver().local_report(true); }
+void ClusterNode::digest(std::function<void(std::string)> done) {
+  loop_->driver().digest(std::move(done));
+}
 void ClusterNode::cluster_report(Clock::time_point deadline,
-                                 std::function<void(std::vector<NodeReport>)> done) {
-  loop_->driver().cluster_report(deadline, std::move(done));
+                                 std::function<void(std::vector<NodeReport>)> done, bool digests) {
+  loop_->driver().cluster_report(deadline, std::move(done), digests);
 }
 uint64_t ClusterNode::applied_index() const { return loop_->driver().applied_index(); }
 bool ClusterNode::is_leader() const { return loop_->driver().is_leader(); }

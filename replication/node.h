@@ -89,7 +89,7 @@ uint64_t raft_id_of(const std::string& node_id);
 // Counters and histograms the driver keeps for a metrics scraper on another
 // thread. The driver (main loop) is the only writer; fields are relaxed
 // atomics. Gauges such as term and role are not here: they are read through
-// local_summary() on the loop and published from there.
+// local_report() on the loop and published from there.
 struct DriverMetrics {
   wal::LogMetrics wal;
   LatencyHistogram apply_seconds;  // one store write transaction per run of entries
@@ -187,12 +187,15 @@ class ClusterNode {
   void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
                                std::function<void(Status)> done);
 
+  // This node's state without the store digest: cheap enough to call often.
   NodeReport local_report() const;
-  // local_report() without the store digest: cheap enough to call often.
-  NodeReport local_summary() const;
-  // This node's report followed by each peer's (unreachable ones marked).
-  void cluster_report(Clock::time_point deadline,
-                      std::function<void(std::vector<NodeReport>)> done);
+  // The store digest as applied now, computed off the loop; `done` runs on
+  // the loop.
+  void digest(std::function<void(std::string)> done);
+  // This node's report followed by each peer's (unreachable ones marked),
+  // with each store's digest if `digests`.
+  void cluster_report(Clock::time_point deadline, std::function<void(std::vector<NodeReport>)> done,
+                      bool digests = true);
 
   uint64_t applied_index() const;
   bool is_leader() const;

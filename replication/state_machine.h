@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -87,6 +88,14 @@ class StateMachine {
   // A digest of the replicated data (not of the applied position), equal on
   // nodes whose data is equal. For status output and tests.
   virtual std::string digest() const = 0;
+
+  // The digest of the state as it is at this call, computed by the returned
+  // job, which the driver runs on another thread so that a big state never
+  // holds the loop: the job must read a consistent view of its own (a read
+  // transaction) while apply() goes on. The default computes it now.
+  virtual std::function<std::string()> digest_job() const {
+    return [d = digest()] { return d; };
+  }
 
   // Where the state lives (a directory), for messages that must name it.
   virtual std::string location() const = 0;

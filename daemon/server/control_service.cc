@@ -306,7 +306,13 @@ void ControlService::dispatch(const Request& request, Reply reply) {
     case Op::status: {
       Response r;
       r.status = status_();
-      reply(std::move(r));
+      if (!status_digest_ || !r.status->cluster) return reply(std::move(r));
+      // The digest job reads the store as it is now, at the applied index the
+      // status reports.
+      status_digest_([r = std::move(r), reply = std::move(reply)](std::string digest) mutable {
+        r.status->cluster->digest = std::move(digest);
+        reply(std::move(r));
+      });
       return;
     }
     case Op::member_list: {

@@ -51,6 +51,10 @@ class ControlService {
   ControlService(store::Store& store, Proposer& proposer, StatusSource status);
   void handle(const control::Request& request, Reply reply);
   void set_cluster_status(ClusterStatusSource source) { cluster_status_ = std::move(source); }
+  // The store digest for `status`, computed off the loop: the status waits
+  // for it, while the loop goes on serving the cluster.
+  using DigestSource = std::function<void(std::function<void(std::string)>)>;
+  void set_status_digest(DigestSource source) { status_digest_ = std::move(source); }
   void set_cluster_admin(ClusterAdmin admin) { admin_ = std::move(admin); }
   // The [dnssec] policy `zone sign` starts from (the request overrides it
   // value by value), and the clock a signing command carries.
@@ -76,6 +80,7 @@ class ControlService {
   Proposer& proposer_;
   StatusSource status_;
   ClusterStatusSource cluster_status_;
+  DigestSource status_digest_;
   ClusterAdmin admin_;
   store::SigningParams signing_defaults_;
   std::function<uint32_t()> now_;

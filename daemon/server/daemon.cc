@@ -198,6 +198,8 @@ Status Daemon::start() {
              std::function<void(std::vector<control::NodeInfo>)> done) {
         cluster_->cluster_report(deadline, std::move(done));
       });
+  control_service_->set_status_digest(
+      [this](std::function<void(std::string)> done) { cluster_->digest(std::move(done)); });
   control_service_->set_cluster_admin(cluster_admin());
   control_service_->set_signing_defaults(config_.signing_defaults);
   control_ = std::make_unique<ControlListener>(base_.get(), *control_service_);
@@ -336,7 +338,7 @@ ControlService::ClusterAdmin Daemon::cluster_admin() {
       std::sort(out.begin(), out.end(),
                 [](const auto& a, const auto& b) { return a.id < b.id; });
       done(std::move(out));
-    });
+    }, /*digests=*/false);
   };
   admin.change = [this](const control::Request& request,
                         ControlService::ClusterAdmin::Deadline deadline,
@@ -483,7 +485,7 @@ void Daemon::publish_metrics(evutil_socket_t, short) {
   s->taken = std::chrono::steady_clock::now();
   if (cluster_) {
     s->has_cluster = true;
-    s->node = cluster_->local_summary();
+    s->node = cluster_->local_report();
   }
   const uint64_t applied = store_->applied_index();
   if (last_snapshot_ && last_snapshot_->store.applied_index == applied) {

@@ -32,7 +32,7 @@ class DnsWorker;
 struct LoopSnapshot {
   std::chrono::steady_clock::time_point taken;
   bool has_cluster = false;
-  replication::NodeReport node;  // local_summary(): no digest
+  replication::NodeReport node;  // local_report(): no digest
   store::StoreStats store;
   std::vector<store::ZoneInfo> zones;
   ControlService::RequestCounts control;

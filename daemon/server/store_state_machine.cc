@@ -80,6 +80,7 @@ Status StoreStateMachine::install_snapshot(const std::string& file) {
 }
 
 std::string StoreStateMachine::digest() const { return store_.digest(); }
+std::function<std::string()> StoreStateMachine::digest_job() const { return store_.digest_job(); }
 
 std::string StoreStateMachine::location() const { return store_.directory(); }
 

@@ -20,6 +20,7 @@ class StoreStateMachine final : public replication::StateMachine {
   Result<replication::SnapshotFile> write_snapshot(const std::string& dir) const override;
   Status install_snapshot(const std::string& file) override;
   std::string digest() const override;
+  std::function<std::string()> digest_job() const override;
   std::string location() const override;
 
  private:

@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 
@@ -596,47 +597,13 @@ class LmdbStore final : public Store {
     return out;
   }
 
-  std::string digest() const override {
-    Fnv64 h;
-    auto r = read();
-    if (!r.txn) return "";
-    auto add = [&](const MDB_val& k, const MDB_val& v) {
-      h.add_val(k);
-      h.add_val(v);
-    };
-    // Live and staged content only: what reclaim() has yet to delete is
-    // unreachable, and one node may have reclaimed it sooner than another.
-    lmdb::Cursor rrsets;
-    if (lmdb::Cursor::open(r.txn.get(), r.env->rrsets, rrsets) != 0) return "";
-    auto add_content = [&](std::span<const uint8_t> zone_key, uint32_t generation) {
-      KeyBuffer prefix;
-      make_content_key(zone_key, generation, prefix);
-      MDB_val k = lmdb::val(prefix.data, prefix.size), v;
-      for (int rc = rrsets.get(&k, &v, MDB_SET_RANGE); rc == 0; rc = rrsets.get(&k, &v, MDB_NEXT)) {
-        if (k.mv_size < prefix.size || std::memcmp(k.mv_data, prefix.data, prefix.size) != 0) break;
-        add(k, v);
-      }
-    };
-    // The signing state (keys, clock, rollover steps) is replicated data too.
-    for_each(r, r.env->meta, [&](const MDB_val& k, const MDB_val& v) {
-      if (lmdb::view(k).substr(0, kSigningMetaPrefix.size()) == kSigningMetaPrefix) add(k, v);
-    });
-    for_each(r, r.env->zones, [&](const MDB_val& k, const MDB_val& v) {
-      add(k, v);
-      ZoneMeta meta;
-      if (k.mv_size == 0 || !ZoneMeta::parse(bytes_of(v), meta)) return;
-      add_content(bytes_of(k).first(k.mv_size - 1), meta.generation);
-    });
-    for_each(r, r.env->imports, [&](const MDB_val& k, const MDB_val& v) {
-      add(k, v);
-      ImportState state;
-      if (!ImportState::parse(bytes_of(v), state)) return;
-      auto zone = wire::Name::from_wire(state.zone_wire);
-      if (zone) add_content(NameKey(*zone).bytes(), state.generation);
-    });
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016" PRIx64, h.h);
-    return hex;
+  std::string digest() const override { return digest_of(read()); }
+
+  std::function<std::string()> digest_job() const override {
+    // The environment is opened MDB_NOTLS, so the read transaction may be
+    // used by the thread that runs the job.
+    auto r = std::make_shared<Read>(read());
+    return [r] { return digest_of(*r); };
   }
 
   Status sync() override {
@@ -722,8 +689,17 @@ class LmdbStore final : public Store {
     }
     old->retired.store(true, std::memory_order_release);
     // Readers still mapping the old files keep them alive until they finish.
+    // Unlinking them here only drops their names: their pages go when the
+    // old environment is closed, which for a big store holds the closing
+    // thread for a second. So it is closed on a thread of its own (unless a
+    // reader still holds it, which then closes it when done).
     std::error_code ec;
     std::filesystem::remove_all(copy_dir, ec);
+    std::erase_if(retiring_, [](std::future<void>& f) {
+      return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+    retiring_.push_back(
+        std::async(std::launch::async, [old = std::move(old)]() mutable { old.reset(); }));
     if (observer_) {
       // Any zone may differ now: tell about every one.
       std::vector<wire::Name> names;
@@ -771,6 +747,48 @@ class LmdbStore final : public Store {
       f(k, v);
   }
 
+  static std::string digest_of(const Read& r) {
+    Fnv64 h;
+    if (!r.txn) return "";
+    auto add = [&](const MDB_val& k, const MDB_val& v) {
+      h.add_val(k);
+      h.add_val(v);
+    };
+    // Live and staged content only: what reclaim() has yet to delete is
+    // unreachable, and one node may have reclaimed it sooner than another.
+    lmdb::Cursor rrsets;
+    if (lmdb::Cursor::open(r.txn.get(), r.env->rrsets, rrsets) != 0) return "";
+    auto add_content = [&](std::span<const uint8_t> zone_key, uint32_t generation) {
+      KeyBuffer prefix;
+      make_content_key(zone_key, generation, prefix);
+      MDB_val k = lmdb::val(prefix.data, prefix.size), v;
+      for (int rc = rrsets.get(&k, &v, MDB_SET_RANGE); rc == 0; rc = rrsets.get(&k, &v, MDB_NEXT)) {
+        if (k.mv_size < prefix.size || std::memcmp(k.mv_data, prefix.data, prefix.size) != 0) break;
+        add(k, v);
+      }
+    };
+    // The signing state (keys, clock, rollover steps) is replicated data too.
+    for_each(r, r.env->meta, [&](const MDB_val& k, const MDB_val& v) {
+      if (lmdb::view(k).substr(0, kSigningMetaPrefix.size()) == kSigningMetaPrefix) add(k, v);
+    });
+    for_each(r, r.env->zones, [&](const MDB_val& k, const MDB_val& v) {
+      add(k, v);
+      ZoneMeta meta;
+      if (k.mv_size == 0 || !ZoneMeta::parse(bytes_of(v), meta)) return;
+      add_content(bytes_of(k).first(k.mv_size - 1), meta.generation);
+    });
+    for_each(r, r.env->imports, [&](const MDB_val& k, const MDB_val& v) {
+      add(k, v);
+      ImportState state;
+      if (!ImportState::parse(bytes_of(v), state)) return;
+      auto zone = wire::Name::from_wire(state.zone_wire);
+      if (zone) add_content(NameKey(*zone).bytes(), state.generation);
+    });
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016" PRIx64, h.h);
+    return hex;
+  }
+
   static uint64_t read_u64(MDB_txn* txn, const lmdb::Env& env, std::string_view key) {
     MDB_val k = lmdb::val(key), v;
     if (mdb_get(txn, env.meta, &k, &v) != 0 || v.mv_size != 8) return 0;
@@ -808,6 +826,9 @@ class LmdbStore final : public Store {
   StoreOptions opts_;
   ChangeObserver observer_;
   mutable std::mutex env_mu_;  // guards the env_ pointer only (swapped by replace_with)
+  // Replaced environments being closed off the caller's thread; waited for
+  // when the store is destroyed.
+  std::vector<std::future<void>> retiring_;
   std::shared_ptr<lmdb::Env> env_;
 };
 

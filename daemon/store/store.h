@@ -134,6 +134,10 @@ class Store {
   // empty leader entries move without changing data; status shows the two
   // side by side.
   virtual std::string digest() const = 0;
+  // The same digest, of the store as it is at this call, computed by the
+  // returned job: it holds its own read transaction, so it may run on another
+  // thread (a big store takes seconds) while changes go on being applied.
+  virtual std::function<std::string()> digest_job() const = 0;
 
   // Forces the data to disk (mdb_env_sync(force)); called before the WAL is
   // compacted past the applied index.

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "tests/driver/harness.h"
@@ -383,6 +386,55 @@ TEST(DriverSnapshot, CopyRunsOffTheLoopAndHeartbeatsContinue) {
   c.node(lead).sm->on_write_snapshot = nullptr;
 }
 
+// A snapshot file is as big as the store, and unlinking one holds the thread
+// that does it (a second for a gigabyte): the loop only renames such files
+// into the trash, a thread unlinks them, and what a crash left in the trash
+// is emptied when the node opens again.
+TEST(DriverSnapshot, SnapshotFilesLeaveThroughTheTrashAndNothingIsLeftBehind) {
+  Cluster c({"a", "b", "c"}, compact_often);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  std::string lag = *c.leader() == "c" ? "b" : "c";
+  std::string lead = make_lagging(c, lag);
+  for (const auto& id : c.ids()) {
+    if (id != lag) c.hub.heal(lag, id);
+  }
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  ASSERT_GE(c.node(lag).sm->installs(), 1);
+  auto files = [&](const std::string& id, const std::string& dir) {
+    auto names = c.node(id).fs->list("/" + id + "/snapshots/" + dir);
+    return names ? names->size() : size_t{1000};  // a missing directory fails the test
+  };
+  ASSERT_TRUE(c.run_until([&] {
+    return files(lead, "trash") == 0 && files(lead, "out-" + lag) == 0 && files(lag, "trash") == 0;
+  })) << "snapshot files were left: on " << lead << ", " << files(lead, "out-" + lag)
+      << " in out-" << lag << " and " << files(lead, "trash") << " in the trash; on " << lag
+      << ", " << files(lag, "trash") << " in the trash";
+
+  // A file a crash left in the trash is gone once the node is open again.
+  {
+    auto& fs = *c.node(lag).fs;
+    const std::string left = "/" + lag + "/snapshots/trash/7-snapshot";
+    auto f = fs.open(left, wal::OpenMode::create_exclusive);
+    ASSERT_TRUE(f) << f.error();
+    const std::vector<uint8_t> bytes(4096, 0x5a);
+    ASSERT_TRUE((*f)->pwrite(0, bytes));
+    ASSERT_TRUE((*f)->sync());
+    ASSERT_TRUE(fs.sync_dir("/" + lag + "/snapshots/trash"));
+  }
+  ASSERT_EQ(files(lag, "trash"), 1u);
+  c.power_cut(lag);
+  ASSERT_TRUE(c.reboot(lag)) << c.node(lag).crash;
+  auto names = c.node(lag).fs->list("/" + lag + "/snapshots/trash");
+  ASSERT_TRUE(names) << names.error();
+  EXPECT_EQ(std::count(names->begin(), names->end(), "7-snapshot"), 0);
+  // (What the open itself discards, such as a file left in the incoming
+  // directory, leaves through the trash as usual.)
+  EXPECT_TRUE(c.run_until([&] { return files(lag, "trash") == 0; }));
+  write_n(c, "after", 2);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+}
+
 // ---- forwarding ----
 
 TEST(DriverForward, ForwardLostWithItsConnectionIsRetriedBeforeTheDeadline) {
@@ -513,6 +565,73 @@ TEST(DriverStatus, ClusterReportCarriesEveryMembersStateAcrossTheNetwork) {
     leaders += r.role == "leader";
   }
   EXPECT_EQ(leaders, 1);
+}
+
+TEST(DriverStatus, DigestsAreComputedOffTheLoopWhileTheClusterGoesOn) {
+  // A big store's digest takes seconds. While a follower computes one for a
+  // cluster report, its loop goes on: it acknowledges writes, and no
+  // election is held. The report waits for the digest, which is that of the
+  // state when the report was asked for.
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 3);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  const std::string lead = *c.leader();
+  const uint64_t term = c.node(lead).driver->core().status().term;
+  const std::string slow = lead == "a" ? "b" : "a";
+  const std::string at_ask = c.node(lead).sm->digest();
+  const uint64_t applied_at_ask = c.node(lead).sm->current().position.index;
+
+  // Shared with the digest's thread, which may outlive this scope if an
+  // assertion below ends the test early.
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    std::atomic<bool> computing{false};
+  };
+  auto gate = std::make_shared<Gate>();
+  c.node(slow).sm->on_digest = [gate] {
+    gate->computing = true;
+    std::unique_lock lock(gate->mu);
+    gate->cv.wait_for(lock, 10s, [&] { return gate->open; });
+    gate->computing = false;
+  };
+  std::optional<std::vector<NodeReport>> got;
+  c.guard(lead, [&](Driver& d) {
+    d.cluster_report(Driver::Clock::now() + 600s,
+                     [&](std::vector<NodeReport> reports) { got = std::move(reports); });
+  });
+  ASSERT_TRUE(c.run_until([&] { return gate->computing.load(); }));
+  for (int i = 0; i < 3; ++i) {
+    auto out = c.submit(lead, "during-" + std::to_string(i));
+    ASSERT_TRUE(c.run_until([&] { return out->done; }));
+    ASSERT_TRUE(out->status) << out->status.error();
+  }
+  // Well past an election timeout, on the simulated clock.
+  for (int i = 0; i < 50; ++i) c.round();
+  EXPECT_TRUE(gate->computing.load()) << "the digest did not wait for its gate";
+  // The busy follower's loop applied the writes meanwhile.
+  EXPECT_EQ(c.node(slow).sm->current().position.index, applied_at_ask + 3);
+  EXPECT_FALSE(got.has_value()) << "the report did not wait for the slow digest";
+  EXPECT_EQ(c.leader(), lead);
+  EXPECT_EQ(c.node(lead).driver->core().status().term, term);
+
+  {
+    std::lock_guard lock(gate->mu);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  ASSERT_TRUE(c.run_until([&] { return got.has_value(); }));
+  ASSERT_EQ(got->size(), 3u);
+  for (const auto& r : *got) {
+    if (r.id != slow) continue;
+    EXPECT_TRUE(r.reachable) << r.error;
+    EXPECT_EQ(r.applied, applied_at_ask);
+    EXPECT_EQ(r.digest, at_ask);
+  }
+  EXPECT_NE(c.node(slow).sm->digest(), at_ask) << "the writes during the digest did not apply";
 }
 
 TEST(DriverStatus, WaitAllNamesTheMemberThatHasNotApplied) {

@@ -163,6 +163,9 @@ class MemoryStateMachine final : public StateMachine {
   std::function<void()> after_install;
   // Runs on the copying thread before the copy is taken.
   std::function<void()> on_write_snapshot;
+  // Runs on the digest's thread before the digest (of the state as it was
+  // when the job was made) is computed.
+  std::function<void()> on_digest;
 
   AppliedPosition applied() const override {
     std::lock_guard lock(mu_);
@@ -233,8 +236,22 @@ class MemoryStateMachine final : public StateMachine {
   }
   std::string digest() const override {
     std::lock_guard lock(mu_);
+    return digest_of(current_.commands);
+  }
+  std::function<std::string()> digest_job() const override {
+    std::vector<std::string> commands;
+    {
+      std::lock_guard lock(mu_);
+      commands = current_.commands;
+    }
+    return [commands = std::move(commands), hook = on_digest] {
+      if (hook) hook();
+      return digest_of(commands);
+    };
+  }
+  static std::string digest_of(const std::vector<std::string>& commands) {
     uint64_t h = bytes::kFnv64Offset;
-    for (const auto& c : current_.commands) {
+    for (const auto& c : commands) {
       h = bytes::fnv1a64({reinterpret_cast<const uint8_t*>(c.data()), c.size()}, h);
       h = bytes::fnv1a64(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("\n"), 1), h);
     }
@@ -545,8 +562,8 @@ class Cluster {
   }
 
   // Runs rounds until `done` holds; false if it never did within `rounds`.
-  // A round in which a node waits on its snapshot copy thread does not count
-  // against `rounds`: that thread runs on real time, and a loaded machine
+  // A round in which a node waits on its snapshot copy thread (or a digest's)
+  // does not count against `rounds`: that thread runs on real time, and a loaded machine
   // must not turn "not yet copied" into a failure. Those rounds are bounded
   // by a wall-clock limit instead.
   bool run_until(const std::function<bool()>& done, int rounds = 2000) {
@@ -565,7 +582,9 @@ class Cluster {
 
   bool copy_in_flight() const {
     for (const auto& [id, n] : nodes_) {
-      if (n.up && n.driver && n.driver->snapshot_copy_running()) return true;
+      if (n.up && n.driver && (n.driver->snapshot_copy_running() || n.driver->digest_running())) {
+        return true;
+      }
     }
     return false;
   }
