@@ -79,6 +79,14 @@ for t in "${targets[@]}"; do
     for f in "$crashes"/*; do [[ -f $f ]] && cp "$f" "$keep/"; done
     echo "run.sh: fuzz_$t failed (exit $rc); inputs kept in $keep; log: $log" >&2
     grep -m5 -E 'ERROR|invariant broken|runtime error' "$log" >&2
+    # The input itself, so a run on another machine (CI) can be replayed
+    # from its log alone: `xxd -r -p` turns the hex back into the file.
+    for f in "$crashes"/*; do
+      [[ -f $f ]] || continue
+      echo "run.sh: input $(basename "$f") ($(stat -c %s "$f") bytes), hex:" >&2
+      od -An -v -tx1 "$f" | tr -d ' \n' | fold -w 128 >&2
+      echo >&2
+    done
   fi
   summary+=("$(printf '%-14s %8s %14s %8s' "$t" "$elapsed" "${execs:-?}" "$found")")
 done
