@@ -138,7 +138,6 @@ void Applier::touch(std::span<const uint8_t> zone_key) {
 }
 
 uint32_t Applier::generation_of(std::span<const uint8_t> zone_key) {
-  if (is_staging(zone_key)) return staging_->generation;
   KeyBuffer zk;
   make_zone_key(zone_key, zk);
   auto v = get(env_.zones, zk.span());
@@ -147,23 +146,17 @@ uint32_t Applier::generation_of(std::span<const uint8_t> zone_key) {
   return meta.generation;
 }
 
-bool Applier::is_staging(std::span<const uint8_t> zone_key) const {
-  return staging_ && zone_key.size() == staging_->zone_key.size() &&
-         std::memcmp(zone_key.data(), staging_->zone_key.data(), zone_key.size()) == 0;
-}
-
 bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uint8_t> owner_key,
                           uint16_t type, const RRsetData& data) {
-  const bool staged = is_staging(zone_key);
   KeyBuffer key;
   make_rrset_key(zone_key, generation_of(zone_key), owner_key, type, key);
   auto old = get(env_.rrsets, key.span());
   std::optional<std::string> fresh;
   if (!data.rdatas.empty()) fresh = encode_rrset(data);
   if (old == fresh) return false;
-  if (!staged) touch(zone_key);
-  if (!staged) note_signing_change(zone_key, owner_key, type);
-  if (!staged && journal_entries_ > 0) {
+  touch(zone_key);
+  note_signing_change(zone_key, owner_key, type);
+  if (journal_entries_ > 0) {
     // Only a change to a zone that existed before the command and is not
     // being replaced goes into the journal: an import of a big zone keeps
     // no before-images.
@@ -184,7 +177,7 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
   }
   KeyBuffer zk;
   make_zone_key(zone_key, zk);
-  auto zv = staged ? std::optional<std::string>(staging_->meta) : get(env_.zones, zk.span());
+  auto zv = get(env_.zones, zk.span());
   ZoneMeta meta;
   if (zv) ZoneMeta::parse(bytes_of(*zv), meta);
   meta.records = meta.records - old_count + data.rdatas.size();
@@ -200,11 +193,7 @@ bool Applier::write_rrset(std::span<const uint8_t> zone_key, std::span<const uin
       if (auto f = wire::soa_fields(data.rdatas.front())) meta.serial = f->serial;
     }
   }
-  if (staged) {
-    staging_->meta = meta.encode();
-  } else {
-    put(env_.zones, zk.span(), meta.encode());
-  }
+  put(env_.zones, zk.span(), meta.encode());
   return true;
 }
 
@@ -609,18 +598,171 @@ Status Applier::import_chunk(const ImportChunk& c) {
                       " SOA records at its apex; exactly one is required");
   }
 
-  staging_ = Staging{std::string(reinterpret_cast<const char*>(zk.data()), zk.size()),
-                     state->generation, state->meta};
-  if (auto s = add_records_grouped(zk, zone_key.labels(), c.records); !s) {
-    staging_.reset();
+  ZoneMeta meta;
+  if (!ZoneMeta::parse(bytes_of(state->meta), meta)) {
+    return make_error("import " + id + ": damaged staged zone counters");
+  }
+  std::string soa;  // the staged apex SOA, when this chunk writes one
+  if (auto s = stage_records(zk, zone_key.labels(), state->generation, c.records, meta, soa); !s) {
     return make_error("zone " + zone_text + ": " + s.error());
   }
-  state->meta = std::move(staging_->meta);
-  staging_.reset();
+  state->meta = meta.encode();
   state->chunks += 1;
   state->apex_soas += soas;
   state->last_index = index_;
   put(env_.imports, import_key(c.id), state->encode());
+  return {};
+}
+
+// The records of one import chunk, written into the staged generation
+// `generation` that no reader sees. The rules and the result are those of
+// add_records_grouped (each (owner, type) group merged once into whatever
+// earlier chunks staged; CNAME exclusivity; SOA only at the apex), but an
+// import is the one write that meets millions of records, so this path
+// reads each owner's staged RRsets with one cursor seek, writes through the
+// same cursor, and keeps the zone's counters in `meta` for the whole chunk.
+// (The live path's per-RRset reads of the zones table, the journal and the
+// signing notes do not apply to content nobody serves yet.) `soa_value`
+// holds the bytes `meta.soa` points at when the chunk stages the apex SOA.
+Status Applier::stage_records(std::span<const uint8_t> zone_key, size_t apex_labels,
+                              uint32_t generation, const std::vector<wire::Record>& records,
+                              ZoneMeta& meta, std::string& soa_value) {
+  struct Item {
+    uint32_t offset;
+    uint16_t length;
+    uint16_t type;
+    uint32_t index;
+  };
+  std::string arena;
+  std::vector<Item> items;
+  items.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    NameKey key(records[i].owner);
+    items.push_back(Item{static_cast<uint32_t>(arena.size()),
+                         static_cast<uint16_t>(key.bytes().size()), records[i].type,
+                         static_cast<uint32_t>(i)});
+    arena.append(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size());
+  }
+  auto key_of = [&](const Item& it) { return std::string_view(arena).substr(it.offset, it.length); };
+  std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
+    if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
+    return a.type < b.type;
+  });
+
+  lmdb::Cursor cursor;
+  if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
+  // The RRsets an owner already has in the staged generation (from earlier
+  // chunks, or earlier groups of this one), and their encoded values.
+  std::vector<std::pair<uint16_t, std::string>> existing;
+  std::vector<std::span<const uint8_t>> rdatas;
+  KeyBuffer key;
+  for (size_t ob = 0, oe = 0; ob < items.size(); ob = oe) {
+    const std::string_view owner_view = key_of(items[ob]);
+    for (oe = ob + 1; oe < items.size() && key_of(items[oe]) == owner_view; ++oe) {
+    }
+    const auto owner_key = bytes_of(owner_view);
+    const wire::Name& owner = records[items[ob].index].owner;
+    make_owner_prefix(zone_key, generation, owner_key, key);
+    const size_t prefix = key.size;
+    if (prefix + 2 > kMaxLmdbKey) {
+      return make_error(owner.to_text() + ": name too long to store (key of " +
+                        std::to_string(prefix + 2) + " bytes)");
+    }
+    existing.clear();
+    {
+      MDB_val k = lmdb::val(key.data, prefix), v;
+      for (int rc = cursor.get(&k, &v, MDB_SET_RANGE); rc == 0;
+           rc = cursor.get(&k, &v, MDB_NEXT)) {
+        if (k.mv_size != prefix + 2 || std::memcmp(k.mv_data, key.data, prefix) != 0) break;
+        const auto* kb = static_cast<const uint8_t*>(k.mv_data);
+        existing.emplace_back(load_u16(kb + prefix), std::string(lmdb::view(v)));
+      }
+    }
+    const bool at_apex = owner_key.size() == zone_key.size();
+    const bool wildcard = key_has_wildcard_label(owner_key.subspan(zone_key.size()));
+
+    for (size_t tb = ob, te = ob; tb < oe; tb = te) {
+      const uint16_t type = items[tb].type;
+      for (te = tb + 1; te < oe && items[te].type == type; ++te) {
+      }
+      // The checks of check_placement, against what the owner holds now.
+      auto where = [&] { return owner.to_text() + " " + type_text(type); };
+      if (!wire::is_storable_type(type)) {
+        return make_error(where() + ": this type cannot be stored in a zone");
+      }
+      if (type == T::SOA && !at_apex) {
+        return make_error("SOA at " + owner.to_text() + " is not at the zone apex " +
+                          owner.strip_left(owner.label_count() - apex_labels).to_text());
+      }
+      std::string* old = nullptr;
+      for (auto& [t, value] : existing) {
+        if (t == type) old = &value;
+        if (type == T::CNAME && t != T::CNAME && !is_dnssec_meta(t)) {
+          return make_error("CNAME at " + owner.to_text() + " cannot coexist with its " +
+                            type_text(t) + " record(s)");
+        }
+        if (type != T::CNAME && !is_dnssec_meta(type) && t == T::CNAME) {
+          return make_error(where() + " cannot coexist with the CNAME at " + owner.to_text());
+        }
+      }
+
+      rdatas.clear();
+      for (size_t k = tb; k < te; ++k) rdatas.push_back(records[items[k].index].rdata);
+      const wire::Record& last = records[items[te - 1].index];  // its TTL and class hold
+      RRsetData data = old ? decode_rrset(*old) : RRsetData{};
+      const size_t old_count = data.rdatas.size();
+      if (type == T::SOA) {
+        data.rdatas.clear();  // a singleton: the newest SOA replaces the old one
+        data.rdatas.emplace_back(rdatas.back().begin(), rdatas.back().end());
+      } else if (!old && rdatas.size() == 1) {
+        data.rdatas.emplace_back(rdatas.front().begin(), rdatas.front().end());
+      } else {
+        std::vector<std::vector<uint8_t>> canon;
+        canon.reserve(data.rdatas.size() + rdatas.size());
+        for (const auto& rd : data.rdatas) canon.push_back(canonical_rdata(type, rd));
+        for (auto rd : rdatas) {
+          auto c = canonical_rdata(type, rd);
+          auto at = std::lower_bound(canon.begin(), canon.end(), c);
+          if (at != canon.end() && *at == c) continue;
+          auto idx = at - canon.begin();
+          canon.insert(at, std::move(c));
+          data.rdatas.insert(data.rdatas.begin() + idx, std::vector<uint8_t>(rd.begin(), rd.end()));
+        }
+        if ((type == T::CNAME || type == T::DNAME) && data.rdatas.size() > 1) {
+          return make_error(owner.to_text() + " already has a " + type_text(type) +
+                            "; there can be only one");
+        }
+      }
+      data.ttl = last.ttl;
+      data.rclass = last.rclass;
+      std::string fresh = encode_rrset(data);
+      if (old && *old == fresh) continue;
+
+      key.size = prefix;
+      key.push(static_cast<uint8_t>(type >> 8));
+      key.push(static_cast<uint8_t>(type));
+      MDB_val k = lmdb::val(key.data, key.size), v = lmdb::val(fresh);
+      if (int rc = mdb_cursor_put(cursor.get(), &k, &v, 0)) throw_lmdb(rc, "write");
+      if (type == T::NSEC3 && !old) index_nsec3(zone_key, generation, owner_key, true);
+
+      meta.records = meta.records - old_count + data.rdatas.size();
+      if (!old) {
+        if (type == T::DNAME) meta.dnames += 1;
+        if (type == T::NS && !at_apex) meta.cuts += 1;
+        if (wildcard) meta.wildcards += 1;
+      }
+      if (type == T::SOA) {  // at the apex (checked above)
+        soa_value = fresh;
+        meta.soa = bytes_of(soa_value);
+        if (auto f = wire::soa_fields(data.rdatas.front())) meta.serial = f->serial;
+      }
+      if (old) {
+        *old = std::move(fresh);
+      } else {
+        existing.emplace_back(type, std::move(fresh));
+      }
+    }
+  }
   return {};
 }
 

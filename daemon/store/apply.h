@@ -89,6 +89,9 @@ class Applier {
   Status update(const Update& u);  // apply_update.cc
   Status import_begin(const ImportBegin& b);
   Status import_chunk(const ImportChunk& c);
+  Status stage_records(std::span<const uint8_t> zone_key, size_t apex_labels, uint32_t generation,
+                       const std::vector<wire::Record>& records, ZoneMeta& meta,
+                       std::string& soa_value);
   Status import_commit(const ImportCommit& c);
   Status import_abort(const ImportAbort& a);
   // Online signing (apply_sign.cc).
@@ -133,10 +136,10 @@ class Applier {
   void trash_content(std::span<const uint8_t> zone_key, uint32_t generation);
   void index_nsec3(std::span<const uint8_t> zone_key, uint32_t generation,
                    std::span<const uint8_t> owner_key, bool present);
-  // The generation that reads and writes of `zone_key` go to: the staged one
-  // while a chunk is applied to it, else the live one (0 when no zone).
+  // The generation that reads and writes of `zone_key` go to: the live one
+  // (0 when no zone). An import's chunks write the staged one directly
+  // (stage_records).
   uint32_t generation_of(std::span<const uint8_t> zone_key);
-  bool is_staging(std::span<const uint8_t> zone_key) const;
 
   // The types of the RRsets at one owner.
   std::vector<uint16_t> types_at(std::span<const uint8_t> zone_key,
@@ -182,15 +185,6 @@ class Applier {
   std::set<std::string> journal_reset_;
   uint32_t journal_entries_;
   uint64_t index_ = 0;
-  // Set while an ImportChunk runs: its records go to the staged generation,
-  // and the zone counters to `meta` (an encoded ZoneMeta) rather than to the
-  // zones table, which keeps serving the old content.
-  struct Staging {
-    std::string zone_key;
-    uint32_t generation = 0;
-    std::string meta;
-  };
-  std::optional<Staging> staging_;
   // Signing, per run(): states read (nullopt: zone not signed), RRsets
   // changed by owner (type 0: all), zones to sign whole.
   std::map<std::string, std::optional<SigningState>> signing_cache_;

@@ -809,6 +809,109 @@ TEST_F(ImportTest, CommitSwitchesTheWholeZoneAtOnceAndTheOldContentIsReclaimed) 
   EXPECT_EQ(store_->zone_records(N("example.com."))->size(), records->size());
 }
 
+// An import's chunks are written by their own path (stage_records); what it
+// stores must be what one PutZone of the same records stores, byte for byte,
+// however the records are cut into chunks: RRsets split across chunks (the
+// last record's TTL holds), duplicates in two chunks, names differing in
+// case only, cuts, a DNAME, a wildcard, an NSEC3 (and its index).
+TEST_F(ImportTest, ChunkedImportStoresExactlyWhatOnePutZoneStores) {
+  const std::string hash_owner = "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.com.";
+  std::vector<wire::Record> zone = {
+      SOA("example.com.", 42), NS("example.com.", "ns1.example.com."),
+      A("split.example.com.", "192.0.2.1", 300), A("ns1.example.com.", "192.0.2.53"),
+      MX("example.com.", 10, "Mail.example.com."), TXT("example.com.", "v=spf1 -all"),
+      A("Host.example.com.", "192.0.2.2"), CNAME("alias.example.com.", "www.example.com."),
+      DNAME("dn.example.com.", "example.net."), NS("sub.example.com.", "ns.sub.example.com."),
+      A("ns.sub.example.com.", "192.0.2.3"), A("*.wild.example.com.", "192.0.2.4"),
+      AAAA("www.example.com.", "2001:db8::1"),
+      SRV("_sip._udp.example.com.", 1, 2, 5060, "www.example.com."),
+      rr(hash_owner, 300, 50, {1, 0, 0, 10, 0, 20, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                               0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11,
+                               0x12, 0x13, 0x14, 0x00, 0x01, 0x40})};
+  for (int i = 0; i < 60; ++i) {
+    zone.push_back(A("h" + std::to_string(i) + ".example.com.", "198.51.100." + std::to_string(i)));
+    if (i == 20) zone.push_back(A("split.example.com.", "192.0.2.9", 300));
+    if (i == 30) zone.push_back(A("ns1.example.com.", "192.0.2.53"));  // a duplicate
+    if (i == 40) zone.push_back(MX("example.com.", 10, "mail.example.com."));  // same, in canonical form
+  }
+  zone.push_back(A("host.example.com.", "192.0.2.5"));
+  zone.push_back(A("split.example.com.", "192.0.2.10", 900));  // the RRset's TTL becomes 900
+
+  auto apply_to = [](Store& s, const Command& c, uint64_t index) {
+    auto bytes = encode_command(c);
+    ApplyItem item{index, 1, bytes};
+    std::vector<Status> outcomes;
+    auto st = s.apply(std::span(&item, 1), &outcomes);
+    EXPECT_TRUE(st) << st.error();
+    return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
+  };
+  ASSERT_TRUE(apply(PutZone{N("example.com."), zone}));
+  const std::string want_digest = store_->digest();
+  auto want = store_->zone_records(N("example.com."));
+  ASSERT_TRUE(want);
+  ASSERT_EQ(store_->zones().size(), 1u);
+  // The split RRset: both records, the last TTL.
+  auto split = store_->get(N("split.example.com."), T::A);
+  ASSERT_EQ(split.size(), 3u);
+  EXPECT_EQ(split[0].ttl, 900u);
+
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{7}, size_t{31}, zone.size()}) {
+    SCOPED_TRACE("chunks of " + std::to_string(chunk));
+    auto opened = Store::open(dir_.sub("chunks" + std::to_string(chunk)));
+    ASSERT_TRUE(opened) << opened.error();
+    Store& other = **opened;
+    uint64_t index = 0;
+    ASSERT_TRUE(apply_to(other, ImportBegin{7, N("example.com.")}, ++index));
+    uint32_t sequence = 0;
+    for (size_t at = 0; at < zone.size(); at += chunk) {
+      std::vector<wire::Record> part(zone.begin() + at,
+                                     zone.begin() + std::min(zone.size(), at + chunk));
+      auto s = apply_to(other, ImportChunk{7, sequence++, part}, ++index);
+      ASSERT_TRUE(s) << s.error();
+    }
+    ASSERT_TRUE(apply_to(other, ImportCommit{7, sequence}, ++index));
+    auto got = other.zone_records(N("example.com."));
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, *want);
+    ASSERT_EQ(other.zones().size(), 1u);
+    EXPECT_EQ(other.zones()[0].serial, store_->zones()[0].serial);
+    EXPECT_EQ(other.zones()[0].records, store_->zones()[0].records);
+    EXPECT_EQ(other.digest(), want_digest);
+    // The NSEC3 index (which the digest does not cover) has its entry too:
+    // the one hash of the zone is found at or before any hash.
+    auto view = other.begin_read();
+    ASSERT_TRUE(view);
+    NameKey key(N("example.com."));
+    ZoneRef z;
+    ASSERT_TRUE(view->find_zone(key, z));
+    const std::array<uint8_t, 20> zeros{};
+    uint8_t found[kMaxNsec3Hash];
+    EXPECT_EQ(view->nsec3_at_or_before(z, key.bytes(), zeros, false, found), 20u);
+  }
+}
+
+// A CNAME and other data at one owner are refused however the import's
+// chunks split them, as one PutZone refuses them.
+TEST_F(ImportTest, ACnameBesideOtherDataIsRefusedAcrossChunks) {
+  for (bool cname_first : {false, true}) {
+    SCOPED_TRACE(cname_first ? "CNAME first" : "A first");
+    const uint64_t id = cname_first ? 11 : 12;
+    ASSERT_TRUE(apply(ImportBegin{id, N("example.com.")}));
+    ASSERT_TRUE(apply(ImportChunk{id, 0, big_zone(1, 2, "192.0.2.")}));
+    auto a = A("x.example.com.", "192.0.2.1");
+    auto c = CNAME("x.example.com.", "www.example.com.");
+    ASSERT_TRUE(apply(ImportChunk{id, 1, {cname_first ? c : a}}));
+    auto s = apply(ImportChunk{id, 2, {cname_first ? a : c}});
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().find("cannot coexist"), std::string::npos) << s.error();
+    EXPECT_NE(s.error().find("x.example.com."), std::string::npos) << s.error();
+    // A refused chunk ends the import: nothing staged is left.
+    EXPECT_EQ(store_->stats().imports, 0u);
+    EXPECT_EQ(store_->stats().staged_records, 0u);
+  }
+  EXPECT_TRUE(store_->zones().empty());
+}
+
 TEST_F(ImportTest, ImportedSerialNotAboveTheOldOneIsBumpedPastIt) {
   ASSERT_TRUE(apply(PutZone{N("example.com."), big_zone(100, 2, "192.0.2.")}));
   ASSERT_TRUE(apply(ImportBegin{1, N("example.com.")}));
