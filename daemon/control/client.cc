@@ -1,4 +1,5 @@
-// Blocking control-socket client: one request, one response, one deadline.
+// Blocking control-socket client: one request, one response, one deadline;
+// or a connection with several requests in flight, answered in order.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "common/unique_fd.h"
 #include "daemon/control/protocol.h"
@@ -25,7 +27,24 @@ int remaining_ms(Clock::time_point deadline) {
 
 }  // namespace
 
-Result<Response> call(const std::string& socket_path, const Request& request, uint32_t timeout_ms) {
+Connection::Connection(Connection&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), reader_(std::move(o.reader_)) {}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+    path_ = std::move(o.path_);
+    reader_ = std::move(o.reader_);
+  }
+  return *this;
+}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Connection> Connection::open(const std::string& socket_path, uint32_t timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -55,7 +74,14 @@ Result<Response> call(const std::string& socket_path, const Request& request, ui
     ::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return make_error("cannot connect to " + socket_path + ": " + errno_text(err));
   }
+  Connection c;
+  c.fd_ = sock.release();
+  c.path_ = socket_path;
+  return c;
+}
 
+Status Connection::send(const Request& request, uint32_t timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   const std::string body = encode_request_body(request);
   if (body.size() > kMaxFrameSize) {
     return make_error("request of " + std::to_string(body.size()) +
@@ -65,45 +91,57 @@ Result<Response> call(const std::string& socket_path, const Request& request, ui
   const std::string out = frame(body);
   size_t sent = 0;
   while (sent < out.size()) {
-    ssize_t n = ::send(sock.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      pollfd pfd{sock.get(), POLLOUT, 0};
-      if (::poll(&pfd, 1, remaining_ms(deadline)) <= 0) {
-        return make_error("timed out sending the request to " + socket_path);
-      }
+      pollfd pfd{fd_, POLLOUT, 0};
+      int ready = ::poll(&pfd, 1, remaining_ms(deadline));
+      if (ready < 0 && errno == EINTR) continue;  // a signal: the caller looks at it later
+      if (ready <= 0) return make_error("timed out sending the request to " + path_);
       continue;
     }
-    return make_error("cannot send to " + socket_path + ": " + errno_text(errno));
+    return make_error("cannot send to " + path_ + ": " + errno_text(errno));
   }
+  return {};
+}
 
-  FrameReader reader;
+Result<Response> Connection::receive(uint32_t timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   uint8_t buf[65536];
   for (;;) {
-    if (auto body = reader.next()) {
+    if (auto body = reader_.next()) {
       auto decoded =
           decode_response_body({reinterpret_cast<const uint8_t*>(body->data()), body->size()});
       if (!decoded) return make_error("bad response from raftdnsd: " + decoded.error());
       return decoded;
     }
-    if (reader.oversized()) return make_error("response from raftdnsd is too large");
-    pollfd pfd{sock.get(), POLLIN, 0};
+    if (reader_.oversized()) return make_error("response from raftdnsd is too large");
+    pollfd pfd{fd_, POLLIN, 0};
     int ready = ::poll(&pfd, 1, remaining_ms(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
       return make_error("timed out after " + std::to_string(timeout_ms) +
                         " ms waiting for raftdnsd");
     }
-    ssize_t n = ::recv(sock.get(), buf, sizeof(buf), 0);
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) return make_error("cannot read from " + socket_path + ": " + errno_text(errno));
+    if (n < 0) return make_error("cannot read from " + path_ + ": " + errno_text(errno));
     if (n == 0) return make_error("raftdnsd closed the connection without answering");
-    reader.feed({buf, static_cast<size_t>(n)});
+    reader_.feed({buf, static_cast<size_t>(n)});
   }
+}
+
+Result<Response> call(const std::string& socket_path, const Request& request, uint32_t timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto left = [&] { return static_cast<uint32_t>(remaining_ms(deadline)); };
+  auto conn = Connection::open(socket_path, timeout_ms);
+  if (!conn) return std::move(conn).take_error();
+  if (auto s = conn->send(request, left()); !s) return std::move(s).take_error();
+  return conn->receive(left());
 }
 
 }  // namespace raftdns::control

@@ -2,14 +2,17 @@
 // responses, their JSON encoding, and the length-prefixed framing.
 //
 // A frame is a 4-byte big-endian body length followed by a JSON object whose
-// "v" member is kProtocolVersion. The daemon answers every frame with exactly
-// one response frame, in order. A request with another version, a body that
+// "v" member is kProtocolVersion (for an import chunk, then 0x00 and its
+// packed records). The daemon answers every frame with exactly one response
+// frame, in order, and reads up to kMaxPipelinedRequests frames ahead. A request with another version, a body that
 // is not the expected JSON, or a length above kMaxFrameSize is refused with
 // an error response; only an oversized frame also ends the connection (its
 // body is never read).
 //
 // Names and RDATA travel in uncompressed wire form as lowercase hex, so the
-// protocol is exact for any octet and this library needs no DNS code.
+// protocol is exact for any octet and this library needs no DNS code. The
+// one exception is bulk: a zone_import_chunk's records follow the JSON
+// document in binary, after a 0x00 that ends it (see protocol.cc).
 #pragma once
 
 #include <cstddef>
@@ -284,6 +287,32 @@ class FrameReader {
 // request and waits for its response until `timeout_ms` has passed. Errors
 // are one line and name the socket ("cannot connect to /run/...: ...").
 Result<Response> call(const std::string& socket_path, const Request& request, uint32_t timeout_ms);
+
+// A blocking connection that may have several requests in flight: the
+// daemon reads up to kMaxPipelinedRequests requests of a connection ahead
+// of its answers, acts on them in the order sent (so writes are proposed in
+// that order), and answers them in that order. A streamed import keeps a
+// few chunks in flight this way.
+inline constexpr size_t kMaxPipelinedRequests = 4;
+class Connection {
+ public:
+  static Result<Connection> open(const std::string& socket_path, uint32_t timeout_ms);
+  Connection(Connection&& o) noexcept;
+  Connection& operator=(Connection&& o) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  Status send(const Request& request, uint32_t timeout_ms);
+  // The answer to the oldest request sent and not yet answered.
+  Result<Response> receive(uint32_t timeout_ms);
+
+ private:
+  Connection() = default;
+  int fd_ = -1;
+  std::string path_;
+  FrameReader reader_;
+};
 
 // Hex helpers used by the codec and by tests.
 std::string to_hex(std::span<const uint8_t> bytes);

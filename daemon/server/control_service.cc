@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <fstream>
 
 #include "daemon/dnssec/key.h"
@@ -531,9 +532,17 @@ struct ControlListener::Connection {
   ControlListener* owner = nullptr;
   BufferEventPtr bev;
   control::FrameReader reader;
-  bool busy = false;       // a request is being handled
-  bool in_handle = false;  // inside ControlService::handle (synchronous reply)
-  bool closing = false;    // close once the output is flushed
+  // The answers owed, in the order the requests came: a slot fills when the
+  // service answers its request, and the filled slots at the front go out.
+  // At most control::kMaxPipelinedRequests are owed; reading waits beyond.
+  struct Owed {
+    std::optional<Response> response;
+    bool close_after = false;  // the oversized-request refusal ends the connection
+  };
+  std::deque<Owed> owed;
+  uint64_t first_owed = 0;   // the sequence number of owed.front()
+  bool in_process = false;   // inside process(): replies only fill their slot
+  bool closing = false;      // close once the output is flushed
 
   void on_read(bufferevent*) { owner->on_read(*this); }
   void on_write(bufferevent*) {
@@ -661,46 +670,72 @@ void ControlListener::on_event(Connection& conn, short) {
 
 void ControlListener::drop(Connection& conn) { connections_.erase(&conn); }
 
+void ControlListener::flush(Connection& conn) {
+  while (!conn.owed.empty() && conn.owed.front().response) {
+    std::string out = control::frame(control::encode_response_body(*conn.owed.front().response));
+    bufferevent_write(conn.bev.get(), out.data(), out.size());
+    const bool close_after = conn.owed.front().close_after;
+    conn.owed.pop_front();
+    ++conn.first_owed;
+    if (close_after) {
+      conn.closing = true;
+      conn.owed.clear();
+      bufferevent_disable(conn.bev.get(), EV_READ);
+      return;
+    }
+  }
+}
+
+// Reads and hands on the connection's requests while fewer than
+// kMaxPipelinedRequests answers are owed. The service acts on each request
+// as it is handed on (a write is proposed then), so writes sent on one
+// connection are proposed in the order sent, whatever order they finish in.
 void ControlListener::process(const std::shared_ptr<Connection>& conn) {
-  auto send = [](Connection& c, const Response& r) {
-    std::string out = control::frame(control::encode_response_body(r));
-    bufferevent_write(c.bev.get(), out.data(), out.size());
-  };
-  while (!conn->busy && !conn->closing) {
+  if (conn->in_process) return;
+  conn->in_process = true;
+  while (!conn->closing && conn->owed.size() < control::kMaxPipelinedRequests) {
     std::optional<std::string> body = conn->reader.next();
     if (!body) {
       if (conn->reader.oversized()) {
-        send(*conn,
-             Response::failure("request of " + std::to_string(conn->reader.announced_size()) +
+        conn->owed.push_back(
+            {Response::failure("request of " + std::to_string(conn->reader.announced_size()) +
                                " bytes is larger than the limit of " +
-                               std::to_string(control::kMaxFrameSize) + " bytes"));
+                               std::to_string(control::kMaxFrameSize) + " bytes"),
+             true});
         log_warning("control socket: refused an oversized request");
-        conn->closing = true;
         bufferevent_disable(conn->bev.get(), EV_READ);
+        flush(*conn);
       }
-      return;
+      break;
     }
     auto request = control::decode_request_body(
         {reinterpret_cast<const uint8_t*>(body->data()), body->size()});
     if (!request) {
       log_warning("control socket: refused a request: " + request.error());
-      send(*conn, Response::failure("bad request: " + request.error()));
+      conn->owed.push_back({Response::failure("bad request: " + request.error()), false});
+      flush(*conn);
       continue;
     }
-    conn->busy = true;
-    conn->in_handle = true;
-    bufferevent_disable(conn->bev.get(), EV_READ);
+    const uint64_t sequence = conn->first_owed + conn->owed.size();
+    conn->owed.emplace_back();
     std::weak_ptr<Connection> weak = conn;
-    service_.handle(*request, [this, weak, send](Response response) {
+    service_.handle(*request, [this, weak, sequence](Response response) {
       std::shared_ptr<Connection> c = weak.lock();
-      if (!c || !connections_.contains(c.get())) return;
-      send(*c, response);
-      c->busy = false;
-      bufferevent_enable(c->bev.get(), EV_READ);
-      if (!c->in_handle) process(c);
+      if (!c || !connections_.contains(c.get()) || c->closing) return;
+      if (sequence < c->first_owed || sequence - c->first_owed >= c->owed.size()) return;
+      c->owed[sequence - c->first_owed].response = std::move(response);
+      flush(*c);
+      process(c);  // a slot is free: read on (a no-op inside process itself)
     });
-    conn->in_handle = false;
   }
+  if (!conn->closing) {
+    if (conn->owed.size() < control::kMaxPipelinedRequests) {
+      bufferevent_enable(conn->bev.get(), EV_READ);
+    } else {
+      bufferevent_disable(conn->bev.get(), EV_READ);
+    }
+  }
+  conn->in_process = false;
 }
 
 }  // namespace raftdns::server

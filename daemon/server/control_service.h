@@ -112,6 +112,7 @@ class ControlListener {
   void on_read(Connection& conn);
   void on_event(Connection& conn, short what);
   void process(const std::shared_ptr<Connection>& conn);
+  void flush(Connection& conn);
   void drop(Connection& conn);
 
   event_base* base_;

@@ -572,8 +572,7 @@ Status Applier::import_chunk(const ImportChunk& c) {
   // nothing.
   if (c.sequence < state->chunks) return {};
   if (c.sequence != state->chunks) {
-    return make_error("import " + id + ": chunk " + std::to_string(c.sequence) +
-                      " arrived where chunk " + std::to_string(state->chunks) + " belongs");
+    return make_error(chunk_ahead_error(c.id, c.sequence, state->chunks));
   }
   auto zone = wire::Name::from_wire(state->zone_wire);
   if (!zone) return make_error("import " + id + ": damaged zone name");

@@ -361,6 +361,19 @@ std::string import_id_text(uint64_t id) {
   return hex;
 }
 
+namespace {
+constexpr std::string_view kChunkAhead = " arrived where chunk ";
+}  // namespace
+
+std::string chunk_ahead_error(uint64_t id, uint32_t sequence, uint32_t expected) {
+  return "import " + import_id_text(id) + ": chunk " + std::to_string(sequence) +
+         std::string(kChunkAhead) + std::to_string(expected) + " belongs";
+}
+
+bool is_chunk_ahead(std::string_view reason) {
+  return reason.rfind("import ", 0) == 0 && reason.find(kChunkAhead) != std::string_view::npos;
+}
+
 std::vector<uint8_t> encode_command(const Command& c) {
   Encoder e;
   e.u8(kCommandVersion);

@@ -69,7 +69,8 @@ struct Update {
 //   ImportBegin   opens import `id` for `zone`: a fresh, unread generation of
 //                 the zone's content;
 //   ImportChunk   merges some of the zone's records into it, with the same
-//                 rules PutZone enforces (a refused chunk ends the import);
+//                 rules PutZone enforces (a refused chunk ends the import,
+//                 but for one ahead of its turn: see chunk_ahead_error);
 //   ImportCommit  checks the whole (exactly one apex SOA, every chunk there)
 //                 and repoints the zone at the staged content in one step;
 //   ImportAbort   drops the import.
@@ -172,6 +173,13 @@ std::optional<uint16_t> update_rcode(std::string_view reason);
 
 // An import id as 16 hex digits, as logs and errors show it.
 std::string import_id_text(uint64_t id);
+
+// The refusal of an import chunk that arrives ahead of its turn: one before
+// it was lost with a leader while the client had several in flight, and is
+// being sent again. Unlike every other refused chunk, it leaves the import
+// as it was (the refusal changes nothing), so the resend goes on.
+std::string chunk_ahead_error(uint64_t id, uint32_t sequence, uint32_t expected);
+bool is_chunk_ahead(std::string_view reason);
 
 // A one-line human description ("add 2 records", "put zone example.com.").
 std::string describe(const Command& c);

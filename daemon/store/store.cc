@@ -243,11 +243,12 @@ class LmdbStore final : public Store {
         } else {
           results.push_back(
               apply_nested(txn.get(), *env, *cmd, item.index, opts_.journal_entries, changed));
-          // A refused chunk or commit ends its import, on every node alike.
+          // A refused chunk or commit ends its import, on every node alike;
+          // a chunk ahead of its turn only is refused (command.h).
           uint64_t import_id = 0;
           if (auto* chunk = std::get_if<ImportChunk>(&*cmd)) import_id = chunk->id;
           if (auto* commit = std::get_if<ImportCommit>(&*cmd)) import_id = commit->id;
-          if (!results.back() && import_id != 0) {
+          if (!results.back() && import_id != 0 && !is_chunk_ahead(results.back().error())) {
             (void)apply_nested(txn.get(), *env, ImportAbort{import_id}, item.index,
                                opts_.journal_entries, changed);
           }

@@ -52,16 +52,30 @@ TEST(ControlCodec, AnImportChunkCarriesItsRecordsPackedAndExact) {
   odd.ttl = 0xfffffffe;
   r.records = {sample_record(), odd, WireRecord{{0}, 16, 1, 0, {}}};
   std::string body = encode_request_body(r);
-  EXPECT_NE(body.find("\"packed_records\""), std::string::npos);
+  // The records follow the JSON document in binary, not inside it.
+  const size_t nul = body.find('\0');
+  ASSERT_NE(nul, std::string::npos);
+  EXPECT_NE(body.find("\"packed_records_bytes\""), std::string::npos);
+  EXPECT_LT(body.find("\"packed_records_bytes\""), nul);
   EXPECT_EQ(body.find("\"records\""), std::string::npos);
+  EXPECT_EQ(body.find("abababab"), std::string::npos);  // no hex of the 300-octet RDATA
   auto decoded = decode_request_body(bytes(body));
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(*decoded, r);
-  // A record cut short is refused, naming the member.
-  auto cut = R"({"v":1,"op":"zone_import_chunk","packed_records":"03777777000100"})";
+  // A record cut short is refused.
+  std::string head = R"({"v":1,"op":"zone_import_chunk","packed_records_bytes":7})";
+  std::string cut = head + std::string(1, '\0') + std::string("\x03www\x00\x01\x00", 7);
   auto refused = decode_request_body(bytes(cut));
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().find("packed_records"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find("truncated"), std::string::npos) << refused.error();
+  // So are packed bytes that do not match the announced length, either way.
+  for (const std::string& bad : {head, head + std::string(1, '\0') + "12345678",
+                                 std::string(R"({"v":1,"op":"zone_import_chunk"})") +
+                                     std::string(1, '\0') + "x"}) {
+    auto r2 = decode_request_body(bytes(bad));
+    ASSERT_FALSE(r2.ok()) << bad;
+    EXPECT_NE(r2.error().find("packed records"), std::string::npos) << r2.error();
+  }
 }
 
 TEST(ControlCodec, EveryOperationNameRoundTrips) {

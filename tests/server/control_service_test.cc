@@ -2,10 +2,13 @@
 // proposer, refused writes change nothing, reads see applied writes.
 #include <gtest/gtest.h>
 
+#include <event2/event.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "daemon/control/protocol.h"
 #include "daemon/dnssec/key.h"
@@ -487,6 +490,115 @@ TEST_F(SignedZoneTest, ARollProposesOneKeyOfTheRoleAndUnsignForgetsTheKeys) {
   EXPECT_FALSE(store_->signing(*wire::Name::from_text("example.com.")).has_value());
   EXPECT_EQ(call(signing_request(control::Op::zone_keys)).error,
             "zone example.com. is not signed online");
+}
+
+// Holds every proposal until the test completes it.
+class DeferringProposer final : public Proposer {
+ public:
+  void submit(store::Command command, const ProposalOptions&, Callback done) override {
+    held.emplace_back(std::move(command), std::move(done));
+  }
+  std::vector<std::pair<store::Command, Callback>> held;
+};
+
+// One connection may have several requests in flight: the listener reads
+// ahead of its answers (a streamed import keeps chunks in flight this way),
+// proposes writes in the order sent, and answers in that order, whatever
+// order the writes finish in.
+TEST(ControlListenerTest, PipelinedRequestsAreProposedInOrderAndAnsweredInOrder) {
+  const std::string dir = ::testing::TempDir() + "/raftdns-control-pipeline-" +
+                          std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto store = store::Store::open(dir + "/store");
+  ASSERT_TRUE(store.ok()) << store.error();
+  DeferringProposer proposer;
+  ControlService service(**store, proposer, [] {
+    control::StatusInfo s;
+    s.role = "single";
+    return s;
+  });
+  event_base* base = event_base_new();
+  ASSERT_NE(base, nullptr);
+  {
+    ControlListener listener(base, service);
+    const std::string socket = dir + "/control.sock";
+    ASSERT_TRUE(listener.open(socket, ""));
+
+    // Three writes with a read between them: as many as the daemon reads ahead.
+    std::vector<control::Request> requests;
+    for (uint64_t id : {1, 2, 0, 3}) {
+      control::Request r;
+      if (id == 0) {
+        r.op = control::Op::status;
+      } else {
+        r.op = control::Op::zone_import_begin;
+        r.zone = wire_name("example.com.");
+        r.import_id = id;
+        r.timeout_ms = 10000;
+      }
+      requests.push_back(r);
+    }
+    static_assert(control::kMaxPipelinedRequests == 4);
+    std::vector<control::Response> answers;
+    std::string client_error;
+    std::atomic<bool> client_done{false};
+    std::thread client([&] {
+      auto conn = control::Connection::open(socket, 5000);
+      if (!conn) {
+        client_error = conn.error();
+      } else {
+        for (const auto& r : requests) {
+          if (auto s = conn->send(r, 5000); !s) client_error = s.error();
+        }
+        for (size_t i = 0; i < requests.size() && client_error.empty(); ++i) {
+          auto a = conn->receive(10000);
+          if (!a) {
+            client_error = a.error();
+          } else {
+            answers.push_back(*a);
+          }
+        }
+      }
+      client_done = true;
+    });
+    auto run_until = [&](auto done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+      const auto deadline = std::chrono::steady_clock::now() + limit;
+      while (!done() && std::chrono::steady_clock::now() < deadline) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    };
+    // All three writes are proposed, in the order sent, before any is answered.
+    run_until([&] { return proposer.held.size() == 3 || client_done; });
+    ASSERT_EQ(proposer.held.size(), 3u) << client_error;
+    for (size_t i = 0; i < 3; ++i) {
+      const auto* begin = std::get_if<store::ImportBegin>(&proposer.held[i].first);
+      ASSERT_NE(begin, nullptr);
+      EXPECT_EQ(begin->id, std::vector<uint64_t>({1, 2, 3})[i]);
+    }
+    EXPECT_TRUE(answers.empty());
+    // They finish last first; the second is refused.
+    proposer.held[2].second(Status{}, 13);
+    proposer.held[1].second(make_error("refused for the test"), 0);
+    run_until([&] { return client_done.load(); }, std::chrono::milliseconds(300));
+    EXPECT_FALSE(client_done) << "answered before the first write finished";
+    proposer.held[0].second(Status{}, 11);
+    run_until([&] { return client_done.load(); });
+    client.join();
+    ASSERT_TRUE(client_error.empty()) << client_error;
+    ASSERT_EQ(answers.size(), 4u);
+    EXPECT_TRUE(answers[0].ok);
+    EXPECT_EQ(answers[0].index, 11u);
+    EXPECT_FALSE(answers[1].ok);
+    EXPECT_EQ(answers[1].error, "refused for the test");
+    ASSERT_TRUE(answers[2].status.has_value());
+    EXPECT_EQ(answers[2].status->role, "single");
+    EXPECT_TRUE(answers[3].ok);
+    EXPECT_EQ(answers[3].index, 13u);
+  }
+  event_base_free(base);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -983,7 +983,7 @@ TEST_F(ImportTest, CommitNeedsOneSoaAndEveryChunk) {
   EXPECT_EQ(store_->stats().imports, 0u);
 }
 
-TEST_F(ImportTest, AResentChunkIsIgnoredAndAChunkOutOfPlaceIsRefused) {
+TEST_F(ImportTest, AResentChunkIsIgnoredAndAChunkAheadIsRefusedLeavingTheImport) {
   ASSERT_TRUE(apply(ImportBegin{3, N("example.com.")}));
   ASSERT_TRUE(apply(ImportChunk{3, 0, big_zone(1, 2, "192.0.2.")}));
   // The client lost the answer (a leader change) and sends chunk 0 again.
@@ -997,6 +997,16 @@ TEST_F(ImportTest, AResentChunkIsIgnoredAndAChunkOutOfPlaceIsRefused) {
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().find("chunk 3 arrived where chunk 2 belongs"), std::string::npos)
       << s.error();
+  EXPECT_TRUE(is_chunk_ahead(s.error()));
+  // Unlike other refusals, a chunk ahead of its turn leaves the import as it
+  // was: the client sends again from the lost chunk 2, and it goes on.
+  EXPECT_EQ(store_->stats().imports, 1u);
+  EXPECT_EQ(store_->stats().staged_records, 5u);
+  ASSERT_TRUE(apply(ImportChunk{3, 2, {A("z.example.com.", "192.0.2.10")}}));
+  ASSERT_TRUE(apply(ImportChunk{3, 3, {A("x.example.com.", "192.0.2.9")}}));
+  ASSERT_TRUE(apply(ImportCommit{3, 4}));
+  EXPECT_EQ(store_->zones().at(0).records, 7u);
+  EXPECT_EQ(store_->get(N("x.example.com."), T::A).size(), 1u);
 }
 
 TEST_F(ImportTest, AbortDropsTheStagedContent) {

@@ -24,6 +24,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <deque>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -534,11 +535,27 @@ Result<control::Response> send_import_write(const Channel& ch, const control::Re
   }
 }
 
+// A chunk the store refused because an earlier one has not reached it (the
+// earlier one was lost with a leader while chunks were in flight): the
+// refusal changes nothing (store::chunk_ahead_error), and sending again from
+// the lost one goes on.
+bool is_out_of_place(const std::string& error) {
+  return error.rfind("import ", 0) == 0 && error.find(" arrived where chunk ") != std::string::npos;
+}
+
 // Streams `records` into the cluster as one staged import of `origin` (see
-// store::ImportBegin): begin, chunks sized as above, then
-// commit, which switches the zone in one step. Any failure or Ctrl-C aborts
-// the import, and the zone keeps its old content. `source` names the file
-// (or primary) in messages.
+// store::ImportBegin): begin, chunks sized as above, then commit, which
+// switches the zone in one step. Up to kImportWindow chunks are in flight on
+// one connection (the daemon proposes them in the order sent), so the
+// cluster replicates and applies one chunk while the next is on its way.
+// A transient failure (a leader change) drains the window and sends again
+// from the first chunk not confirmed: a chunk already applied is
+// recognized by its sequence number and changes nothing. Any other failure
+// or Ctrl-C aborts the import, and the zone keeps its old content.
+// `source` names the file (or primary) in messages.
+constexpr size_t kImportWindow = 3;
+static_assert(kImportWindow <= control::kMaxPipelinedRequests);
+
 void import_zone(const Channel& ch, const wire::Name& origin,
                  const std::vector<wire::Record>& records, const std::string& source,
                  control::Wait wait) {
@@ -563,44 +580,98 @@ void import_zone(const Channel& ch, const wire::Name& origin,
     fail(code, why + "; import aborted, zone " + origin.to_text() + " is unchanged" +
                    (r && r->ok ? "" : " (the staged part is reclaimed when the import goes stale)"));
   };
+  const uint32_t wait_ms = ch.timeout_ms + 2000;
+  auto connection = control::Connection::open(ch.socket_path, wait_ms);
+  if (!connection) fail(kExitUnreachable, connection.error());
 
   Progress progress("importing " + origin.to_text(), records.size());
   const size_t total = records.size();
-  uint32_t sequence = 0;
-  size_t applied = 0;
+  // Chunk `s` holds records [bounds[s], bounds[s + 1]): fixed once sent, so
+  // a chunk sent again is the same chunk.
+  std::vector<size_t> bounds = {0};
+  struct InFlight {
+    uint32_t sequence;
+    std::chrono::steady_clock::time_point sent_at;
+  };
+  std::deque<InFlight> in_flight;
+  uint32_t next = 0;      // the next chunk to send
+  size_t applied = 0;     // records of the chunks confirmed, in order
   size_t chunk_size = kImportChunkFirst;
-  for (size_t at = 0, end = 0; at < total; at = end) {
+  auto last_answer = std::chrono::steady_clock::now();
+  // While sending again after a transient failure: until when it may go on.
+  bool retrying = false;
+  std::chrono::steady_clock::time_point retry_deadline{};
+  auto show = [&] {
+    progress.update(applied, "parsed " + std::to_string(total) + ", sent " +
+                                 std::to_string(bounds[next]) + ", applied " +
+                                 std::to_string(applied));
+  };
+  while (applied < total) {
     if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
-    control::Request chunk;
-    chunk.op = control::Op::zone_import_chunk;
-    chunk.import_id = id;
-    chunk.sequence = sequence;
-    end = std::min(total, at + chunk_size);
-    chunk.records.reserve(end - at);
-    for (size_t i = at; i < end; ++i) chunk.records.push_back(to_wire(records[i]));
-    progress.update(applied, "parsed " + std::to_string(total) + ", sent " + std::to_string(end) +
-                                 ", applied " + std::to_string(applied));
-    const auto sent_at = std::chrono::steady_clock::now();
-    auto r = send_import_write(ch, chunk);
+    while (in_flight.size() < kImportWindow && bounds[next] < total) {
+      if (next + 1 == bounds.size()) bounds.push_back(std::min(total, bounds[next] + chunk_size));
+      control::Request chunk;
+      chunk.op = control::Op::zone_import_chunk;
+      chunk.import_id = id;
+      chunk.sequence = next;
+      chunk.timeout_ms = ch.timeout_ms;
+      chunk.records.reserve(bounds[next + 1] - bounds[next]);
+      for (size_t i = bounds[next]; i < bounds[next + 1]; ++i) {
+        chunk.records.push_back(to_wire(records[i]));
+      }
+      if (auto s = connection->send(chunk, wait_ms); !s) {
+        if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
+        abort_import(source + ": " + s.error(), kExitFailed);
+      }
+      in_flight.push_back({next, std::chrono::steady_clock::now()});
+      ++next;
+      show();
+    }
+    auto r = connection->receive(wait_ms);
+    if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
     if (!r) abort_import(source + ": " + r.error(), kExitFailed);
-    // The next size, from this round trip: at most double or half at a time.
-    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at)
-                            .count();
-    const double target = std::chrono::duration<double>(kImportChunkTarget).count();
-    const double scale = std::clamp(target / std::max(took, 1e-3), 0.5, 2.0);
-    chunk_size = std::clamp(static_cast<size_t>(static_cast<double>(chunk_size) * scale),
-                            kImportChunkMin, control::kMaxImportChunkRecords);
-    applied = end;
-    ++sequence;
-    progress.update(applied, "parsed " + std::to_string(total) + ", sent " + std::to_string(end) +
-                                 ", applied " + std::to_string(applied));
+    const InFlight done = in_flight.front();
+    in_flight.pop_front();
+    if (r->ok) {
+      retrying = false;
+      applied = bounds[done.sequence + 1];
+      // The next size, from the time this chunk took beyond the one before
+      // it (with chunks in flight, that is the cluster's time per chunk):
+      // at most double or half at a time.
+      const auto now = std::chrono::steady_clock::now();
+      const double took =
+          std::chrono::duration<double>(now - std::max(done.sent_at, last_answer)).count();
+      last_answer = now;
+      const double target = std::chrono::duration<double>(kImportChunkTarget).count();
+      const double scale = std::clamp(target / std::max(took, 1e-3), 0.5, 2.0);
+      chunk_size = std::clamp(static_cast<size_t>(static_cast<double>(chunk_size) * scale),
+                              kImportChunkMin, control::kMaxImportChunkRecords);
+      show();
+      continue;
+    }
+    if (!is_transient(r->error) && !is_out_of_place(r->error)) {
+      abort_import(source + ": " + r->error, kExitFailed);
+    }
+    // A leader change: wait for the answers still owed (whatever they are),
+    // then send again from this chunk, as long as the deadline allows.
+    const auto now = std::chrono::steady_clock::now();
+    if (!retrying) retry_deadline = now + std::chrono::milliseconds(ch.timeout_ms);
+    retrying = true;
+    if (now >= retry_deadline) abort_import(source + ": " + r->error, kExitFailed);
+    while (!in_flight.empty()) {
+      auto rest = connection->receive(wait_ms);
+      if (!rest) abort_import(source + ": " + rest.error(), kExitFailed);
+      in_flight.pop_front();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    next = done.sequence;
   }
   if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
   progress.finish();
   control::Request commit;
   commit.op = control::Op::zone_import_commit;
   commit.import_id = id;
-  commit.sequence = sequence;
+  commit.sequence = next;
   commit.wait = wait;
   if (auto r = send_import_write(ch, commit); !r) {
     fail(kExitFailed, source + ": " + r.error() + "; zone " + origin.to_text() + " is unchanged");
