@@ -643,10 +643,14 @@ Status Applier::stage_records(std::span<const uint8_t> zone_key, size_t apex_lab
     arena.append(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size());
   }
   auto key_of = [&](const Item& it) { return std::string_view(arena).substr(it.offset, it.length); };
-  std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
+  auto before = [&](const Item& a, const Item& b) {
     if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
     return a.type < b.type;
-  });
+  };
+  // dnsadm sends the records in this order already.
+  if (!std::is_sorted(items.begin(), items.end(), before)) {
+    std::stable_sort(items.begin(), items.end(), before);
+  }
 
   lmdb::Cursor cursor;
   if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");

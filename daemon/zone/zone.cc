@@ -19,6 +19,7 @@ extern "C" {
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_set>
 
 namespace raftdns::zone {
@@ -55,6 +56,22 @@ struct ScanState {
   std::string first_clamped;  // "file:line: " of the first one
   std::string error;
   bool failed = false;
+  // A streamed load: the records go to `stream` in batches as parsed.
+  const LoadStream* stream = nullptr;
+  size_t streamed = 0;  // records handed on so far
+
+  // Hands the records parsed since the last call to the stream; false when
+  // the stream stopped the load.
+  bool hand_on() {
+    if (!stream || failed || records.size() == streamed) return true;
+    const bool go_on = stream->sink(std::span<const Record>(records).subspan(streamed));
+    streamed = records.size();
+    if (!go_on) {
+      failed = true;
+      error = default_file + ": stopped";
+    }
+    return go_on;
+  }
 
   const std::string* intern_file(const char* name) {
     std::string_view n = name ? std::string_view(name) : std::string_view(default_file);
@@ -113,6 +130,9 @@ void on_record(zs_scanner_t* s) {
   }
   st->records.push_back(std::move(rr));
   st->locations.push_back(loc);
+  if (st->stream && st->records.size() - st->streamed >= st->stream->batch && !st->hand_on()) {
+    s->state = ZS_STATE_STOP;
+  }
 }
 
 void on_error(zs_scanner_t* s) {
@@ -406,6 +426,16 @@ Result<ParsedZone> finish_load(const Name& origin, ScanState& st, int parse_rc, 
                       zs_strerror(s->error.code));
   }
   Grouping order = grouped_order(st.records);
+  // The TTL each RRset gets when its records are merged in file order, the
+  // last one's holding (the store's rule, which a streamed load meets).
+  std::vector<uint32_t> merged_ttl;
+  for (size_t begin = 0, end = 0; begin < order.order.size(); begin = end) {
+    uint32_t last = order.order[begin];
+    for (end = begin + 1; end < order.order.size() && order.same_rrset(st.records, end); ++end) {
+      last = std::max(last, order.order[end]);
+    }
+    merged_ttl.push_back(st.records[last].ttl);
+  }
   drop_duplicates(st.records, st.locations, order);
   std::vector<std::string> warnings = std::move(st.warnings);
   if (st.ttls_clamped) {
@@ -418,7 +448,19 @@ Result<ParsedZone> finish_load(const Name& origin, ScanState& st, int parse_rc, 
   if (auto v = validate_with_locations(origin, st.records, &st.locations, &warnings, &order); !v) {
     return make_error(v.error());
   }
-  return ParsedZone{origin, std::move(st.records), std::move(warnings)};
+  // RRsets whose TTL differs from the merged one (duplicates dropped, TTLs
+  // lowered): the group order is the same as before drop_duplicates, which
+  // never drops a whole RRset.
+  std::vector<uint32_t> restated;
+  size_t group = 0;
+  for (size_t begin = 0, end = 0; begin < order.order.size(); begin = end, ++group) {
+    for (end = begin + 1; end < order.order.size() && order.same_rrset(st.records, end); ++end) {
+    }
+    if (st.records[order.order[begin]].ttl == merged_ttl[group]) continue;
+    for (size_t k = begin; k < end; ++k) restated.push_back(order.order[k]);
+  }
+  std::sort(restated.begin(), restated.end());
+  return ParsedZone{origin, std::move(st.records), std::move(warnings), std::move(restated)};
 }
 
 }  // namespace
@@ -435,13 +477,14 @@ std::string with_final_newline(std::string_view text) {
 }
 
 Result<ParsedZone> load_zone_file(const std::string& path, const Name& origin,
-                                  uint32_t default_ttl) {
+                                  uint32_t default_ttl, const LoadStream* stream) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(path + ": cannot open zone file: " + std::strerror(errno));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return make_error(path + ": cannot read zone file: " + std::strerror(errno));
   ScanState st;
   st.default_file = path;
+  st.stream = stream;
   auto rewritten = detail::rewrite_legacy_types(text, path, st.retype);
   if (!rewritten) return make_error(rewritten.error());
   text = with_final_newline(*rewritten);
@@ -461,6 +504,7 @@ Result<ParsedZone> load_zone_file(const std::string& path, const Name& origin,
   sc->path = strdup(dir.c_str());
   if (!sc->file.name || !sc->path) return make_error(path + ": out of memory");
   int rc = zs_parse_all(sc);
+  if (rc == 0) st.hand_on();
   return finish_load(origin, st, rc, sc);
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,21 @@ struct ParsedZone {
   std::vector<wire::Record> records;
   // One line each, for the operator (occluded data, clamped or mixed TTLs).
   std::vector<std::string> warnings;
+  // Positions in `records` of the RRsets whose TTL is not the one they get
+  // when their records (as parsed, duplicates included) are merged in file
+  // order with the last one's TTL holding, as the store merges them. A
+  // streamed load (LoadStream) sends these again at its end.
+  std::vector<uint32_t> restated;
+};
+
+// A streamed load: `sink` gets the records in file order, in batches of
+// about `batch`, as they are parsed, before the whole-file steps (duplicate
+// removal, the RRset TTL rule, validate_zone) that decide the result. It
+// runs on the loading thread; returning false stops the load, which then
+// fails ("stopped"). A load that fails may have handed on records first.
+struct LoadStream {
+  size_t batch = 5000;
+  std::function<bool(std::span<const wire::Record>)> sink;
 };
 
 // Imports a master file (RFC 1035 §5: $ORIGIN, $TTL, $INCLUDE, relative
@@ -30,7 +46,8 @@ struct ParsedZone {
 // given different TTLs all get the lowest (RFC 2181 §5.2); each of these,
 // and occluded data, adds one warning line for the zone.
 Result<ParsedZone> load_zone_file(const std::string& path, const wire::Name& origin,
-                                  uint32_t default_ttl = 3600);
+                                  uint32_t default_ttl = 3600,
+                                  const LoadStream* stream = nullptr);
 Result<ParsedZone> load_zone_text(std::string_view text, const wire::Name& origin,
                                   const std::string& source_name = "<input>",
                                   uint32_t default_ttl = 3600);

@@ -71,4 +71,26 @@ terms_are "$TERM0" || fail "the leader changed during the import"
 [ "$(leader)" = "$L" ] || fail "n$L no longer leads"
 wait_until 60 nothing_staged || fail "the old content was not reclaimed"
 wait_until 30 converged || fail "the nodes' digests differ"
+
+# 4. The file's RRset rules hold although the records are sent as parsed:
+# TTLs of an RRset lowered to its lowest, a repeat's TTL dropped.
+cat >"$WORK/ttl.zone" <<'ZONE'
+$ORIGIN example.com.
+@ 300 IN SOA ns1.example.com. hostmaster.example.com. 3 3600 900 604800 300
+@ 300 IN NS ns1
+ns1 300 IN A 127.0.0.1
+b 60 IN A 192.0.2.3
+b 300 IN A 192.0.2.4
+c 100 IN A 192.0.2.5
+c 200 IN A 192.0.2.5
+ZONE
+adm "$L" zone add example.com --file "$WORK/ttl.zone" --wait all 2>"$WORK/ttl.err" ||
+  fail "the small import failed: $(cat "$WORK/ttl.err")"
+ttls() { dig @127.0.0.1 -p $((BASE + $1)) "$2" A +noall +answer +time=1 +tries=2 | awk '{ print $2 }' | sort -u | tr '\n' ' '; }
+for i in 1 2 3; do
+  [ "$(ttls "$i" b.example.com)" = "60 " ] || fail "n$i gives b.example.com TTLs $(ttls "$i" b.example.com), not 60"
+  [ "$(ttls "$i" c.example.com)" = "100 " ] || fail "n$i gives c.example.com TTLs $(ttls "$i" c.example.com), not 100"
+done
+grep -q "lowered to the lowest TTL" "$WORK/ttl.err" || fail "no warning about the lowered TTL: $(cat "$WORK/ttl.err")"
+log "an RRset's TTLs follow the file's rules: $(cat "$WORK/ttl.err")"
 log "PASS"

@@ -154,6 +154,67 @@ TEST(Import, ExactDuplicatesAreDropped) {
   EXPECT_EQ(z->records.size(), 2u);
 }
 
+// A streamed load hands every record on, in file order, in batches, before
+// the whole-file steps; `restated` names the RRsets that merging them in
+// that order (the last record's TTL holding, as the store does) would get
+// wrong: TTLs lowered to the lowest, or a later duplicate's TTL dropped.
+TEST(Import, AStreamedLoadHandsOnEveryRecordAndNamesTheRRsetsToSendAgain) {
+  TempDir dir;
+  std::string text = std::string(kSoa) +     // line 1
+                     "a 300 A 192.0.2.1\n"   // 2: RRset a: 300 then 60 -> 60, merged 60: fine
+                     "a 60 A 192.0.2.2\n"    // 3
+                     "b 60 A 192.0.2.3\n"    // 4: RRset b: 60 then 300 -> 60, merged 300: again
+                     "b 300 A 192.0.2.4\n"   // 5
+                     "c 100 A 192.0.2.5\n"   // 6: RRset c: the repeat (line 7) is dropped: 100,
+                     "c 200 A 192.0.2.5\n";  // 7   merged 200: again
+  for (int i = 0; i < 20; ++i) text += "h" + std::to_string(i) + " 300 A 198.51.100.1\n";
+  const std::string path = dir.write("s.zone", text);
+  std::vector<Record> handed;
+  size_t calls = 0;
+  LoadStream stream;
+  stream.batch = 4;
+  stream.sink = [&](std::span<const Record> batch) {
+    ++calls;
+    handed.insert(handed.end(), batch.begin(), batch.end());
+    return true;
+  };
+  auto z = load_zone_file(path, kOrigin, 3600, &stream);
+  ASSERT_TRUE(z.ok()) << z.error();
+  EXPECT_EQ(handed.size(), 27u);  // the repeat too: it is dropped only by the whole-file step
+  EXPECT_GE(calls, 6u);
+  EXPECT_EQ(z->records.size(), 26u);
+  EXPECT_EQ(handed[2].ttl, 60u);   // as parsed
+  EXPECT_EQ(handed[6].ttl, 200u);
+  std::vector<std::string> again;
+  for (uint32_t i : z->restated) again.push_back(wire::record_to_text(z->records[i]));
+  EXPECT_EQ(again, (std::vector<std::string>{"b.example.com. 60 IN A 192.0.2.3",
+                                             "b.example.com. 60 IN A 192.0.2.4",
+                                             "c.example.com. 100 IN A 192.0.2.5"}));
+  // Without a stream, the same result.
+  auto plain = load_zone_file(path, kOrigin);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(texts(plain->records), texts(z->records));
+  EXPECT_EQ(plain->restated, z->restated);
+}
+
+TEST(Import, AStreamThatStopsEndsTheLoad) {
+  TempDir dir;
+  std::string text = kSoa;
+  for (int i = 0; i < 50; ++i) text += "h" + std::to_string(i) + " A 198.51.100.1\n";
+  const std::string path = dir.write("stop.zone", text);
+  size_t handed = 0;
+  LoadStream stream;
+  stream.batch = 10;
+  stream.sink = [&](std::span<const Record> batch) {
+    handed += batch.size();
+    return false;
+  };
+  auto z = load_zone_file(path, kOrigin, 3600, &stream);
+  ASSERT_FALSE(z.ok());
+  EXPECT_NE(z.error().find("stopped"), std::string::npos) << z.error();
+  EXPECT_LE(handed, 11u);
+}
+
 // Dropping repeats keeps the file's order and each record's line: a rule
 // broken after them still names its own line, and the TTL warning names the
 // first record it changed.

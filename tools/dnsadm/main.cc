@@ -468,38 +468,6 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_{};
 };
 
-// While a zone file is read and checked (one call, no counts to show):
-// "reading FILE..." on a terminal once it has taken a second.
-class ReadingNotice {
- public:
-  explicit ReadingNotice(const std::string& what) {
-    if (!::isatty(STDOUT_FILENO) || !::isatty(STDERR_FILENO)) return;
-    ticker_ = std::thread([this, what] {
-      std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) return;
-      std::fprintf(stderr, "\rreading %s...\033[K", what.c_str());
-      shown_ = true;
-    });
-  }
-  ~ReadingNotice() {
-    if (!ticker_.joinable()) return;
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    ticker_.join();
-    if (shown_) std::fputs("\r\033[K", stderr);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  bool shown_ = false;
-  std::thread ticker_;
-};
-
 // Failures of a write that may succeed when sent again: no leader or quorum
 // for a moment (an election), or an answer lost with its leader.
 bool is_transient(const std::string& error) {
@@ -535,6 +503,130 @@ Result<control::Response> send_import_write(const Channel& ch, const control::Re
   }
 }
 
+// Records on their way into an import: a loader fills it (a zone file is
+// parsed on its own thread while the chunks already parsed are sent), the
+// import loop drains it. When the loader ends it says whether the zone is
+// good, with its warnings; a zone file's records can be refused only then
+// (a CNAME beside other data a million lines later), so the import is
+// committed only after that.
+class RecordFeed {
+ public:
+  // Records parsed ahead of the import at most: the loader waits beyond
+  // (a 10M-record file is not held twice in memory).
+  static constexpr size_t kMaxQueued = 200000;
+
+  // Loader side. False once the import has stopped listening.
+  bool push(std::span<const wire::Record> records) {
+    std::vector<control::WireRecord> converted;
+    converted.reserve(records.size());
+    for (const auto& r : records) converted.push_back(to_wire(r));
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || stopped_ || discarding_; });
+    if (stopped_) return false;
+    parsed_ += records.size();
+    if (discarding_) return true;
+    for (auto& w : converted) queue_.push_back(std::move(w));
+    cv_.notify_all();
+    return true;
+  }
+  void finish(std::optional<std::string> error, std::vector<std::string> warnings) {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    error_ = std::move(error);
+    warnings_ = std::move(warnings);
+    cv_.notify_all();
+  }
+
+  // Import side. Moves up to `n` records into `out`; with `block`, first
+  // waits until there is one or the loader has finished.
+  void pull(size_t n, std::vector<control::WireRecord>& out, bool block) {
+    std::unique_lock lock(mu_);
+    if (block) cv_.wait(lock, [&] { return !queue_.empty() || finished_; });
+    while (n-- > 0 && !queue_.empty()) {
+      out.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    cv_.notify_all();  // room for the loader
+  }
+  bool has_records() {
+    std::lock_guard lock(mu_);
+    return !queue_.empty();
+  }
+  size_t available() {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+  bool finished() {
+    std::lock_guard lock(mu_);
+    return finished_;
+  }
+  // Waits for the loader's verdict: nullopt when the zone is good. Records
+  // parsed meanwhile are no longer kept: the caller sends no more.
+  std::optional<std::string> verdict() {
+    std::unique_lock lock(mu_);
+    discarding_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return finished_; });
+    return error_;
+  }
+  std::vector<std::string> take_warnings() {
+    std::lock_guard lock(mu_);
+    return std::move(warnings_);
+  }
+  uint64_t parsed() {
+    std::lock_guard lock(mu_);
+    return parsed_;
+  }
+  void stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<control::WireRecord> queue_;
+  uint64_t parsed_ = 0;
+  bool finished_ = false;
+  bool stopped_ = false;
+  bool discarding_ = false;
+  std::optional<std::string> error_;
+  std::vector<std::string> warnings_;
+};
+
+// Loads a zone file into a feed on its own thread. Its destructor stops the
+// load (if it still runs) and joins the thread, however the import ends.
+class FileLoader {
+ public:
+  FileLoader(RecordFeed& feed, std::string path, wire::Name origin) : feed_(feed) {
+    thread_ = std::thread([this, path = std::move(path), origin = std::move(origin)] {
+      raftdns::zone::LoadStream stream;
+      stream.sink = [this](std::span<const wire::Record> batch) { return feed_.push(batch); };
+      auto parsed = raftdns::zone::load_zone_file(path, origin, 3600, &stream);
+      if (!parsed) return feed_.finish(parsed.error(), {});
+      // RRsets the store, merging the records as sent, would give another
+      // TTL than the file's rules (a duplicate dropped, TTLs lowered to the
+      // lowest) go again, whole, at the end: the last TTL holds.
+      std::vector<wire::Record> again;
+      again.reserve(parsed->restated.size());
+      for (uint32_t i : parsed->restated) again.push_back(parsed->records[i]);
+      if (!again.empty() && !feed_.push(again)) return feed_.finish("stopped", {});
+      feed_.finish(std::nullopt, std::move(parsed->warnings));
+    });
+  }
+  ~FileLoader() {
+    feed_.stop();
+    thread_.join();
+  }
+  FileLoader(const FileLoader&) = delete;
+  FileLoader& operator=(const FileLoader&) = delete;
+
+ private:
+  RecordFeed& feed_;
+  std::thread thread_;
+};
+
 // A chunk the store refused because an earlier one has not reached it (the
 // earlier one was lost with a leader while chunks were in flight): the
 // refusal changes nothing (store::chunk_ahead_error), and sending again from
@@ -543,35 +635,34 @@ bool is_out_of_place(const std::string& error) {
   return error.rfind("import ", 0) == 0 && error.find(" arrived where chunk ") != std::string::npos;
 }
 
-// Streams `records` into the cluster as one staged import of `origin` (see
-// store::ImportBegin): begin, chunks sized as above, then commit, which
-// switches the zone in one step. Up to kImportWindow chunks are in flight on
-// one connection (the daemon proposes them in the order sent), so the
-// cluster replicates and applies one chunk while the next is on its way.
-// A transient failure (a leader change) drains the window and sends again
-// from the first chunk not confirmed: a chunk already applied is
-// recognized by its sequence number and changes nothing. Any other failure
-// or Ctrl-C aborts the import, and the zone keeps its old content.
-// `source` names the file (or primary) in messages.
+// Streams the feed's records into the cluster as one staged import of
+// `origin` (see store::ImportBegin): begin, chunks sized as above, then
+// commit, which switches the zone in one step, once the feed says the zone
+// is good. Up to kImportWindow chunks are in flight on one connection (the
+// daemon proposes them in the order sent), so the cluster replicates and
+// applies one chunk while the next is on its way. A transient failure (a
+// leader change) drains the window and sends again from the first chunk not
+// confirmed: a chunk already applied is recognized by its sequence number
+// and changes nothing. A bad zone, any other failure or Ctrl-C aborts the
+// import, and the zone keeps its old content. `source` names the file (or
+// primary) in messages.
 constexpr size_t kImportWindow = 3;
 static_assert(kImportWindow <= control::kMaxPipelinedRequests);
 
-void import_zone(const Channel& ch, const wire::Name& origin,
-                 const std::vector<wire::Record>& records, const std::string& source,
-                 control::Wait wait) {
+void import_zone(const Channel& ch, const wire::Name& origin, RecordFeed& feed,
+                 const std::string& source, control::Wait wait) {
   InterruptGuard guard;
   std::random_device random;
   uint64_t id = 0;
   while (id == 0) id = (uint64_t{random()} << 32) ^ random();
   auto apex = origin.wire();
 
-  control::Request begin;
-  begin.op = control::Op::zone_import_begin;
-  begin.zone.assign(apex.begin(), apex.end());
-  begin.import_id = id;
-  if (auto r = send_import_write(ch, begin); !r) fail(kExitFailed, source + ": " + r.error());
-
+  // The import begins when its first chunk is ready: a small file found
+  // bad is refused before anything reaches the cluster.
+  bool begun = false;
   auto abort_import = [&](const std::string& why, int code) {
+    feed.stop();
+    if (!begun) fail(code, why);
     control::Request abort;
     abort.op = control::Op::zone_import_abort;
     abort.import_id = id;
@@ -580,52 +671,87 @@ void import_zone(const Channel& ch, const wire::Name& origin,
     fail(code, why + "; import aborted, zone " + origin.to_text() + " is unchanged" +
                    (r && r->ok ? "" : " (the staged part is reclaimed when the import goes stale)"));
   };
+  // A refusal from the cluster: when the file itself is bad, its error
+  // (which names the file and line) is the one to give.
+  auto refused = [&](const std::string& error) {
+    if (auto bad = feed.verdict()) abort_import(*bad, kExitFailed);
+    abort_import(source + ": " + error, kExitFailed);
+  };
   const uint32_t wait_ms = ch.timeout_ms + 2000;
   auto connection = control::Connection::open(ch.socket_path, wait_ms);
   if (!connection) fail(kExitUnreachable, connection.error());
 
-  Progress progress("importing " + origin.to_text(), records.size());
-  const size_t total = records.size();
-  // Chunk `s` holds records [bounds[s], bounds[s + 1]): fixed once sent, so
-  // a chunk sent again is the same chunk.
-  std::vector<size_t> bounds = {0};
+  Progress progress("importing " + origin.to_text(), 0);
+  // The chunks sent and not yet confirmed, by sequence number: a chunk sent
+  // again is the same chunk.
+  std::map<uint32_t, control::Request> unconfirmed;
   struct InFlight {
     uint32_t sequence;
     std::chrono::steady_clock::time_point sent_at;
   };
   std::deque<InFlight> in_flight;
-  uint32_t next = 0;      // the next chunk to send
-  size_t applied = 0;     // records of the chunks confirmed, in order
+  uint32_t next = 0;       // the next chunk to send
+  uint32_t made = 0;       // chunks made from the feed so far
+  uint64_t sent = 0, applied = 0;
   size_t chunk_size = kImportChunkFirst;
   auto last_answer = std::chrono::steady_clock::now();
-  // While sending again after a transient failure: until when it may go on.
-  bool retrying = false;
+  bool retrying = false;   // sending again after a transient failure
   std::chrono::steady_clock::time_point retry_deadline{};
   auto show = [&] {
-    progress.update(applied, "parsed " + std::to_string(total) + ", sent " +
-                                 std::to_string(bounds[next]) + ", applied " +
-                                 std::to_string(applied));
+    progress.update(applied, "parsed " + std::to_string(feed.parsed()) + ", sent " +
+                                 std::to_string(sent) + ", applied " + std::to_string(applied));
   };
-  while (applied < total) {
+  for (;;) {
     if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
-    while (in_flight.size() < kImportWindow && bounds[next] < total) {
-      if (next + 1 == bounds.size()) bounds.push_back(std::min(total, bounds[next] + chunk_size));
-      control::Request chunk;
-      chunk.op = control::Op::zone_import_chunk;
-      chunk.import_id = id;
-      chunk.sequence = next;
-      chunk.timeout_ms = ch.timeout_ms;
-      chunk.records.reserve(bounds[next + 1] - bounds[next]);
-      for (size_t i = bounds[next]; i < bounds[next + 1]; ++i) {
-        chunk.records.push_back(to_wire(records[i]));
+    if (feed.finished()) {
+      if (auto bad = feed.verdict()) abort_import(*bad, kExitFailed);
+    }
+    // Fill the window: chunks to send again first, then new ones, made from
+    // the feed: a full one (or the rest, once the loader has finished); with
+    // nothing in flight, wait for one.
+    while (in_flight.size() < kImportWindow) {
+      if (next == made) {
+        if (!in_flight.empty() && feed.available() < chunk_size && !feed.finished()) break;
+        control::Request chunk;
+        chunk.op = control::Op::zone_import_chunk;
+        chunk.import_id = id;
+        chunk.sequence = made;
+        chunk.timeout_ms = ch.timeout_ms;
+        while (chunk.records.size() < chunk_size) {
+          const size_t before = chunk.records.size();
+          feed.pull(chunk_size - before, chunk.records, true);
+          if (chunk.records.size() == before) break;  // the loader has finished
+        }
+        if (chunk.records.empty()) break;
+        if (!begun) {
+          if (feed.finished()) {
+            if (auto bad = feed.verdict()) abort_import(*bad, kExitFailed);
+          }
+          control::Request begin;
+          begin.op = control::Op::zone_import_begin;
+          begin.zone.assign(apex.begin(), apex.end());
+          begin.import_id = id;
+          if (auto r = send_import_write(ch, begin); !r) {
+            fail(kExitFailed, source + ": " + r.error());
+          }
+          begun = true;
+        }
+        unconfirmed.emplace(made, std::move(chunk));
+        ++made;
       }
+      const control::Request& chunk = unconfirmed.at(next);
       if (auto s = connection->send(chunk, wait_ms); !s) {
         if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
         abort_import(source + ": " + s.error(), kExitFailed);
       }
       in_flight.push_back({next, std::chrono::steady_clock::now()});
+      if (!retrying) sent += chunk.records.size();
       ++next;
       show();
+    }
+    if (in_flight.empty()) {
+      if (feed.finished() && !feed.has_records()) break;  // every chunk confirmed
+      continue;
     }
     auto r = connection->receive(wait_ms);
     if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
@@ -634,7 +760,9 @@ void import_zone(const Channel& ch, const wire::Name& origin,
     in_flight.pop_front();
     if (r->ok) {
       retrying = false;
-      applied = bounds[done.sequence + 1];
+      auto it = unconfirmed.find(done.sequence);
+      applied += it->second.records.size();
+      unconfirmed.erase(it);
       // The next size, from the time this chunk took beyond the one before
       // it (with chunks in flight, that is the cluster's time per chunk):
       // at most double or half at a time.
@@ -649,9 +777,7 @@ void import_zone(const Channel& ch, const wire::Name& origin,
       show();
       continue;
     }
-    if (!is_transient(r->error) && !is_out_of_place(r->error)) {
-      abort_import(source + ": " + r->error, kExitFailed);
-    }
+    if (!is_transient(r->error) && !is_out_of_place(r->error)) refused(r->error);
     // A leader change: wait for the answers still owed (whatever they are),
     // then send again from this chunk, as long as the deadline allows.
     const auto now = std::chrono::steady_clock::now();
@@ -666,12 +792,17 @@ void import_zone(const Channel& ch, const wire::Name& origin,
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     next = done.sequence;
   }
+  if (auto bad = feed.verdict()) abort_import(*bad, kExitFailed);
+  for (const std::string& w : feed.take_warnings()) {
+    progress.finish();
+    std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
+  }
   if (g_interrupted.load()) abort_import("interrupted", kExitInterrupted);
   progress.finish();
   control::Request commit;
   commit.op = control::Op::zone_import_commit;
   commit.import_id = id;
-  commit.sequence = next;
+  commit.sequence = made;
   commit.wait = wait;
   if (auto r = send_import_write(ch, commit); !r) {
     fail(kExitFailed, source + ": " + r.error() + "; zone " + origin.to_text() + " is unchanged");
@@ -899,27 +1030,28 @@ int run(int argc, char** argv) {
   if (zone_add->parsed()) {
     auto origin = wire::Name::from_text(zone_name);
     if (!origin) fail(kExitFailed, "bad zone name \"" + zone_name + "\": " + origin.error());
-    std::vector<wire::Record> records;
-    if (!from_primary.empty()) {
-      records = fetch_from_primary(*origin, from_primary, tsig_name, config_path);
-    } else if (!zone_file.empty()) {
-      auto parsed = [&] {
-        ReadingNotice notice(zone_file);
-        return raftdns::zone::load_zone_file(zone_file, *origin);
-      }();
-      if (!parsed) fail(kExitFailed, parsed.error());
-      for (const std::string& w : parsed->warnings) {
-        std::fprintf(stderr, "dnsadm: warning: %s\n", one_line(w).c_str());
-      }
-      records = std::move(parsed->records);
-    } else {
+    if (from_primary.empty() && zone_file.empty()) {
       fail(kExitUsage, "zone add needs --file or --from-primary (see dnsadm --help)");
     }
     const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
     // Each part is a bounded write, but a loaded cluster may take a while
     // to apply one: no part waits less than 30 s.
     Channel ch{socket_path, std::max<uint32_t>(timeout_ms, 30000)};
-    import_zone(ch, *origin, records, from_primary.empty() ? zone_file : from_primary,
+    const auto how = wait == "all" ? control::Wait::all : control::Wait::local;
+    RecordFeed feed;
+    if (!from_primary.empty()) {
+      auto records = fetch_from_primary(*origin, from_primary, tsig_name, config_path);
+      feed.push(records);
+      feed.finish(std::nullopt, {});
+      import_zone(ch, *origin, feed, from_primary, how);
+      return 0;
+    }
+    // The file is parsed while the records already parsed are sent.
+    if (std::ifstream probe(zone_file); !probe) {
+      fail(kExitFailed, zone_file + ": cannot open zone file: " + std::strerror(errno));
+    }
+    FileLoader loader(feed, zone_file, *origin);
+    import_zone(ch, *origin, feed, zone_file,
                 wait == "all" ? control::Wait::all : control::Wait::local);
     return 0;
   } else if (zone_list->parsed()) {
