@@ -128,6 +128,18 @@ median() {
 report=""
 add_report() { report+="$*"$'\n'; }
 
+# CPU time (user + system, µs) used so far by the processes named by pid_of
+# keys with the given prefix ("etcd", "node"): the servers' side of a run.
+cpu_us_of() {
+  local prefix=$1 k total=0 ticks
+  ticks=$(getconf CLK_TCK)
+  for k in "${!pid_of[@]}"; do
+    [[ $k == "$prefix"* ]] || continue
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/${pid_of[$k]}/stat")))
+  done
+  echo $((total * 1000000 / ticks))
+}
+
 # --- etcd --------------------------------------------------------------------------
 etcd_endpoints=127.0.0.1:12379,127.0.0.1:22379,127.0.0.1:32379
 etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints="$etcd_endpoints" "$@"; }
@@ -179,9 +191,13 @@ etcd_writer_run() {
         if (i < n - 1) print "next"
       }
     }' >"$cfg"
+  local cpu0 cpu1
+  cpu0=$(cpu_us_of etcd)
   t0=$(now_us)
   curl --silent --no-progress-meter --parallel --parallel-max "$writers" -K "$cfg" >"$out" || true
   t1=$(now_us)
+  cpu1=$(cpu_us_of etcd)
+  awk -v c=$((cpu1 - cpu0)) -v n="$etcd_writes" 'BEGIN { printf "%.1f\n", c / n }' >>"$scratch/etcd.cpu.runs"
   local ok
   ok=$(awk '$1 == 200' "$out" | wc -l)
   ((ok == etcd_writes)) || fail "etcd run $run: $ok of $etcd_writes puts succeeded"
@@ -420,8 +436,14 @@ raftdns_wb_run() {
   else
     args=(--writes "$wb_adds")
   fi
+  local cpu0 cpu1
+  cpu0=$(cpu_us_of node)
   out=$("$WRITEBENCH" --socket "$(sock "$node")" --zone writes.test --prefix "wb$kind$run" \
     --writers "$writers" "${args[@]}") || fail "raftdns-writebench $kind run $run failed: $out"
+  cpu1=$(cpu_us_of node)
+  local writes=$((writers * wb_adds))
+  [[ $kind != batch ]] || writes=$((writers * wb_batches * batch_size))
+  awk -v c=$((cpu1 - cpu0)) -v n="$writes" 'BEGIN { printf "%.1f\n", c / n }' >>"$scratch/raftdns.wb-$kind.cpu.runs"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          print v["records_per_s"], v["p50_ms"], v["p99_ms"] }' <<<"$out" >>"$scratch/raftdns.wb-$kind.runs"
   note "raftdns-writebench $kind run $run (leader n$node): $out"
@@ -638,6 +660,20 @@ if [[ -s $scratch/etcd.runs || -s $scratch/raftdns.add.runs ]]; then
     "$scratch/raftdns.add.runs"
   row "raftdnsd $nodes-node, \`dnsadm batch\` of $batch_size records ($((writers * batches_per_writer * batch_size)) records per run; latency per batch)" \
     "$scratch/raftdns.batch.runs"
+  add_report ""
+fi
+cpu_row() { # label file
+  [[ -s $2 ]] || return 0
+  add_report "| $1 | $(median <"$2") | $(paste -sd' ' "$2" | sed 's/ /, /g') |"
+}
+if [[ -s $scratch/etcd.cpu.runs || -s $scratch/raftdns.wb-add.cpu.runs ]]; then
+  add_report "Server CPU (user + system, summed over the 3 members or nodes, from /proc) per record written, during the runs above:"
+  add_report ""
+  add_report "| writer ($writers concurrent) | CPU µs per record (median) | each run |"
+  add_report "|---|---:|---|"
+  cpu_row "etcd 3-member, curl keep-alive puts" "$scratch/etcd.cpu.runs"
+  cpu_row "raftdnsd $nodes-node, single-record adds, persistent connections" "$scratch/raftdns.wb-add.cpu.runs"
+  cpu_row "raftdnsd $nodes-node, batches of $batch_size records, persistent connections" "$scratch/raftdns.wb-batch.cpu.runs"
   add_report ""
 fi
 if [[ -s $scratch/etcd/checkperf.txt.verdict ]]; then
