@@ -264,42 +264,99 @@ Status Applier::check_placement(const NameKey& owner_key, size_t apex_labels,
   return {};
 }
 
-// Adds `records` as whole RRsets: grouped by (owner, type), each group merged
-// once, its TTL and class those of its last record (as a zone file gives them).
-Status Applier::add_records_grouped(std::span<const uint8_t> zone_key, size_t apex_labels,
-                                    const std::vector<wire::Record>& records) {
-  // Every owner key in one arena, and the records sorted by (owner key,
-  // type, position): each run is one RRset, met in the order LMDB keeps
-  // them, which keeps its page accesses local. (No map node or string per
-  // record: this runs for every chunk of an import.)
+namespace {
+
+// Records in RRset order: every owner key in one arena, and the records
+// sorted by (owner key, type, position), so each run is one RRset, met in
+// the order LMDB keeps them (which keeps its page accesses local). No map
+// node or string per record: this runs for every chunk of an import.
+struct RRsetOrder {
   struct Item {
     uint32_t offset;
     uint16_t length;
     uint16_t type;
-    uint32_t index;
+    uint32_t index;  // into the records
   };
   std::string arena;
   std::vector<Item> items;
-  items.reserve(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    NameKey key(records[i].owner);
-    items.push_back(Item{static_cast<uint32_t>(arena.size()),
-                         static_cast<uint16_t>(key.bytes().size()), records[i].type,
-                         static_cast<uint32_t>(i)});
-    arena.append(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size());
+
+  explicit RRsetOrder(const std::vector<wire::Record>& records) {
+    items.reserve(records.size());
+    for (size_t i = 0; i < records.size(); ++i) {
+      NameKey key(records[i].owner);
+      items.push_back(Item{static_cast<uint32_t>(arena.size()),
+                           static_cast<uint16_t>(key.bytes().size()), records[i].type,
+                           static_cast<uint32_t>(i)});
+      arena.append(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size());
+    }
+    auto before = [&](const Item& a, const Item& b) {
+      if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
+      if (a.type != b.type) return a.type < b.type;
+      return a.index < b.index;
+    };
+    // A chunk of a file in canonical order comes sorted.
+    if (!std::is_sorted(items.begin(), items.end(), before)) {
+      std::sort(items.begin(), items.end(), before);
+    }
   }
-  auto key_of = [&](const Item& it) { return std::string_view(arena).substr(it.offset, it.length); };
-  std::sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
-    if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
-    if (a.type != b.type) return a.type < b.type;
-    return a.index < b.index;
-  });
+  std::string_view key_of(const Item& it) const {
+    return std::string_view(arena).substr(it.offset, it.length);
+  }
+  // The end of the run of items[begin]'s owner (with `type`, of its RRset).
+  size_t run_end(size_t begin, bool same_type) const {
+    size_t end = begin + 1;
+    while (end < items.size() && (!same_type || items[end].type == items[begin].type) &&
+           key_of(items[end]) == key_of(items[begin])) {
+      ++end;
+    }
+    return end;
+  }
+};
+
+// Merges `rdatas` (one RRset's new records, in order) into `data`: SOA is a
+// singleton, the newest replacing the old; any other type keeps one copy of
+// each RDATA by canonical form, in canonical order. CNAME and DNAME stay
+// singletons.
+Status merge_rdatas(const wire::Name& owner, uint16_t type,
+                    const std::vector<std::span<const uint8_t>>& rdatas, RRsetData& data) {
+  if (type == T::SOA) {
+    data.rdatas.clear();
+    data.rdatas.emplace_back(rdatas.back().begin(), rdatas.back().end());
+    return {};
+  }
+  if (data.rdatas.empty() && rdatas.size() == 1) {  // most of a big zone
+    data.rdatas.emplace_back(rdatas.front().begin(), rdatas.front().end());
+    return {};
+  }
+  std::vector<std::vector<uint8_t>> canon;
+  canon.reserve(data.rdatas.size() + rdatas.size());
+  for (const auto& rd : data.rdatas) canon.push_back(canonical_rdata(type, rd));
+  for (auto rd : rdatas) {
+    auto c = canonical_rdata(type, rd);
+    auto at = std::lower_bound(canon.begin(), canon.end(), c);
+    if (at != canon.end() && *at == c) continue;
+    auto idx = at - canon.begin();
+    canon.insert(at, std::move(c));
+    data.rdatas.insert(data.rdatas.begin() + idx, std::vector<uint8_t>(rd.begin(), rd.end()));
+  }
+  if ((type == T::CNAME || type == T::DNAME) && data.rdatas.size() > 1) {
+    return make_error(owner.to_text() + " already has a " + type_text(type) +
+                      "; there can be only one");
+  }
+  return {};
+}
+
+}  // namespace
+
+// Adds `records` as whole RRsets: grouped by (owner, type), each group merged
+// once, its TTL and class those of its last record (as a zone file gives them).
+Status Applier::add_records_grouped(std::span<const uint8_t> zone_key, size_t apex_labels,
+                                    const std::vector<wire::Record>& records) {
+  const RRsetOrder order(records);
+  const auto& items = order.items;
   std::vector<std::span<const uint8_t>> rdatas;
   for (size_t begin = 0, end = 0; begin < items.size(); begin = end) {
-    for (end = begin + 1; end < items.size() && items[end].type == items[begin].type &&
-                          key_of(items[end]) == key_of(items[begin]);
-         ++end) {
-    }
+    end = order.run_end(begin, true);
     rdatas.clear();
     for (size_t k = begin; k < end; ++k) rdatas.push_back(records[items[k].index].rdata);
     const wire::Record& first = records[items[begin].index];
@@ -324,26 +381,7 @@ Status Applier::add_to_rrset(std::span<const uint8_t> zone_key, size_t apex_labe
   if (auto s = check_placement(owner_key, apex_labels, owner, type); !s) return s;
 
   RRsetData data = read_rrset(zone_key, owner_key.bytes(), type).value_or(RRsetData{});
-  if (type == T::SOA) {
-    data.rdatas.clear();  // a singleton: the newest SOA replaces the old one
-    data.rdatas.emplace_back(rdatas.back().begin(), rdatas.back().end());
-  } else {
-    std::vector<std::vector<uint8_t>> canon;
-    canon.reserve(data.rdatas.size());
-    for (const auto& rd : data.rdatas) canon.push_back(canonical_rdata(type, rd));
-    for (auto rd : rdatas) {
-      auto c = canonical_rdata(type, rd);
-      auto at = std::lower_bound(canon.begin(), canon.end(), c);
-      if (at != canon.end() && *at == c) continue;
-      auto idx = at - canon.begin();
-      canon.insert(at, std::move(c));
-      data.rdatas.insert(data.rdatas.begin() + idx, std::vector<uint8_t>(rd.begin(), rd.end()));
-    }
-    if ((type == T::CNAME || type == T::DNAME) && data.rdatas.size() > 1) {
-      return make_error(owner.to_text() + " already has a " + type_text(type) +
-                        "; there can be only one");
-    }
-  }
+  if (auto s = merge_rdatas(owner, type, rdatas, data); !s) return s;
   data.ttl = ttl;
   data.rclass = rclass;
   write_rrset(zone_key, owner_key.bytes(), type, data);
@@ -626,31 +664,8 @@ Status Applier::import_chunk(const ImportChunk& c) {
 Status Applier::stage_records(std::span<const uint8_t> zone_key, size_t apex_labels,
                               uint32_t generation, const std::vector<wire::Record>& records,
                               ZoneMeta& meta, std::string& soa_value) {
-  struct Item {
-    uint32_t offset;
-    uint16_t length;
-    uint16_t type;
-    uint32_t index;
-  };
-  std::string arena;
-  std::vector<Item> items;
-  items.reserve(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    NameKey key(records[i].owner);
-    items.push_back(Item{static_cast<uint32_t>(arena.size()),
-                         static_cast<uint16_t>(key.bytes().size()), records[i].type,
-                         static_cast<uint32_t>(i)});
-    arena.append(reinterpret_cast<const char*>(key.bytes().data()), key.bytes().size());
-  }
-  auto key_of = [&](const Item& it) { return std::string_view(arena).substr(it.offset, it.length); };
-  auto before = [&](const Item& a, const Item& b) {
-    if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
-    return a.type < b.type;
-  };
-  // dnsadm sends the records in this order already.
-  if (!std::is_sorted(items.begin(), items.end(), before)) {
-    std::stable_sort(items.begin(), items.end(), before);
-  }
+  const RRsetOrder order(records);
+  const auto& items = order.items;
 
   lmdb::Cursor cursor;
   if (int rc = lmdb::Cursor::open(txn_, env_.rrsets, cursor)) throw_lmdb(rc, "cursor");
@@ -660,10 +675,8 @@ Status Applier::stage_records(std::span<const uint8_t> zone_key, size_t apex_lab
   std::vector<std::span<const uint8_t>> rdatas;
   KeyBuffer key;
   for (size_t ob = 0, oe = 0; ob < items.size(); ob = oe) {
-    const std::string_view owner_view = key_of(items[ob]);
-    for (oe = ob + 1; oe < items.size() && key_of(items[oe]) == owner_view; ++oe) {
-    }
-    const auto owner_key = bytes_of(owner_view);
+    oe = order.run_end(ob, false);
+    const auto owner_key = bytes_of(order.key_of(items[ob]));
     const wire::Name& owner = records[items[ob].index].owner;
     make_owner_prefix(zone_key, generation, owner_key, key);
     const size_t prefix = key.size;
@@ -686,8 +699,7 @@ Status Applier::stage_records(std::span<const uint8_t> zone_key, size_t apex_lab
 
     for (size_t tb = ob, te = ob; tb < oe; tb = te) {
       const uint16_t type = items[tb].type;
-      for (te = tb + 1; te < oe && items[te].type == type; ++te) {
-      }
+      te = order.run_end(tb, true);
       // The checks of check_placement, against what the owner holds now.
       auto where = [&] { return owner.to_text() + " " + type_text(type); };
       if (!wire::is_storable_type(type)) {
@@ -714,28 +726,7 @@ Status Applier::stage_records(std::span<const uint8_t> zone_key, size_t apex_lab
       const wire::Record& last = records[items[te - 1].index];  // its TTL and class hold
       RRsetData data = old ? decode_rrset(*old) : RRsetData{};
       const size_t old_count = data.rdatas.size();
-      if (type == T::SOA) {
-        data.rdatas.clear();  // a singleton: the newest SOA replaces the old one
-        data.rdatas.emplace_back(rdatas.back().begin(), rdatas.back().end());
-      } else if (!old && rdatas.size() == 1) {
-        data.rdatas.emplace_back(rdatas.front().begin(), rdatas.front().end());
-      } else {
-        std::vector<std::vector<uint8_t>> canon;
-        canon.reserve(data.rdatas.size() + rdatas.size());
-        for (const auto& rd : data.rdatas) canon.push_back(canonical_rdata(type, rd));
-        for (auto rd : rdatas) {
-          auto c = canonical_rdata(type, rd);
-          auto at = std::lower_bound(canon.begin(), canon.end(), c);
-          if (at != canon.end() && *at == c) continue;
-          auto idx = at - canon.begin();
-          canon.insert(at, std::move(c));
-          data.rdatas.insert(data.rdatas.begin() + idx, std::vector<uint8_t>(rd.begin(), rd.end()));
-        }
-        if ((type == T::CNAME || type == T::DNAME) && data.rdatas.size() > 1) {
-          return make_error(owner.to_text() + " already has a " + type_text(type) +
-                            "; there can be only one");
-        }
-      }
+      if (auto s = merge_rdatas(owner, type, rdatas, data); !s) return s;
       data.ttl = last.ttl;
       data.rclass = last.rclass;
       std::string fresh = encode_rrset(data);
