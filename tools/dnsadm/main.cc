@@ -20,11 +20,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <deque>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -437,6 +437,8 @@ class Progress {
         start_(std::chrono::steady_clock::now()) {}
   ~Progress() { finish(); }
 
+  // The total, once known (0: unknown, no ETA).
+  void set_total(uint64_t total) { total_ = total; }
   // `done` of `total_` units are through; `extra` is shown before the rate.
   void update(uint64_t done, const std::string& extra) {
     if (!enabled_) return;
@@ -698,6 +700,7 @@ void import_zone(const Channel& ch, const wire::Name& origin, RecordFeed& feed,
   bool retrying = false;   // sending again after a transient failure
   std::chrono::steady_clock::time_point retry_deadline{};
   auto show = [&] {
+    if (feed.finished()) progress.set_total(feed.parsed());  // the ETA from then on
     progress.update(applied, "parsed " + std::to_string(feed.parsed()) + ", sent " +
                                  std::to_string(sent) + ", applied " + std::to_string(applied));
   };
