@@ -45,6 +45,16 @@ poll_start() {
   POLLERS[$out]=$!
 }
 declare -A POLLERS=()
+# A test that fails leaves no poller behind (it would hold ctest's output
+# open, and the test would end as a timeout instead of its failure).
+stop_pollers() {
+  local out
+  for out in "${!POLLERS[@]}"; do
+    touch "$out.stop"
+    kill "${POLLERS[$out]}" 2>/dev/null || true
+  done
+}
+trap 'stop_pollers; cleanup' EXIT
 poll_stop() {  # poll_stop OUT: stops the poller and prints its report
   touch "$1.stop"
   wait "${POLLERS[$1]}" || fail "the poller writing $1 failed"
