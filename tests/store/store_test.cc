@@ -18,6 +18,17 @@ namespace {
 using namespace raftdns::testing;
 namespace T = wire::rrtype;
 
+// Applies one command to `s` at log index `index`; returns its outcome.
+Status apply_to(Store& s, const Command& c, uint64_t index) {
+  auto bytes = encode_command(c);
+  ApplyItem item{index, 1, bytes};
+  std::vector<Status> outcomes;
+  auto st = s.apply(std::span(&item, 1), &outcomes);
+  EXPECT_TRUE(st) << st.error();
+  EXPECT_EQ(outcomes.size(), 1u);
+  return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override { reopen(); }
@@ -31,16 +42,6 @@ class StoreTest : public ::testing::Test {
 
   // Applies one command at the next index; returns its outcome.
   Status apply(const Command& c) { return apply_to(*store_, c, ++index_); }
-
-  static Status apply_to(Store& s, const Command& c, uint64_t index) {
-    auto bytes = encode_command(c);
-    ApplyItem item{index, 1, bytes};
-    std::vector<Status> outcomes;
-    auto st = s.apply(std::span(&item, 1), &outcomes);
-    EXPECT_TRUE(st) << st.error();
-    EXPECT_EQ(outcomes.size(), 1u);
-    return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
-  }
 
   PutZone example_zone(uint32_t serial = 100) {
     return PutZone{N("example.com."),
@@ -736,12 +737,7 @@ class ImportTest : public ::testing::Test {
   Status apply(const Command& c) { return apply_at(c, ++index_); }
   Status apply_at(const Command& c, uint64_t index) {
     index_ = index;
-    auto bytes = encode_command(c);
-    ApplyItem item{index, 1, bytes};
-    std::vector<Status> outcomes;
-    auto st = store_->apply(std::span(&item, 1), &outcomes);
-    EXPECT_TRUE(st) << st.error();
-    return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
+    return apply_to(*store_, c, index);
   }
   // Reclaims everything, a few RRsets per call; returns how many went.
   uint64_t reclaim_all(size_t slice = 3) {
@@ -837,14 +833,6 @@ TEST_F(ImportTest, ChunkedImportStoresExactlyWhatOnePutZoneStores) {
   zone.push_back(A("host.example.com.", "192.0.2.5"));
   zone.push_back(A("split.example.com.", "192.0.2.10", 900));  // the RRset's TTL becomes 900
 
-  auto apply_to = [](Store& s, const Command& c, uint64_t index) {
-    auto bytes = encode_command(c);
-    ApplyItem item{index, 1, bytes};
-    std::vector<Status> outcomes;
-    auto st = s.apply(std::span(&item, 1), &outcomes);
-    EXPECT_TRUE(st) << st.error();
-    return outcomes.empty() ? Status(make_error("no outcome")) : std::move(outcomes[0]);
-  };
   ASSERT_TRUE(apply(PutZone{N("example.com."), zone}));
   const std::string want_digest = store_->digest();
   auto want = store_->zone_records(N("example.com."));
