@@ -12,6 +12,7 @@
 //   driver_requests.cc  submitted requests, routing to the leader, peer messages
 //   driver_snapshot.cc  snapshot copy (on a thread), streaming, receive, install
 //   driver_status.cc    node reports, cluster status, waiting for every member
+//   driver_apply.cc     the apply thread (NodeConfig::apply_thread)
 //
 // See node.h for the design.
 #pragma once
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "replication/apply_thread.h"
 #include "replication/core/raft.h"
 #include "replication/membership.h"
 #include "replication/node.h"
@@ -112,6 +114,8 @@ class Driver {
   bool snapshot_copy_running() const;
   // A digest is being computed on its thread.
   bool digest_running() const { return !digests_.empty(); }
+  // The apply thread holds runs of entries not yet applied.
+  bool apply_running() const;
 
   void submit(std::vector<uint8_t> command, Clock::time_point deadline, Done done);
   // Submits a membership change; `done` runs once it is applied here, or
@@ -206,6 +210,17 @@ class Driver {
   void reset_incoming();
   void update_pump();
   std::string incoming_dir() const { return cfg_.snapshot_dir + "/in"; }
+
+  // ---- driver_apply.cc ----
+  // Hands a run of committed entries (no conf change among them) to the
+  // apply thread; the requests submitted here complete when it is applied.
+  void hand_to_applier(const std::vector<raft::Entry>& entries);
+  // Takes what the apply thread finished: moves the applied position and
+  // completes the requests. Rethrows what the state machine threw there.
+  void collect_applied();
+  // Waits until the apply thread has applied everything handed to it, then
+  // collects it. Before anything that needs the state machine to itself.
+  void drain_applier();
 
   // ---- driver_status.cc ----
   std::vector<std::string> peer_names() const;  // the members but this node
@@ -349,6 +364,10 @@ class Driver {
   // Membership by applied index (conf changes are rare), so a snapshot
   // copied at a later index than the core asked for carries the right one.
   std::map<uint64_t, raft::ConfState> conf_history_;
+  // The apply thread (cfg_.apply_thread), and the last index handed to it:
+  // applied_ trails it until the thread has committed the run.
+  std::unique_ptr<ApplyThread> applier_;
+  uint64_t handed_ = 0;
 };
 
 }  // namespace raftdns::replication

@@ -162,6 +162,8 @@ Status Driver::open() {
     for (const auto& n : *names) (void)fs_.unlink(trash_dir() + "/" + n);
   }
   reset_incoming();
+  handed_ = applied_;
+  if (cfg_.apply_thread) applier_ = std::make_unique<ApplyThread>(sm_, [this] { wake(); }, cfg_.apply_linger);
   return {};
 }
 
@@ -434,9 +436,28 @@ void Driver::tick() {
 
 void Driver::process_ready() {
   if (stopped_ || !node_) return;
+  collect_applied();
   while (node_->has_ready()) {
     raft::Ready rd = node_->ready();
     if (rd.snapshot) install_snapshot(*rd.snapshot);
+    // A leader's appends and heartbeats leave before its own write (Raft
+    // thesis 10.2.1), so the followers' writes overlap the leader's: they
+    // vouch for nothing on this node's disk. The leader counts its own new
+    // entries toward a commit at once, but a commit needs acknowledgements
+    // too, and this loop steps none before the sync below is done.
+    if (node_->role() == raft::Role::leader && !rd.snapshot &&
+        (!rd.hard_state ||
+         (rd.hard_state->term == persisted_term_ && rd.hard_state->vote == persisted_vote_))) {
+      std::vector<raft::Message> later;
+      for (auto& m : rd.messages) {
+        if (m.type == raft::MessageType::app || m.type == raft::MessageType::heartbeat) {
+          send_message(std::move(m));
+        } else {
+          later.push_back(std::move(m));
+        }
+      }
+      rd.messages = std::move(later);
+    }
     // The entries reach the disk before the hard state: its commit index
     // may cover them, and a commit index durable before its entries is a
     // promise the node cannot keep after a power cut. The segment's
@@ -452,6 +473,7 @@ void Driver::process_ready() {
     node_->advance(rd);
     if (rd.soft_state) on_role_change(*rd.soft_state);
   }
+  collect_applied();
   maybe_compact();
 }
 
@@ -505,6 +527,24 @@ void Driver::on_role_change(const raft::SoftState& ss) {
 }
 
 void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
+  // A cluster of one need not wait an election timeout for itself.
+  if (applied_conf_.voters.size() == 1 && applied_conf_.voters[0] == self_ &&
+      node_->role() != raft::Role::leader) {
+    (void)node_->campaign();
+  }
+  if (applier_) {
+    const bool conf_change = std::any_of(entries.begin(), entries.end(), [](const raft::Entry& e) {
+      return e.type == raft::EntryType::conf_change;
+    });
+    if (!conf_change) {
+      hand_to_applier(entries);
+      return;
+    }
+    // A membership change moves the core's configuration as it is applied,
+    // in step with the store's record of it: the loop applies this run
+    // itself, once the thread has applied everything before it.
+    drain_applier();
+  }
   std::vector<ApplyItem> items;
   std::vector<std::vector<uint8_t>> memberships;
   memberships.reserve(entries.size());
@@ -546,17 +586,13 @@ void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
     items.push_back(item);
   }
   if (items.empty()) return;
-  // A cluster of one need not wait an election timeout for itself.
-  if (applied_conf_.voters.size() == 1 && applied_conf_.voters[0] == self_ &&
-      node_->role() != raft::Role::leader) {
-    (void)node_->campaign();
-  }
   std::vector<Status> outcomes;
   const auto apply_start = std::chrono::steady_clock::now();
   if (auto s = sm_.apply(items, &outcomes); !s) fatal("state machine apply failed: " + s.error());
   if (cfg_.metrics) cfg_.metrics->apply_seconds.observe(std::chrono::steady_clock::now() - apply_start);
   applied_ = items.back().index;
   applied_term_ = items.back().term;
+  handed_ = std::max(handed_, applied_);
   for (const auto& m : mine) {
     Status outcome = m.item < outcomes.size() ? std::move(outcomes[m.item]) : Status{};
     complete_request(m.request, std::move(outcome), items[m.item].index);
@@ -606,7 +642,9 @@ void Driver::maybe_compact() {
   if (upto <= wal_->snapshot_index()) return;
   auto term = wal_->term(upto);
   if (!term) return;
-  // The WAL may only forget what the state machine holds durably.
+  // The WAL may only forget what the state machine holds durably. The
+  // state machine is the loop's alone while it syncs.
+  drain_applier();
   if (auto s = sm_.sync(); !s) fatal("store sync before compaction failed: " + s.error());
   if (auto s = wal_->compact_prefix(upto, *term); !s) fatal("WAL compaction failed: " + s.error());
   wal_bytes_after_compact_ = wal_->size_bytes();
@@ -650,6 +688,9 @@ Status Driver::start() {
 void Driver::stop() {
   if (stopped_) return;
   stopped_ = true;
+  // What the thread has not started stays in the WAL, to be applied at the
+  // next start; the run it is applying finishes first.
+  if (applier_) applier_->stop();
   if (wal_ && !wal_->poisoned()) (void)wal_->sync();
   for (auto& [id, p] : pending_) {
     if (p.done) p.done(make_error("the server is shutting down"), 0);

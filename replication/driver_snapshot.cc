@@ -343,6 +343,9 @@ void Driver::install_snapshot(const raft::SnapshotMeta& meta) {
     fatal("the core accepted snapshot " + std::to_string(meta.index) +
           " but no complete snapshot file for it was received");
   }
+  // Entries committed before the snapshot are applied (or the install
+  // would race the apply thread); they are below its index anyway.
+  drain_applier();
   // A copy of the old state may still be running for a peer; let it finish
   // before the state underneath it is replaced.
   std::vector<std::string> peers;
@@ -360,6 +363,7 @@ void Driver::install_snapshot(const raft::SnapshotMeta& meta) {
   if (cfg_.metrics) cfg_.metrics->snapshots_received.fetch_add(1, std::memory_order_relaxed);
   applied_ = meta.index;
   applied_term_ = meta.term;
+  handed_ = applied_;
   applied_conf_ = meta.conf;
   if (auto m = decode_membership_record(sm_.membership()); m && m->conf() == meta.conf) {
     members_ = std::move(*m);

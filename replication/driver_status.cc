@@ -130,7 +130,9 @@ NodeReport Driver::local_report() const {
 
 void Driver::digest(std::function<void(std::string)> done) {
   // The job is made here, on the loop, so that it reads the state as
-  // applied now; only the reading runs on the other thread.
+  // applied now; only the reading runs on the other thread. Nothing is
+  // being applied then, so the state is the one at applied_.
+  drain_applier();
   digests_.push_back({std::async(std::launch::async, sm_.digest_job()), std::move(done)});
   update_pump();
 }
@@ -155,6 +157,8 @@ void Driver::on_status_request(const std::string& peer, std::span<const uint8_t>
   uint64_t id = 0;
   if (!get_u64_be(p, id)) return;
   const bool want_digest = id != 0 && !(p.size() == 1 && p[0] == kStatusNoDigest);
+  // The report's applied index must be the one the digest is taken at.
+  if (want_digest) drain_applier();
   NodeReport r = local_report();
   auto reply = [this, peer, id](const NodeReport& report) {
     std::vector<uint8_t> out;
@@ -175,6 +179,7 @@ void Driver::cluster_report(Clock::time_point deadline,
   auto& req = reports_[id];
   req.deadline = deadline;
   req.done = std::move(done);
+  if (digests) drain_applier();  // the digest is taken at the reported applied index
   req.reports.push_back(local_report());
   if (digests) {
     req.own_digest_pending = true;

@@ -152,6 +152,15 @@ struct NodeConfig {
   std::function<void(const std::string&)> fatal;
   // Optional; must outlive the node.
   DriverMetrics* metrics = nullptr;
+  // Apply committed entries on a thread of their own (the daemon does): the
+  // loop goes on persisting and replicating while the state machine commits,
+  // and the runs committed meanwhile are applied together, in one step. Off,
+  // the loop applies each run itself (the in-process tests' default: fully
+  // deterministic).
+  bool apply_thread = false;
+  // With the apply thread: how long a run no request here waits for may
+  // wait for more (ApplyThread). It delays a follower's answers by as much.
+  std::chrono::milliseconds apply_linger{0};
 };
 
 // The status structs are shared with the control protocol (common/).

@@ -14,7 +14,12 @@
 //    before the WAL forgets entries (compaction).
 //  - write_snapshot() makes a consistent copy at (at least) the applied
 //    position; it is the only method the driver may call from a background
-//    thread, concurrently with apply() on the loop thread.
+//    thread, concurrently with apply().
+//  - apply() runs on the loop thread, or on the driver's apply thread
+//    (NodeConfig::apply_thread). With the thread, the driver calls no other
+//    method while an apply() runs, but write_snapshot() and the digest
+//    jobs'; the state machine's own change notices then come from that
+//    thread.
 //  - install_snapshot() replaces the whole state with a received copy,
 //    atomically and durably: after a crash during it, the state machine holds
 //    either the old state or the new one, whole.

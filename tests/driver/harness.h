@@ -483,6 +483,13 @@ class Cluster {
     c.log = [id](const std::string& line) { log_lines.push_back(id + ": " + line); };
     c.fatal = [](const std::string& what) { throw PowerCut{what}; };
     c.on_removed = [this, id](const std::string& why) { removed[id] = why; };
+    // RAFTDNS_TEST_APPLY_THREAD=1: every node applies on its apply thread, as
+    // the daemon does, lingering as a follower would: the whole suite again
+    // through that path (tests/driver/CMakeLists.txt).
+    if (const char* t = std::getenv("RAFTDNS_TEST_APPLY_THREAD"); t && std::string(t) == "1") {
+      c.apply_thread = true;
+      c.apply_linger = std::chrono::milliseconds(5);
+    }
     if (tune_) tune_(c);
     if (auto t = node_tune.find(id); t != node_tune.end()) t->second(c);
     return c;
@@ -562,8 +569,8 @@ class Cluster {
   }
 
   // Runs rounds until `done` holds; false if it never did within `rounds`.
-  // A round in which a node waits on its snapshot copy thread (or a digest's)
-  // does not count against `rounds`: that thread runs on real time, and a loaded machine
+  // A round in which a node waits on its snapshot copy thread (or a digest's,
+  // or its apply thread) does not count against `rounds`: that thread runs on real time, and a loaded machine
   // must not turn "not yet copied" into a failure. Those rounds are bounded
   // by a wall-clock limit instead.
   bool run_until(const std::function<bool()>& done, int rounds = 2000) {
@@ -582,7 +589,9 @@ class Cluster {
 
   bool copy_in_flight() const {
     for (const auto& [id, n] : nodes_) {
-      if (n.up && n.driver && (n.driver->snapshot_copy_running() || n.driver->digest_running())) {
+      if (n.up && n.driver &&
+          (n.driver->snapshot_copy_running() || n.driver->digest_running() ||
+           n.driver->apply_running())) {
         return true;
       }
     }
