@@ -198,6 +198,20 @@ class Driver {
   void check_transfers(bool expired);
   void complete_request(uint64_t request, Status outcome, uint64_t index);
   void expire_requests();
+  // The leader's proposals wait here until the Ready loop runs, so that the
+  // requests of one turn of the event loop (every connection's) enter the
+  // log as one append: one message to each follower, one acknowledgement
+  // back, instead of one per request. Membership changes do not wait.
+  struct Queued {
+    std::vector<uint8_t> envelope;
+    uint64_t local = 0;        // a request submitted here (pending_), or
+    std::string peer;          // the follower that forwarded it,
+    uint64_t request = 0;      // with its request id
+  };
+  void queue_proposal(Queued q);
+  // Proposes what is queued as one batch. Not the leader any more: local
+  // requests go back to waiting (forwarded on), forwards are refused.
+  void flush_proposals();
 
   // ---- driver_snapshot.cc ----
   void start_snapshot_send(const std::string& peer, raft::Message m);
@@ -324,6 +338,7 @@ class Driver {
   uint64_t seen_lead_ = raft::kNoNode;  // the leader as of the last SoftState (none included)
   bool started_ = false, stopped_ = false;
   std::map<uint64_t, Pending> pending_;
+  std::vector<Queued> queued_;
   std::vector<AllWait> waits_;
   std::map<std::string, uint64_t> peer_applied_;
   std::map<uint64_t, ReportRequest> reports_;

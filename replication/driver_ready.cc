@@ -437,6 +437,7 @@ void Driver::tick() {
 void Driver::process_ready() {
   if (stopped_ || !node_) return;
   collect_applied();
+  flush_proposals();
   while (node_->has_ready()) {
     raft::Ready rd = node_->ready();
     if (rd.snapshot) install_snapshot(*rd.snapshot);
@@ -472,6 +473,7 @@ void Driver::process_ready() {
     if (!rd.committed_entries.empty()) apply_committed(rd.committed_entries);
     node_->advance(rd);
     if (rd.soft_state) on_role_change(*rd.soft_state);
+    flush_proposals();  // what a new leader queued just now
   }
   collect_applied();
   maybe_compact();
@@ -696,6 +698,7 @@ void Driver::stop() {
     if (p.done) p.done(make_error("the server is shutting down"), 0);
   }
   pending_.clear();
+  queued_.clear();
   for (auto& w : waits_) w.done(make_error("the server is shutting down"));
   waits_.clear();
   for (auto& [id, r] : reports_) {

@@ -201,10 +201,14 @@ void Driver::on_forward(const std::string& peer, std::span<const uint8_t> p, boo
   std::string why = "not the leader";
   Proposal outcome = Proposal::retry;
   if (node_->role() == raft::Role::leader) {
+    if (retry) flush_proposals();  // the log must hold all it will hold
     if (retry && !retry_can_be_judged()) {
       why = "the new leader has not yet committed an entry of its term";
     } else if (retry && log_holds_request(scan_from, env.origin, env.request)) {
       return;  // already in the log: the origin completes it when it applies it
+    } else if (!retry && !env.conf_change) {
+      queue_proposal({{p.begin(), p.end()}, 0, peer, env.request});
+      return;
     } else {
       outcome = propose_envelope(p, why);
     }
@@ -321,9 +325,17 @@ void Driver::try_propose(uint64_t id) {
   if (node_->role() == raft::Role::leader) {
     // A retried forward may already be in our log (we took it as a
     // follower, or as the leader it was forwarded to).
+    if (p.retry) flush_proposals();  // the log must hold all it will hold
     if (p.retry && !retry_can_be_judged()) return;  // at a later tick
     if (p.retry && log_holds_request(p.scan_from, self_, id)) {
       p.proposed = true;
+      return;
+    }
+    Envelope env;
+    if (!p.retry && decode_envelope(p.envelope, env) && !env.conf_change) {
+      p.proposed = true;
+      p.forwarded_to.clear();
+      queue_proposal({p.envelope, id, {}, 0});
       return;
     }
     std::string why;
@@ -360,6 +372,34 @@ void Driver::try_propose(uint64_t id) {
   if (sent) {
     p.proposed = true;
     p.forwarded_to = name->second;
+  }
+}
+
+void Driver::queue_proposal(Queued q) {
+  queued_.push_back(std::move(q));
+  wake();
+}
+
+void Driver::flush_proposals() {
+  if (queued_.empty()) return;
+  std::vector<Queued> batch = std::move(queued_);
+  queued_.clear();
+  std::vector<std::vector<uint8_t>> commands;
+  commands.reserve(batch.size());
+  for (const auto& q : batch) commands.push_back(q.envelope);
+  Status s = node_->propose_batch(std::move(commands));
+  if (s) return;
+  // Nothing of the batch entered the log (the core checks before it
+  // appends): each request is as if it had never been proposed.
+  for (const auto& q : batch) {
+    if (q.local != 0) {
+      if (auto it = pending_.find(q.local); it != pending_.end()) it->second.proposed = false;
+    } else if (network_) {
+      std::vector<uint8_t> out;
+      put_u64_be(out, q.request);
+      out.insert(out.end(), s.error().begin(), s.error().end());
+      network_->send(q.peer, kForwardRefused, out);
+    }
   }
 }
 

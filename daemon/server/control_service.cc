@@ -671,19 +671,34 @@ void ControlListener::on_event(Connection& conn, short) {
 void ControlListener::drop(Connection& conn) { connections_.erase(&conn); }
 
 void ControlListener::flush(Connection& conn) {
+  std::string out;
+  bool close_after = false;
   while (!conn.owed.empty() && conn.owed.front().response) {
-    std::string out = control::frame(control::encode_response_body(*conn.owed.front().response));
-    bufferevent_write(conn.bev.get(), out.data(), out.size());
-    const bool close_after = conn.owed.front().close_after;
+    out += control::frame(control::encode_response_body(*conn.owed.front().response));
+    close_after = conn.owed.front().close_after;
     conn.owed.pop_front();
     ++conn.first_owed;
     if (close_after) {
       conn.closing = true;
       conn.owed.clear();
       bufferevent_disable(conn.bev.get(), EV_READ);
-      return;
+      break;
     }
   }
+  if (out.empty()) return;
+  // Answers are small and the socket's buffer mostly empty: written at once
+  // they cost one send, where the bufferevent would arm the descriptor for
+  // writing, write on the next turn of the loop and disarm it again. What
+  // does not fit goes through the bufferevent, behind nothing. A last
+  // answer goes through it whole: its write callback closes the connection.
+  size_t sent = 0;
+  evbuffer* output = bufferevent_get_output(conn.bev.get());
+  if (!close_after && evbuffer_get_length(output) == 0) {
+    ssize_t n = ::send(bufferevent_getfd(conn.bev.get()), out.data(), out.size(),
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) sent = static_cast<size_t>(n);
+  }
+  if (sent < out.size()) bufferevent_write(conn.bev.get(), out.data() + sent, out.size() - sent);
 }
 
 // Reads and hands on the connection's requests while fewer than

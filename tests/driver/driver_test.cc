@@ -437,6 +437,84 @@ TEST(DriverSnapshot, SnapshotFilesLeaveThroughTheTrashAndNothingIsLeftBehind) {
 
 // ---- forwarding ----
 
+TEST(DriverRequests, RequestsOfOneTurnEnterTheLogAsOneAppendToEachFollower) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 2);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  const std::string lead = *c.leader();
+  // Every append carrying entries the leader sends, by follower.
+  std::map<std::string, int> appends;
+  c.hub.hold = [&](const Packet& p) {
+    if (p.from == lead && p.kind == kRaft) {
+      auto m = raft::decode_message(p.payload);
+      if (m && m->type == raft::MessageType::app && !m->entries.empty()) ++appends[p.to];
+    }
+    return false;
+  };
+  std::vector<std::shared_ptr<Cluster::Outcome>> outs;
+  for (int i = 0; i < 20; ++i) outs.push_back(c.submit(lead, "batched" + std::to_string(i)));
+  ASSERT_TRUE(c.run_until([&] {
+    return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; });
+  }));
+  for (size_t i = 0; i < outs.size(); ++i) {
+    ASSERT_TRUE(outs[i]->status) << outs[i]->status.error();
+    if (i > 0) {
+      EXPECT_EQ(outs[i]->index, outs[i - 1]->index + 1) << "not in the order submitted";
+    }
+  }
+  for (const auto& id : c.ids()) {
+    if (id == lead) continue;
+    EXPECT_EQ(appends[id], 1) << "twenty requests of one turn reached " << id << " in "
+                              << appends[id] << " appends";
+  }
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+}
+
+TEST(DriverRequests, ABatchRefusedDuringAFailedTransferIsProposedOnceTheLeaderTakesWritesAgain) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 2);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  const std::string lead = *c.leader();
+  const std::string target = lead == "a" ? "b" : "a";
+  const std::string other = lead != "c" && target != "c" ? "c" : lead == "b" || target == "b" ? "a" : "b";
+  // The target is cut off from everyone, so the transfer never completes
+  // (nor can the target win an election): the core refuses proposals until
+  // it gives the transfer up, an election timeout later, and stays the
+  // leader with the other follower.
+  c.hub.cut(lead, target);
+  c.hub.cut(other, target);
+  std::optional<Status> transfer;
+  c.guard(lead, [&](Driver& d) {
+    d.transfer_leadership(target, Driver::Clock::now() + 1s, [&](Status s) { transfer = s; });
+  });
+  std::vector<std::shared_ptr<Cluster::Outcome>> outs;
+  for (int i = 0; i < 5; ++i) outs.push_back(c.submit(lead, "late" + std::to_string(i), 60s));
+  // Deadlines run on the real clock: rounds for up to 20 s of it (the
+  // transfer gives up after 1 s; the requests' deadline is 60 s).
+  const auto limit = Driver::Clock::now() + 20s;
+  while (Driver::Clock::now() < limit &&
+         !std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; })) {
+    c.round();
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; }))
+      << "the refused batch waited for its deadline";
+  EXPECT_EQ(c.leader(), lead);
+  for (const auto& o : outs) ASSERT_TRUE(o->status) << o->status.error();
+  ASSERT_TRUE(transfer.has_value());
+  EXPECT_FALSE(*transfer) << "the transfer to a node cut off from everyone succeeded";
+  c.hub.heal(lead, target);
+  c.hub.heal(other, target);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(count_of(c.node(lead).sm->current(), "late" + std::to_string(i)), 1u);
+  }
+}
+
 TEST(DriverForward, ForwardLostWithItsConnectionIsRetriedBeforeTheDeadline) {
   Cluster c({"a", "b", "c"}, small_wal);
   for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
