@@ -75,12 +75,15 @@ AnswerCache::Mapping::~Mapping() { ::munmap(address, size); }
 AnswerCache::AnswerCache(size_t entries)
     : slot_memory_(slot_count(entries) * sizeof(Slot)),
       tag_memory_(slot_count(entries) * sizeof(uint64_t)),
+      seen_memory_(slot_count(entries)),  // 8 bits per slot
       slots_(static_cast<Slot*>(slot_memory_.address)),
-      tags_(static_cast<uint64_t*>(tag_memory_.address)) {
+      tags_(static_cast<uint64_t*>(tag_memory_.address)),
+      seen_(static_cast<uint64_t*>(seen_memory_.address)) {
   static_assert(sizeof(Slot) == kSlotSize);
   static_assert(kWays * sizeof(uint64_t) == 64, "a set's tags fill one cache line");
   const size_t n = slot_count(entries);
   mask_ = n - 1;
+  seen_mask_ = n * 8 - 1;
   std::random_device entropy;
   seed_ = uint64_t{entropy()} << 32 | entropy();
 }
@@ -221,6 +224,22 @@ size_t AnswerCache::find(const Key& key, std::span<const uint8_t> query, std::sp
   return length;
 }
 
+bool AnswerCache::seen_before(uint64_t hash) noexcept {
+  // The set is chosen by the hash's low bits; the filter takes its high ones.
+  const size_t bit = static_cast<size_t>(hash >> 32) & seen_mask_;
+  uint64_t& word = seen_[bit / 64];
+  const uint64_t m = uint64_t{1} << (bit % 64);
+  if (word & m) return true;
+  // A quarter full, it would let one-off names in too often (up to one in
+  // four): start afresh.
+  if (++seen_set_ > (seen_mask_ + 1) / 4) {
+    std::memset(seen_, 0, (seen_mask_ + 1) / 8);
+    seen_set_ = 1;
+  }
+  seen_[bit / 64] |= m;
+  return false;
+}
+
 void AnswerCache::insert(const Key& key, std::span<const uint8_t> answer,
                          const ClassifiedResponse* rrl) noexcept {
   const size_t room = sizeof(Slot::data);
@@ -246,6 +265,10 @@ void AnswerCache::insert(const Key& key, std::span<const uint8_t> answer,
       if (set[way].epoch != epoch_) s = &set[way];
     }
     if (!s) {
+      if (!seen_before(key.hash)) {
+        ++stats_.declined;
+        return;
+      }
       s = &set[0];
       for (size_t way = 1; way < kWays; ++way) {
         if (clock_ - set[way].used > clock_ - s->used) s = &set[way];

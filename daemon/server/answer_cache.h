@@ -38,8 +38,13 @@
 // Beside it, one 64-byte line of tags per set (a hash of the key and the
 // epoch for each way): a lookup reads that line and then only the slot
 // whose tag matches, instead of eight slots' worth of cache misses. In a
-// full set the slot used longest ago is replaced. Nothing on the lookup or
-// insert path allocates.
+// full set the slot used longest ago is replaced, but only by an answer
+// asked for before: a name asked once (a random name that does not exist,
+// as a scan or a cache-busting flood sends) would push out an answer that
+// is asked again and again. A bit per hash in a "seen" filter (eight bits
+// per slot, emptied when a quarter of them are set) lets an answer in over
+// a full set on its second miss. Where a set has room, an answer goes in at
+// once. Nothing on the lookup or insert path allocates.
 //
 // One cache belongs to one worker thread and takes no lock.
 #pragma once
@@ -108,6 +113,7 @@ class AnswerCache {
 
   struct Stats {
     uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0, clears = 0;
+    uint64_t declined = 0;  // a first miss, kept out of a full set
   };
   const Stats& stats() const noexcept { return stats_; }
 
@@ -127,9 +133,15 @@ class AnswerCache {
   uint64_t tag_of(uint64_t hash) const noexcept;
   Slot* lookup(const Key& key, uint64_t tag) noexcept;
 
-  Mapping slot_memory_, tag_memory_;
+  // Whether `hash` was seen before (then true), and notes it.
+  bool seen_before(uint64_t hash) noexcept;
+
+  Mapping slot_memory_, tag_memory_, seen_memory_;
   Slot* slots_;
   uint64_t* tags_;  // kWays per set, one cache line
+  uint64_t* seen_;  // the "seen" filter: 8 bits per slot
+  size_t seen_mask_ = 0;   // bits - 1
+  size_t seen_set_ = 0;    // bits set since it was last emptied
   size_t mask_ = 0;  // slots - 1
   uint64_t seed_ = 0;
   uint64_t epoch_ = 1;  // slots of another epoch are empty (fresh pages hold 0)

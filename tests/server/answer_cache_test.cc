@@ -436,8 +436,12 @@ TEST_F(AnswerCacheTest, StaysWithinItsSlotsAndKeepsWhatIsStillAsked) {
   std::vector<uint8_t> out(65535);
   const int kNames = 2000;
   for (int i = 0; i < kNames; ++i) {
+    // Missed twice, as a name asked again is: the second time it goes in
+    // over a full set (the first, it may not: see the next test).
     const auto q = query_bytes({.name = "n" + std::to_string(i) + ".example.com."});
     small.insert(key_of(q), answer_for(q));
+    small.insert(key_of(q), answer_for(q));
+    ASSERT_GT(small.find(key_of(q), q, out), 0u) << "a name missed twice was not kept";
     ASSERT_GT(small.find(kept_key, kept_query, out), 0u) << "after " << i << " others";
   }
   int found = 0;
@@ -448,6 +452,45 @@ TEST_F(AnswerCacheTest, StaysWithinItsSlotsAndKeepsWhatIsStillAsked) {
   EXPECT_LE(found, 63);
   EXPECT_GT(found, 0);
   EXPECT_GE(small.stats().evictions, static_cast<uint64_t>(kNames + 1 - 64));
+}
+
+// Names asked once each (random names that do not exist, a scan) do not
+// push out what is asked again and again: over a full set, an answer goes
+// in only on its second miss.
+TEST_F(AnswerCacheTest, AFullSetTakesANewAnswerOnlyOnItsSecondMiss) {
+  AnswerCache one_set(AnswerCache::kWays);
+  ASSERT_EQ(one_set.slots(), AnswerCache::kWays);
+  const auto answer = engine_answer(query_bytes({.name = "nope.example.com."}));
+  auto key_of = [&](const std::vector<uint8_t>& q) {
+    AnswerCache::Key key;
+    EXPECT_TRUE(one_set.make_key(q, false, key));
+    return key;
+  };
+  auto answer_for = [&](const std::vector<uint8_t>& q) {
+    std::vector<uint8_t> a(answer.begin(), answer.begin() + 12);
+    a.insert(a.end(), q.begin() + 12, q.end());
+    return a;
+  };
+  auto name = [&](int i) { return query_bytes({.name = "n" + std::to_string(i) + ".example.com."}); };
+  std::vector<uint8_t> out(65535);
+  auto found = [&](const std::vector<uint8_t>& q) { return one_set.find(key_of(q), q, out) > 0; };
+  // Room: each answer goes in at once.
+  for (int i = 0; i < 8; ++i) one_set.insert(key_of(name(i)), answer_for(name(i)));
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(found(name(i))) << i;
+  // Full: a first miss is kept out, and everything stays.
+  const auto newcomer = query_bytes({.name = "newcomer.example.com."});
+  one_set.insert(key_of(newcomer), answer_for(newcomer));
+  EXPECT_FALSE(found(newcomer));
+  EXPECT_EQ(one_set.stats().declined, 1u);
+  EXPECT_EQ(one_set.stats().evictions, 0u);
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(found(name(i))) << i;
+  // Missed again, it replaces the answer used longest ago (n0: the checks
+  // above used n0 first).
+  one_set.insert(key_of(newcomer), answer_for(newcomer));
+  EXPECT_TRUE(found(newcomer));
+  EXPECT_EQ(one_set.stats().evictions, 1u);
+  EXPECT_FALSE(found(name(0)));
+  for (int i = 1; i < 8; ++i) EXPECT_TRUE(found(name(i))) << i;
 }
 
 // What does not fit a slot beside its key, or is not the answer to the
