@@ -487,7 +487,8 @@ resolution=$(cat "$scratch"/runs.* | awk -v hz="$clk_tck" \
 floor_note=""
 if [[ " ${servers[*]} " == *" floor "* ]]; then
   floor_note="- floor: bench/query/floor.c, which echoes each query with QR set (recvmmsg/sendmmsg,
-  32 a batch, no lookup); its CPU per query is the kernel's share of every server's."
+  32 a batch, no lookup); its CPU per query is the kernel's share of every server's.
+"
 fi
 dnssec_note=""
 if [[ -n $dnssec ]]; then
