@@ -27,15 +27,17 @@ size_t count_of(const MemoryState& s, const std::string& command) {
   return static_cast<size_t>(std::count(s.commands.begin(), s.commands.end(), command));
 }
 
+bool all_done(const std::vector<std::shared_ptr<Cluster::Outcome>>& outs) {
+  return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; });
+}
+
 // Writes `n` commands named prefix0.. at the leader and waits for them all.
 void write_n(Cluster& c, const std::string& prefix, int n) {
   std::vector<std::shared_ptr<Cluster::Outcome>> outs;
   auto lead = c.leader();
   ASSERT_TRUE(lead);
   for (int i = 0; i < n; ++i) outs.push_back(c.submit(*lead, prefix + std::to_string(i)));
-  ASSERT_TRUE(c.run_until([&] {
-    return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; });
-  }));
+  ASSERT_TRUE(c.run_until([&] { return all_done(outs); }));
   for (const auto& o : outs) ASSERT_TRUE(o->status) << o->status.error();
 }
 
@@ -72,6 +74,14 @@ std::vector<std::string> run_single_node_scenario(Cluster& c) {
     if (out->done && out->status) acked.push_back(cmd);
   }
   return acked;
+}
+
+// Boots every node, elects a leader and has every node apply two writes.
+void start_converged(Cluster& c) {
+  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  write_n(c, "w", 2);
+  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
 }
 
 TEST(DriverPowerCut, EveryDiskOperationOfASingleNodeLeavesANodeThatStartsElectsAndKeepsAckedWrites) {
@@ -435,14 +445,11 @@ TEST(DriverSnapshot, SnapshotFilesLeaveThroughTheTrashAndNothingIsLeftBehind) {
   ASSERT_TRUE(c.run_until([&] { return converged(c); }));
 }
 
-// ---- forwarding ----
+// ---- the leader's batches of requests ----
 
 TEST(DriverRequests, RequestsOfOneTurnEnterTheLogAsOneAppendToEachFollower) {
   Cluster c({"a", "b", "c"}, small_wal);
-  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
-  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
-  write_n(c, "w", 2);
-  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  ASSERT_NO_FATAL_FAILURE(start_converged(c));
   const std::string lead = *c.leader();
   // Every append carrying entries the leader sends, by follower.
   std::map<std::string, int> appends;
@@ -455,9 +462,7 @@ TEST(DriverRequests, RequestsOfOneTurnEnterTheLogAsOneAppendToEachFollower) {
   };
   std::vector<std::shared_ptr<Cluster::Outcome>> outs;
   for (int i = 0; i < 20; ++i) outs.push_back(c.submit(lead, "batched" + std::to_string(i)));
-  ASSERT_TRUE(c.run_until([&] {
-    return std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; });
-  }));
+  ASSERT_TRUE(c.run_until([&] { return all_done(outs); }));
   for (size_t i = 0; i < outs.size(); ++i) {
     ASSERT_TRUE(outs[i]->status) << outs[i]->status.error();
     if (i > 0) {
@@ -474,10 +479,7 @@ TEST(DriverRequests, RequestsOfOneTurnEnterTheLogAsOneAppendToEachFollower) {
 
 TEST(DriverRequests, ABatchRefusedDuringAFailedTransferIsProposedOnceTheLeaderTakesWritesAgain) {
   Cluster c({"a", "b", "c"}, small_wal);
-  for (const auto& id : c.ids()) ASSERT_TRUE(c.boot(id));
-  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
-  write_n(c, "w", 2);
-  ASSERT_TRUE(c.run_until([&] { return converged(c); }));
+  ASSERT_NO_FATAL_FAILURE(start_converged(c));
   const std::string lead = *c.leader();
   const std::string target = lead == "a" ? "b" : "a";
   const std::string other = lead != "c" && target != "c" ? "c" : lead == "b" || target == "b" ? "a" : "b";
@@ -496,13 +498,11 @@ TEST(DriverRequests, ABatchRefusedDuringAFailedTransferIsProposedOnceTheLeaderTa
   // Deadlines run on the real clock: rounds for up to 20 s of it (the
   // transfer gives up after 1 s; the requests' deadline is 60 s).
   const auto limit = Driver::Clock::now() + 20s;
-  while (Driver::Clock::now() < limit &&
-         !std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; })) {
+  while (Driver::Clock::now() < limit && !all_done(outs)) {
     c.round();
     std::this_thread::sleep_for(1ms);
   }
-  ASSERT_TRUE(std::all_of(outs.begin(), outs.end(), [](const auto& o) { return o->done; }))
-      << "the refused batch waited for its deadline";
+  ASSERT_TRUE(all_done(outs)) << "the refused batch waited for its deadline";
   EXPECT_EQ(c.leader(), lead);
   for (const auto& o : outs) ASSERT_TRUE(o->status) << o->status.error();
   ASSERT_TRUE(transfer.has_value());
@@ -514,6 +514,8 @@ TEST(DriverRequests, ABatchRefusedDuringAFailedTransferIsProposedOnceTheLeaderTa
     EXPECT_EQ(count_of(c.node(lead).sm->current(), "late" + std::to_string(i)), 1u);
   }
 }
+
+// ---- forwarding ----
 
 TEST(DriverForward, ForwardLostWithItsConnectionIsRetriedBeforeTheDeadline) {
   Cluster c({"a", "b", "c"}, small_wal);

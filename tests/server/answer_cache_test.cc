@@ -130,6 +130,22 @@ class AnswerCacheTest : public ::testing::Test {
     return out;
   }
 
+  static AnswerCache::Key key_in(const AnswerCache& cache, const std::vector<uint8_t>& q) {
+    AnswerCache::Key key;
+    EXPECT_TRUE(cache.make_key(q, false, key));
+    return key;
+  }
+
+  // An answer the cache keeps for `q`: the engine's NXDOMAIN with its
+  // question rewritten (answers to another name than their question are
+  // refused).
+  std::vector<uint8_t> nxdomain_for(const std::vector<uint8_t>& q) {
+    if (nxdomain_.empty()) nxdomain_ = engine_answer(query_bytes({.name = "nope.example.com."}));
+    std::vector<uint8_t> a(nxdomain_.begin(), nxdomain_.begin() + 12);
+    a.insert(a.end(), q.begin() + 12, q.end());
+    return a;
+  }
+
   bool takes(const std::vector<uint8_t>& q, bool tcp = false) {
     AnswerCache::Key key;
     return cache_.make_key(q, tcp, key);
@@ -141,6 +157,7 @@ class AnswerCacheTest : public ::testing::Test {
   std::unique_ptr<store::ReadTxn> view_;
   query::Engine engine_{query::EngineConfig{"node-1.test", "raftdns test", 1232}};
   AnswerCache cache_{1024};
+  std::vector<uint8_t> nxdomain_;
 };
 
 // The point of the cache: a repeated query gets, byte for byte, what the
@@ -417,19 +434,8 @@ TEST_F(AnswerCacheTest, AnAppliedChangeEmptiesTheCache) {
 TEST_F(AnswerCacheTest, StaysWithinItsSlotsAndKeepsWhatIsStillAsked) {
   AnswerCache small(64);
   EXPECT_EQ(small.slots(), 64u);
-  const auto answer = engine_answer(query_bytes({.name = "nope.example.com."}));
-  auto key_of = [&](const std::vector<uint8_t>& q) {
-    AnswerCache::Key key;
-    EXPECT_TRUE(small.make_key(q, false, key));
-    return key;
-  };
-  // Answers to names other than their question are refused, so build each
-  // one from the engine's NXDOMAIN with the question rewritten.
-  auto answer_for = [&](const std::vector<uint8_t>& q) {
-    std::vector<uint8_t> a(answer.begin(), answer.begin() + 12);
-    a.insert(a.end(), q.begin() + 12, q.end());
-    return a;
-  };
+  auto key_of = [&](const std::vector<uint8_t>& q) { return key_in(small, q); };
+  auto answer_for = [&](const std::vector<uint8_t>& q) { return nxdomain_for(q); };
   const auto kept_query = query_bytes({.name = "kept.example.com."});
   const auto kept_key = key_of(kept_query);
   small.insert(kept_key, answer_for(kept_query));
@@ -460,17 +466,8 @@ TEST_F(AnswerCacheTest, StaysWithinItsSlotsAndKeepsWhatIsStillAsked) {
 TEST_F(AnswerCacheTest, AFullSetTakesANewAnswerOnlyOnItsSecondMiss) {
   AnswerCache one_set(AnswerCache::kWays);
   ASSERT_EQ(one_set.slots(), AnswerCache::kWays);
-  const auto answer = engine_answer(query_bytes({.name = "nope.example.com."}));
-  auto key_of = [&](const std::vector<uint8_t>& q) {
-    AnswerCache::Key key;
-    EXPECT_TRUE(one_set.make_key(q, false, key));
-    return key;
-  };
-  auto answer_for = [&](const std::vector<uint8_t>& q) {
-    std::vector<uint8_t> a(answer.begin(), answer.begin() + 12);
-    a.insert(a.end(), q.begin() + 12, q.end());
-    return a;
-  };
+  auto key_of = [&](const std::vector<uint8_t>& q) { return key_in(one_set, q); };
+  auto answer_for = [&](const std::vector<uint8_t>& q) { return nxdomain_for(q); };
   auto name = [&](int i) { return query_bytes({.name = "n" + std::to_string(i) + ".example.com."}); };
   std::vector<uint8_t> out(65535);
   auto found = [&](const std::vector<uint8_t>& q) { return one_set.find(key_of(q), q, out) > 0; };
