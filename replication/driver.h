@@ -226,6 +226,10 @@ class Driver {
   std::string incoming_dir() const { return cfg_.snapshot_dir + "/in"; }
 
   // ---- driver_apply.cc ----
+  // The item for a committed entry that is not a conf change: its command,
+  // or nothing (a leader's empty entry; a malformed envelope, logged).
+  // `request` gets the request id of a command submitted on this node.
+  ApplyItem command_item(const raft::Entry& e, std::optional<uint64_t>& request);
   // Hands a run of committed entries (no conf change among them) to the
   // apply thread; the requests submitted here complete when it is applied.
   void hand_to_applier(const std::vector<raft::Entry>& entries);

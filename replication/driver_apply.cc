@@ -8,12 +8,27 @@
 // entries are persisted and replicated meanwhile. The applied position
 // (applied_) is the thread's, as taken here; handed_ runs ahead of it.
 #include <algorithm>
+#include <optional>
 
 #include "replication/driver.h"
 
 namespace raftdns::replication {
 
 bool Driver::apply_running() const { return applier_ && applier_->busy(); }
+
+ApplyItem Driver::command_item(const raft::Entry& e, std::optional<uint64_t>& request) {
+  ApplyItem item{e.index, e.term, ApplyItem::Kind::none, {}};
+  if (e.data.empty()) return item;  // a leader's empty entry
+  Envelope env;
+  if (decode_envelope(e.data, env) && !env.conf_change) {
+    item.kind = ApplyItem::Kind::command;
+    item.data = env.command;
+    if (env.origin == self_) request = env.request;
+  } else {
+    log("raft: entry " + std::to_string(e.index) + " has a malformed envelope; skipped");
+  }
+  return item;
+}
 
 void Driver::hand_to_applier(const std::vector<raft::Entry>& entries) {
   ApplyThread::Run run;
@@ -27,18 +42,9 @@ void Driver::hand_to_applier(const std::vector<raft::Entry>& entries) {
   // The items point into run.entries, whose elements stay where they are
   // when the run is moved into the thread's queue.
   for (const auto& e : run.entries) {
-    ApplyItem item{e.index, e.term, ApplyItem::Kind::none, {}};
-    if (!e.data.empty()) {
-      Envelope env;
-      if (decode_envelope(e.data, env) && !env.conf_change) {
-        item.kind = ApplyItem::Kind::command;
-        item.data = env.command;
-        if (env.origin == self_) run.mine.push_back({run.items.size(), env.request});
-      } else {
-        log("raft: entry " + std::to_string(e.index) + " has a malformed envelope; skipped");
-      }
-    }
-    run.items.push_back(item);
+    std::optional<uint64_t> request;
+    run.items.push_back(command_item(e, request));
+    if (request) run.mine.push_back({run.items.size() - 1, *request});
   }
   handed_ = run.entries.back().index;
   applier_->push(std::move(run));

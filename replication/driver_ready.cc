@@ -575,15 +575,10 @@ void Driver::apply_committed(const std::vector<raft::Entry>& entries) {
       conf_applied.push_back({e.index, std::move(before), *cc});
       item.kind = ApplyItem::Kind::membership;
       item.data = memberships.back();
-    } else if (!e.data.empty()) {
-      Envelope env;
-      if (decode_envelope(e.data, env) && !env.conf_change) {
-        item.kind = ApplyItem::Kind::command;
-        item.data = env.command;
-        if (env.origin == self_) mine.push_back({items.size(), env.request});
-      } else {
-        log("raft: entry " + std::to_string(e.index) + " has a malformed envelope; skipped");
-      }
+    } else {
+      std::optional<uint64_t> request;
+      item = command_item(e, request);
+      if (request) mine.push_back({items.size(), *request});
     }
     items.push_back(item);
   }

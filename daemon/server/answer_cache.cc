@@ -236,7 +236,7 @@ bool AnswerCache::seen_before(uint64_t hash) noexcept {
     std::memset(seen_, 0, (seen_mask_ + 1) / 8);
     seen_set_ = 1;
   }
-  seen_[bit / 64] |= m;
+  word |= m;
   return false;
 }
 
