@@ -11,7 +11,7 @@
 //   driver_ready.cc     open and recovery, the Ready loop, apply, compaction
 //   driver_requests.cc  submitted requests, routing to the leader, peer messages
 //   driver_snapshot.cc  snapshot copy (on a thread), streaming, receive, install
-//   driver_status.cc    node reports, cluster status, waiting for every member
+//   driver_status.cc    node reports, cluster status, waiting for every member, read barriers
 //   driver_apply.cc     the apply thread (NodeConfig::apply_thread)
 //
 // See node.h for the design.
@@ -131,6 +131,13 @@ class Driver {
   bool removed() const { return removed_; }
   void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
                                std::function<void(Status)> done);
+  // Completes, with this node's applied index, once the node has applied
+  // every entry committed anywhere in the cluster before the call: the
+  // leader vouches for its commit index with a round of heartbeats (Raft's
+  // ReadIndex) and this node applies through it. Fails at the deadline with
+  // why: no leader, no quorum, or not applied yet. A lone voter answers at
+  // once.
+  void read_barrier(Clock::time_point deadline, std::function<void(Status, uint64_t)> done);
   // This node's state, all but the digest of the store (see digest()).
   NodeReport local_report() const;
   // The digest of the state as applied now. The state machine computes it on
@@ -262,6 +269,20 @@ class Driver {
   };
   void expire_reports(Clock::time_point now);
   void maybe_finish_report(uint64_t id);
+  struct Barrier {
+    Clock::time_point deadline;
+    std::function<void(Status, uint64_t)> done;
+    uint64_t index = 0;     // the leader's read index, once it answered
+    bool answered = false;
+    int wait_ticks = 0;     // before asking the leader again
+  };
+  // Asks (again) for the barriers the leader has not answered: a request
+  // to a leader that has just lost its place, or a lost message, gets none.
+  void ask_read_index();
+  void on_read_states(const std::vector<raft::ReadState>& states);
+  // Completes the barriers applied through their read index; with
+  // `expire_now`, fails those past their deadline.
+  void check_barriers(bool expire_now);
 
   struct Pending {
     Done done;
@@ -344,6 +365,8 @@ class Driver {
   std::map<uint64_t, Pending> pending_;
   std::vector<Queued> queued_;
   std::vector<AllWait> waits_;
+  std::map<uint64_t, Barrier> barriers_;
+  uint64_t next_barrier_ = 0;
   std::map<std::string, uint64_t> peer_applied_;
   std::map<uint64_t, ReportRequest> reports_;
   std::map<std::string, SnapshotSend> sending_;

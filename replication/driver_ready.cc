@@ -416,6 +416,7 @@ void Driver::tick() {
   if (stopped_) return;
   node_->tick();
   expire_requests();
+  ask_read_index();
   poll_peers_for_waits();
   maybe_promote_learners();
   check_transfers(false);
@@ -471,6 +472,7 @@ void Driver::process_ready() {
     if (rd.hard_state) persist_hard_state(*rd.hard_state);
     for (auto& m : rd.messages) send_message(std::move(m));
     if (!rd.committed_entries.empty()) apply_committed(rd.committed_entries);
+    if (!rd.read_states.empty()) on_read_states(rd.read_states);
     node_->advance(rd);
     if (rd.soft_state) on_role_change(*rd.soft_state);
     flush_proposals();  // what a new leader queued just now
@@ -696,6 +698,8 @@ void Driver::stop() {
   queued_.clear();
   for (auto& w : waits_) w.done(make_error("the server is shutting down"));
   waits_.clear();
+  for (auto& [id, b] : barriers_) b.done(make_error("the server is shutting down"), 0);
+  barriers_.clear();
   for (auto& [id, r] : reports_) {
     if (r.done) r.done(std::move(r.reports));
   }

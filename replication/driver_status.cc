@@ -1,4 +1,4 @@
-// Driver: node reports, cluster status between peers, and waiting until every member has applied an index.
+// Driver: node reports, cluster status between peers, waiting until every member has applied an index, and read barriers.
 #include "common/bytes.h"
 #include "replication/driver.h"
 
@@ -295,6 +295,7 @@ bool Driver::check_wait(AllWait& w, bool expired) {
 }
 
 void Driver::check_waits(bool expire_now) {
+  check_barriers(expire_now);
   auto now = Clock::now();
   for (auto it = waits_.begin(); it != waits_.end();) {
     if (check_wait(*it, expire_now && now >= it->deadline)) {
@@ -324,6 +325,74 @@ void Driver::poll_peers_for_waits() {
     if (got == peer_applied_.end() || got->second < need) {
       network_->send(name, kStatusRequest, ask);
     }
+  }
+}
+
+// ---- read barriers ----
+//
+// A barrier's ReadIndex context is this node's raft id and the barrier's
+// number, so that no two nodes' requests meet in the leader's queue.
+
+void Driver::read_barrier(Clock::time_point deadline, std::function<void(Status, uint64_t)> done) {
+  if (removed_) return done(make_error("this node was removed from the cluster"), 0);
+  if (stopped_) return done(make_error("the server is shutting down"), 0);
+  barriers_.emplace(++next_barrier_, Barrier{deadline, std::move(done)});
+  ask_read_index();
+  wake();
+}
+
+void Driver::ask_read_index() {
+  for (auto& [id, b] : barriers_) {
+    if (b.answered) continue;
+    if (--b.wait_ticks > 0) continue;
+    std::vector<uint8_t> context;
+    put_u64_be(context, self_);
+    put_u64_be(context, id);
+    // Refused while no leader is known: asked again at the next tick.
+    b.wait_ticks = node_->read_index(std::move(context)) ? cfg_.election_ticks : 0;
+  }
+}
+
+void Driver::on_read_states(const std::vector<raft::ReadState>& states) {
+  for (const auto& rs : states) {
+    std::span<const uint8_t> in(rs.context);
+    uint64_t node = 0, id = 0;
+    if (!get_u64_be(in, node) || !get_u64_be(in, id) || node != self_) continue;
+    auto it = barriers_.find(id);
+    if (it == barriers_.end() || it->second.answered) continue;
+    it->second.answered = true;
+    it->second.index = rs.index;
+  }
+  check_barriers(false);
+}
+
+void Driver::check_barriers(bool expire_now) {
+  if (barriers_.empty()) return;
+  auto now = Clock::now();
+  for (auto it = barriers_.begin(); it != barriers_.end();) {
+    Barrier& b = it->second;
+    Status outcome;
+    if (b.answered && applied_ >= b.index) {
+      outcome = Status{};
+    } else if (expire_now && now >= b.deadline) {
+      if (!b.answered) {
+        outcome = make_error(
+            "the leader did not confirm its commit index by the deadline (" +
+            (node_->lead() == raft::kNoNode ? no_quorum_reason() + ", no leader"
+                                            : no_quorum_reason()) +
+            ")");
+      } else {
+        outcome = make_error("not applied through the cluster's commit index " +
+                             std::to_string(b.index) + " by the deadline (applied " +
+                             std::to_string(applied_) + ")");
+      }
+    } else {
+      ++it;
+      continue;
+    }
+    auto done = std::move(b.done);
+    it = barriers_.erase(it);
+    done(std::move(outcome), applied_);
   }
 }
 

@@ -120,6 +120,10 @@ void ClusterNode::wait_applied_everywhere(uint64_t index, Clock::time_point dead
                                           std::function<void(Status)> done) {
   loop_->driver().wait_applied_everywhere(index, deadline, std::move(done));
 }
+void ClusterNode::read_barrier(Clock::time_point deadline,
+                               std::function<void(Status, uint64_t)> done) {
+  loop_->driver().read_barrier(deadline, std::move(done));
+}
 NodeReport ClusterNode::local_report() const { return loop_->driver().local_report(); }
 void ClusterNode::digest(std::function<void(std::string)> done) {
   loop_->driver().digest(std::move(done));

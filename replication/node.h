@@ -196,6 +196,10 @@ class ClusterNode {
   void wait_applied_everywhere(uint64_t index, Clock::time_point deadline,
                                std::function<void(Status)> done);
 
+  // Completes, with the applied index, once this node has applied every
+  // change committed anywhere before the call (see Driver::read_barrier).
+  void read_barrier(Clock::time_point deadline, std::function<void(Status, uint64_t)> done);
+
   // This node's state without the store digest: cheap enough to call often.
   NodeReport local_report() const;
   // The store digest as applied now, computed off the loop; `done` runs on

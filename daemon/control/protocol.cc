@@ -416,6 +416,7 @@ std::string encode_request_body(const Request& r) {
   if (!r.backup_id.empty()) doc["backup_id"] = r.backup_id;
   if (r.offset != 0) doc["offset"] = r.offset;
   if (r.chunk_bytes != 0) doc["chunk_bytes"] = r.chunk_bytes;
+  if (r.local) doc["local"] = true;
   if (r.algorithm != 0) doc["algorithm"] = r.algorithm;
   if (r.nsec3_optout) doc["nsec3_optout"] = true;
   if (r.signing != SigningOverrides{}) doc["signing"] = overrides_to_json(r.signing);
@@ -467,6 +468,7 @@ Result<Request> decode_request_body(std::span<const uint8_t> body) {
     if (auto s = read_string(doc, "backup_id", r.backup_id); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "offset", r.offset); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "chunk_bytes", r.chunk_bytes); !s) return std::move(s).take_error();
+    if (auto s = read_bool(doc, "local", r.local); !s) return std::move(s).take_error();
     if (auto s = read_uint(doc, "algorithm", r.algorithm); !s) return std::move(s).take_error();
     if (auto s = read_bool(doc, "nsec3_optout", r.nsec3_optout); !s) {
       return std::move(s).take_error();

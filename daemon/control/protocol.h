@@ -131,6 +131,9 @@ struct Request {
   std::string backup_id;  // backup: the copy being read (empty: make one)
   uint64_t offset = 0;    // backup: where the next chunk starts
   uint64_t chunk_bytes = 0;  // backup: at most this many bytes (0: kBackupChunkSize)
+  // backup: copy what this node has applied now, without first catching up
+  // with the cluster's commit index (which takes a leader and a quorum)
+  bool local = false;
   uint8_t algorithm = 0;      // zone_sign: 13 or 15 (0: the node's default)
   bool nsec3_optout = false;  // zone_sign: NSEC3 opt-out over insecure delegations
   SigningOverrides signing;   // zone_sign

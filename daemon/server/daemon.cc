@@ -374,10 +374,11 @@ ControlService::ClusterAdmin Daemon::cluster_admin() {
   return admin;
 }
 
-// dnsadm backup. The first request (no id) has a consistent copy of the
-// store made on a thread (the StateMachine's snapshot copy, so it holds the
-// data, the membership and the applied index) and answers with its first
-// chunk; each later request reads the next chunk. One copy at a time; it is
+// dnsadm backup. The first request (no id) waits until this node has
+// applied everything committed in the cluster before it (unless `local`),
+// then has a consistent copy of the store made on a thread (the
+// StateMachine's snapshot copy, so it holds the data, the membership and
+// the applied index) and answers with its first chunk; each later request reads the next chunk. One copy at a time; it is
 // deleted after its last chunk, or when the next backup starts.
 void Daemon::backup_chunk(const control::Request& request, ControlService::Reply reply) {
   const uint64_t limit = request.chunk_bytes == 0
@@ -419,39 +420,58 @@ void Daemon::backup_chunk(const control::Request& request, ControlService::Reply
   if (backup_running_) {
     return reply(control::Response::failure("a backup copy is being made; try again shortly"));
   }
-  forget_backup();
-  if (backup_thread_.joinable()) backup_thread_.join();
-  unsigned char raw[8];
-  randombytes_buf(raw, sizeof raw);
-  std::string id;
-  for (unsigned char c : raw) {
-    static const char* kHex = "0123456789abcdef";
-    id += kHex[c >> 4];
-    id += kHex[c & 15];
-  }
-  std::string dir = config_.data_dir + "/snapshots/backup-" + id;
-  if (Status s = make_directories(dir, 0700); !s) return reply(control::Response::failure(s.error()));
   backup_running_ = true;
-  log_info("backup " + id + ": copying the store");
-  backup_thread_ = std::thread([this, id, dir, inbox = main_inbox_, reply = std::move(reply),
-                                read_chunk]() mutable {
-    auto made = state_machine_->write_snapshot(dir);
-    inbox->post([this, id, dir, made = std::move(made), reply = std::move(reply),
-                 read_chunk]() mutable {
+  auto copy = [this, read_chunk](ControlService::Reply reply) {
+    forget_backup();
+    if (backup_thread_.joinable()) backup_thread_.join();
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    std::string id;
+    for (unsigned char c : raw) {
+      static const char* kHex = "0123456789abcdef";
+      id += kHex[c >> 4];
+      id += kHex[c & 15];
+    }
+    std::string dir = config_.data_dir + "/snapshots/backup-" + id;
+    if (Status s = make_directories(dir, 0700); !s) {
       backup_running_ = false;
-      if (!made) {
-        std::error_code ignore;
-        std::filesystem::remove_all(dir, ignore);
-        return reply(control::Response::failure("backup: " + made.error()));
-      }
-      std::error_code ec;
-      uint64_t size = std::filesystem::file_size(made->path, ec);
-      if (ec) return reply(control::Response::failure("backup: " + ec.message()));
-      backup_ = BackupCopy{id, dir, made->path, made->position.index, made->position.term, size};
-      log_info("backup " + id + ": applied index " + std::to_string(made->position.index) + ", " +
-               std::to_string(size) + " bytes");
-      reply(read_chunk(0));
+      return reply(control::Response::failure(s.error()));
+    }
+    log_info("backup " + id + ": copying the store");
+    backup_thread_ = std::thread([this, id, dir, inbox = main_inbox_, reply = std::move(reply),
+                                  read_chunk]() mutable {
+      auto made = state_machine_->write_snapshot(dir);
+      inbox->post([this, id, dir, made = std::move(made), reply = std::move(reply),
+                   read_chunk]() mutable {
+        backup_running_ = false;
+        if (!made) {
+          std::error_code ignore;
+          std::filesystem::remove_all(dir, ignore);
+          return reply(control::Response::failure("backup: " + made.error()));
+        }
+        std::error_code ec;
+        uint64_t size = std::filesystem::file_size(made->path, ec);
+        if (ec) return reply(control::Response::failure("backup: " + ec.message()));
+        backup_ = BackupCopy{id, dir, made->path, made->position.index, made->position.term, size};
+        log_info("backup " + id + ": applied index " + std::to_string(made->position.index) + ", " +
+                 std::to_string(size) + " bytes");
+        reply(read_chunk(0));
+      });
     });
+  };
+  if (request.local) return copy(std::move(reply));
+  // The copy holds every change committed anywhere before the request, not
+  // only what this node (a follower a moment behind, say) has applied.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+  cluster_->read_barrier(deadline, [this, copy, reply = std::move(reply)](Status caught_up,
+                                                                          uint64_t) mutable {
+    if (!caught_up) {
+      backup_running_ = false;
+      return reply(control::Response::failure(
+          "backup: cannot catch up with the cluster's commit index: " + caught_up.error() +
+          " (dnsadm backup --local copies what this node has applied)"));
+    }
+    copy(std::move(reply));
   });
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # dnsadm backup under a steady writer, then raftdnsd --restore into a fresh
 # three-node cluster: every node of the new cluster has the backup's digest,
-# holds every write acknowledged before the backup began and an unbroken
-# prefix of the rest, and takes writes. A restore into a non-empty data
+# holds every write acknowledged (through another node) before the backup
+# began and an unbroken prefix of the rest, and takes writes. Without a
+# quorum a backup fails unless --local. A restore into a non-empty data
 # directory is refused.
 source "$(dirname "$0")/lib.sh"
 cluster_init 3 "${PORT_BASE:?}"
@@ -37,8 +38,25 @@ chunks=$(sed -n 's/.* bytes in \([0-9]*\) chunks.*/\1/p' "$WORK/backup.out")
 log "backup at index $index; write w$before was acknowledged before it began"
 ls "$WORK/n2/data/snapshots" | grep -q backup && fail "the daemon kept its copy of the backup"
 
+# Without a quorum a backup cannot vouch for the cluster's latest writes: it
+# fails and says so, leaving no file; --local copies what the node applied.
+kill_node 1
+kill_node 3
+status=0
+adm 2 --timeout 2 backup "$WORK/noquorum.backup" >"$WORK/out" 2>&1 || status=$?
+[ "$status" = 1 ] && grep -q "cannot catch up with the cluster's commit index" "$WORK/out" &&
+  grep -q -- "--local" "$WORK/out" ||
+  fail "a backup without a quorum did not fail as it should (exit $status): $(cat "$WORK/out")"
+[ ! -e "$WORK/noquorum.backup" ] && [ ! -e "$WORK/noquorum.backup.tmp" ] ||
+  fail "a failed backup left a file behind"
+adm 2 backup --local "$WORK/local.backup" >"$WORK/out" 2>&1 ||
+  fail "dnsadm backup --local failed without a quorum: $(cat "$WORK/out")"
+local_index=$(sed -n 's/^backup at applied index \([0-9]*\) .*/\1/p' "$WORK/out")
+[ -s "$WORK/local.backup" ] && [ "${local_index:-0}" -ge "$index" ] ||
+  fail "--local wrote no copy at or past index $index: $(cat "$WORK/out")"
+
 # A new cluster of three (nodes 4, 5, 6) from the backup.
-for i in 1 2 3; do kill_node "$i"; done
+kill_node 2
 N=6
 for i in 4 5 6; do
   PEERS="4 5 6" write_config "$i"

@@ -119,6 +119,7 @@ TEST(ControlCodec, MembershipAndBackupRequestsRoundTrip) {
     r.backup_id = "0123abcd";
     r.offset = 8u << 20;
     r.chunk_bytes = 4096;
+    r.local = true;
     auto decoded = decode_request_body(bytes(encode_request_body(r)));
     ASSERT_TRUE(decoded.ok()) << decoded.error();
     EXPECT_EQ(*decoded, r) << op_name(op);

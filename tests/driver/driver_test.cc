@@ -754,5 +754,98 @@ TEST(DriverStatus, WaitAllNamesTheMemberThatHasNotApplied) {
   EXPECT_TRUE(*again) << again->error();
 }
 
+// ---- read barriers (dnsadm backup's "everything acknowledged before it") ----
+
+struct BarrierOutcome {
+  bool done = false;
+  Status status;
+  uint64_t applied = 0;
+  bool held = false;  // the node's state machine held the awaited command then
+};
+
+std::shared_ptr<BarrierOutcome> barrier_at(Cluster& c, const std::string& id,
+                                           std::chrono::milliseconds timeout,
+                                           const std::string& awaited = "") {
+  auto out = std::make_shared<BarrierOutcome>();
+  c.guard(id, [&](Driver& d) {
+    d.read_barrier(Driver::Clock::now() + timeout, [out, &c, id, awaited](Status s, uint64_t at) {
+      out->done = true;
+      out->status = std::move(s);
+      out->applied = at;
+      out->held = !awaited.empty() && count_of(c.node(id).sm->current(), awaited) == 1;
+    });
+  });
+  return out;
+}
+
+TEST(DriverReadBarrier, AFollowerBehindTheLeaderAppliesWhatWasCommittedBeforeTheBarrierCompletes) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  start_converged(c);
+  std::string lead = *c.leader();
+  std::string behind = lead == "c" ? "b" : "c";
+  // The write commits on the other two while `behind` hears nothing.
+  for (const auto& id : c.ids()) {
+    if (id != behind) c.hub.cut(behind, id);
+  }
+  auto out = c.submit(lead, "acked");
+  ASSERT_TRUE(c.run_until([&] { return out->done; }));
+  ASSERT_TRUE(out->status) << out->status.error();
+  for (const auto& id : c.ids()) {
+    if (id != behind) c.hub.heal(behind, id);
+  }
+  ASSERT_EQ(count_of(c.node(behind).sm->current(), "acked"), 0u);
+  auto barrier = barrier_at(c, behind, 60s, "acked");
+  EXPECT_FALSE(barrier->done) << "the barrier completed before the node caught up";
+  ASSERT_TRUE(c.run_until([&] { return barrier->done; }));
+  ASSERT_TRUE(barrier->status) << barrier->status.error();
+  EXPECT_TRUE(barrier->held) << "the barrier completed before the acknowledged write applied";
+  EXPECT_GE(barrier->applied, out->index);
+
+  // On the leader too: it confirms it still leads before answering.
+  auto at_leader = barrier_at(c, lead, 60s, "acked");
+  ASSERT_TRUE(c.run_until([&] { return at_leader->done; }));
+  ASSERT_TRUE(at_leader->status) << at_leader->status.error();
+  EXPECT_TRUE(at_leader->held);
+}
+
+TEST(DriverReadBarrier, ALoneVoterAnswersAtOnce) {
+  Cluster c({"n1"}, small_wal);
+  ASSERT_TRUE(c.boot("n1"));
+  ASSERT_TRUE(c.run_until([&] { return c.leader().has_value(); }));
+  auto out = c.submit("n1", "w");
+  ASSERT_TRUE(c.run_until([&] { return out->done; }));
+  auto barrier = barrier_at(c, "n1", 60s, "w");
+  ASSERT_TRUE(c.run_until([&] { return barrier->done; }, 5));
+  ASSERT_TRUE(barrier->status) << barrier->status.error();
+  EXPECT_TRUE(barrier->held);
+}
+
+TEST(DriverReadBarrier, WithoutAQuorumItFailsAtTheDeadlineSayingSo) {
+  Cluster c({"a", "b", "c"}, small_wal);
+  start_converged(c);
+  std::string lead = *c.leader();
+  // Every node alone: a leader cut off from both followers cannot vouch for
+  // its commit index, and a follower cannot reach any leader.
+  c.hub.cut("a", "b");
+  c.hub.cut("a", "c");
+  c.hub.cut("b", "c");
+  std::string follower = lead == "a" ? "b" : "a";
+  auto at_leader = barrier_at(c, lead, 300ms);
+  auto at_follower = barrier_at(c, follower, 300ms);
+  ASSERT_TRUE(c.run_until([&] {
+    if (!at_leader->done || !at_follower->done) std::this_thread::sleep_for(5ms);
+    return at_leader->done && at_follower->done;
+  }));
+  ASSERT_FALSE(at_leader->status);
+  EXPECT_NE(at_leader->status.error().find("did not confirm its commit index"), std::string::npos)
+      << at_leader->status.error();
+  EXPECT_NE(at_leader->status.error().find("no quorum"), std::string::npos)
+      << at_leader->status.error();
+  ASSERT_FALSE(at_follower->status);
+  EXPECT_NE(at_follower->status.error().find("did not confirm its commit index"),
+            std::string::npos)
+      << at_follower->status.error();
+}
+
 }  // namespace
 }  // namespace raftdns::replication::testing

@@ -277,8 +277,10 @@ void print_cluster(const std::vector<control::NodeInfo>& nodes, bool as_json) {
 
 // dnsadm backup: pulls the chunks into FILE.tmp, makes it durable, then
 // renames it to FILE, so FILE is only ever a complete copy.
+// The first request waits for the daemon to catch up with the cluster (at
+// most `chunk_ms`, the --timeout) and then for its copy (`first_ms`).
 void write_backup(const std::string& socket_path, const std::string& file, uint32_t first_ms,
-                  uint32_t chunk_ms, uint64_t chunk_bytes) {
+                  uint32_t chunk_ms, uint64_t chunk_bytes, bool local) {
   const std::string tmp = file + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail(kExitFailed, "cannot create " + tmp + ": " + std::strerror(errno));
@@ -289,15 +291,17 @@ void write_backup(const std::string& socket_path, const std::string& file, uint3
   };
   control::Request request;
   request.op = control::Op::backup;
-  request.timeout_ms = first_ms;
+  request.timeout_ms = chunk_ms;
   request.chunk_bytes = chunk_bytes;
+  request.local = local;
   uint64_t written = 0, total = 0, index = 0, requests = 0;
   std::string id;
   do {
     ++requests;
     request.backup_id = id;
     request.offset = written;
-    auto response = control::call(socket_path, request, (id.empty() ? first_ms : chunk_ms) + 2000);
+    auto response =
+        control::call(socket_path, request, (id.empty() ? chunk_ms + first_ms : chunk_ms) + 2000);
     if (!response) abandon(kExitUnreachable, response.error());
     if (!response->ok) abandon(kExitFailed, response->error);
     if (!response->backup || response->backup->offset != written ||
@@ -1012,6 +1016,11 @@ int run(int argc, char** argv) {
   backup->add_option("--chunk-size", chunk_bytes,
                      "bytes per request (default and most: 8 MiB)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{control::kBackupChunkSize}));
+  bool backup_local = false;
+  backup->add_flag("--local", backup_local,
+                   "copy what this node has applied now, without first catching up with the "
+                   "cluster's commit index (no leader or quorum needed; may lack the latest "
+                   "changes)");
   CLI::App* leader = app.add_subcommand("leader", "leadership");
   leader->require_subcommand(1);
   CLI::App* leader_transfer =
@@ -1170,7 +1179,7 @@ int run(int argc, char** argv) {
     const auto timeout_ms = static_cast<uint32_t>(std::ceil(timeout_seconds * 1000));
     // Making the copy may take longer than a write: give it a minute at least.
     const uint32_t copy_ms = std::max<uint32_t>(timeout_ms, 60000);
-    write_backup(socket_path, backup_file, copy_ms, timeout_ms, chunk_bytes);
+    write_backup(socket_path, backup_file, copy_ms, timeout_ms, chunk_bytes, backup_local);
     return 0;
   } else if (leader_transfer->parsed()) {
     request.op = control::Op::leader_transfer;
