@@ -196,6 +196,8 @@ class Driver {
   std::pair<size_t, size_t> reachable_voters() const;
   bool peer_reachable(uint64_t id) const;
   std::string no_quorum_reason() const;
+  // no_quorum_reason(), with ", no leader" while no leader is known.
+  std::string no_leader_reason() const;
   void try_propose(uint64_t id);
   enum class Proposal { proposed, retry, refused };
   Proposal propose_envelope(std::span<const uint8_t> envelope, std::string& why);

@@ -315,6 +315,10 @@ std::string Driver::no_quorum_reason() const {
          " voters reachable";
 }
 
+std::string Driver::no_leader_reason() const {
+  return node_->lead() == raft::kNoNode ? no_quorum_reason() + ", no leader" : no_quorum_reason();
+}
+
 void Driver::try_propose(uint64_t id) {
   auto it = pending_.find(id);
   if (it == pending_.end() || it->second.proposed) return;
@@ -690,9 +694,7 @@ void Driver::expire_requests() {
     if (!p.rejection.empty()) {
       p.done(make_error(p.rejection), 0);
     } else if (!p.proposed) {
-      p.done(make_error(node_->lead() == raft::kNoNode ? no_quorum_reason() + ", no leader"
-                                                       : no_quorum_reason()),
-             0);
+      p.done(make_error(no_leader_reason()), 0);
     } else {
       p.done(make_error("timed out waiting for the change to commit (" + no_quorum_reason() +
                         "); it may still be applied later"),

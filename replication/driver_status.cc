@@ -376,11 +376,8 @@ void Driver::check_barriers(bool expire_now) {
       outcome = Status{};
     } else if (expire_now && now >= b.deadline) {
       if (!b.answered) {
-        outcome = make_error(
-            "the leader did not confirm its commit index by the deadline (" +
-            (node_->lead() == raft::kNoNode ? no_quorum_reason() + ", no leader"
-                                            : no_quorum_reason()) +
-            ")");
+        outcome = make_error("the leader did not confirm its commit index by the deadline (" +
+                             no_leader_reason() + ")");
       } else {
         outcome = make_error("not applied through the cluster's commit index " +
                              std::to_string(b.index) + " by the deadline (applied " +

@@ -378,8 +378,9 @@ ControlService::ClusterAdmin Daemon::cluster_admin() {
 // applied everything committed in the cluster before it (unless `local`),
 // then has a consistent copy of the store made on a thread (the
 // StateMachine's snapshot copy, so it holds the data, the membership and
-// the applied index) and answers with its first chunk; each later request reads the next chunk. One copy at a time; it is
-// deleted after its last chunk, or when the next backup starts.
+// the applied index) and answers with its first chunk; each later request
+// reads the next chunk. One copy at a time; it is deleted after its last
+// chunk, or when the next backup starts.
 void Daemon::backup_chunk(const control::Request& request, ControlService::Reply reply) {
   const uint64_t limit = request.chunk_bytes == 0
                              ? control::kBackupChunkSize
